@@ -1,1 +1,48 @@
-//! placeholder
+//! The pure heart of the grant ledger: section 31 grant determinations and
+//! everything that may happen to them (payments, spend, recovery, reversals)
+//! as commands decided into events by the rules of the CLI contract.
+//!
+//! No I/O, no clock, no randomness: ids and dates come in with commands.
+//!
+//! # Consistency boundary
+//!
+//! Every event of a determination belongs to one stream,
+//! [`stream_for`]`(id)` (`determination/31/7421`), and [`State`] is the fold of
+//! exactly that stream. Every rule reads only that state: payments against
+//! the allocation and deadline, spend against net received, recovery against
+//! unspent, reversals against all of them. The store appends a command's
+//! events only if the stream is still at the version the state was folded
+//! to ([`State::version`]), so of two concurrent writers deciding against the
+//! same state only one can append; the other must re-read and decide again,
+//! against a state that now includes the first writer's events. No rule
+//! spans two determinations, so no wider lock is ever needed.
+
+pub mod builtin;
+pub mod check;
+pub mod command;
+pub mod decide;
+pub mod determination;
+pub mod determination_file;
+pub mod error;
+pub mod event;
+pub mod limits;
+pub mod money;
+pub mod region;
+pub mod state;
+
+pub use builtin::{builtin, builtin_toml, BUILTIN_IDS};
+pub use check::{check, FormulaCheck, RegionCheck, WorkingCheck};
+pub use command::Command;
+pub use decide::{decide, decide_many};
+pub use determination::{
+    stream_for, Allocation, Basis, Component, Determination, GrantPeriod, Working,
+};
+pub use determination_file::parse_determination;
+pub use error::DomainError;
+pub use event::{
+    DeterminationMade, Event, EventData, EventReversed, EventType, FundsSpent, GrantRecovered,
+    PaymentIssued, SCHEMA_VERSION,
+};
+pub use money::{Money, MoneyError};
+pub use region::{region_matches, region_slug};
+pub use state::{evolve, AllocationState, PaymentRecord, State};

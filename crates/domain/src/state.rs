@@ -1,0 +1,146 @@
+//! What one determination's stream adds up to: the aggregates the rules need,
+//! and nothing that grows with the number of spends. The CLI persists this as
+//! a snapshot, so a million spends must leave it the same size as one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::determination::Determination;
+use crate::event::{Event, EventData, EventType};
+use crate::money::Money;
+
+/// The state of one determination's stream after `version` events.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub determination: Option<Determination>,
+    /// Canonical region name -> its running figures.
+    pub allocations: BTreeMap<String, AllocationState>,
+    /// Ids of events that have been reversed. Reversals are rare corrections,
+    /// so this stays small in practice; it must be kept to refuse reversing
+    /// anything twice.
+    pub reversed: BTreeSet<Uuid>,
+    /// Number of events folded: the stream version a writer expects.
+    pub version: u64,
+}
+
+/// One region's running figures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationState {
+    pub paid: Money,
+    pub recovered: Money,
+    pub spent: Money,
+    /// Unreversed instalments paid.
+    pub instalments: u32,
+    /// Date of the latest unreversed payment.
+    pub paid_on: Option<NaiveDate>,
+    /// Whether any unreversed payment was late.
+    pub late: bool,
+    /// The unreversed payments; at most the determination's instalments, so
+    /// tiny, and enough to recompute `paid_on` and `late` when one is reversed.
+    #[serde(default)]
+    pub payments: Vec<PaymentRecord>,
+}
+
+/// One unreversed payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    pub id: Uuid,
+    pub amount: Money,
+    pub date: NaiveDate,
+    pub late: bool,
+}
+
+impl AllocationState {
+    /// Paid less recovered: what the region has to spend from.
+    pub fn received(&self) -> Money {
+        self.paid.saturating_sub(self.recovered)
+    }
+
+    /// Paid less recovered less spent.
+    pub fn unspent(&self) -> Money {
+        self.received().saturating_sub(self.spent)
+    }
+
+    fn refresh_payment_summary(&mut self) {
+        self.instalments = u32::try_from(self.payments.len()).unwrap_or(u32::MAX);
+        self.paid_on = self.payments.iter().map(|p| p.date).max();
+        self.late = self.payments.iter().any(|p| p.late);
+    }
+}
+
+impl State {
+    /// The running figures of a region, by canonical name.
+    pub fn allocation_state(&self, region: &str) -> Option<&AllocationState> {
+        self.allocations.get(region)
+    }
+}
+
+/// Folds one event into the state. Total: any event, even one `decide` would
+/// never have produced, yields a state (figures saturate at the money limit),
+/// because a fact already on record must always replay.
+pub fn evolve(mut state: State, event: &Event) -> State {
+    state.version = state.version.saturating_add(1);
+    match &event.data {
+        EventData::DeterminationMade(made) => {
+            if state.determination.is_none() {
+                state.allocations = made
+                    .determination
+                    .allocations
+                    .iter()
+                    .map(|a| (a.region.clone(), AllocationState::default()))
+                    .collect();
+                state.determination = Some(made.determination.clone());
+            }
+        }
+        EventData::PaymentIssued(paid) => {
+            let figures = state.allocations.entry(paid.region.clone()).or_default();
+            figures.paid = figures.paid.saturating_add(paid.amount);
+            figures.payments.push(PaymentRecord {
+                id: event.id,
+                amount: paid.amount,
+                date: paid.date,
+                late: paid.late,
+            });
+            figures.refresh_payment_summary();
+        }
+        EventData::FundsSpent(spent) => {
+            let figures = state.allocations.entry(spent.region.clone()).or_default();
+            figures.spent = figures.spent.saturating_add(spent.amount);
+        }
+        EventData::GrantRecovered(recovered) => {
+            let figures = state
+                .allocations
+                .entry(recovered.region.clone())
+                .or_default();
+            figures.recovered = figures.recovered.saturating_add(recovered.amount);
+        }
+        EventData::EventReversed(reversal) => {
+            state.reversed.insert(reversal.reversed_event_id);
+            let figures = state
+                .allocations
+                .entry(reversal.region.clone())
+                .or_default();
+            match reversal.reversed_type {
+                EventType::PaymentIssued => {
+                    figures.paid = figures.paid.saturating_sub(reversal.amount);
+                    figures
+                        .payments
+                        .retain(|p| p.id != reversal.reversed_event_id);
+                    figures.refresh_payment_summary();
+                }
+                EventType::FundsSpent => {
+                    figures.spent = figures.spent.saturating_sub(reversal.amount)
+                }
+                EventType::GrantRecovered => {
+                    figures.recovered = figures.recovered.saturating_sub(reversal.amount)
+                }
+                // decide never reverses these; a stored one changes no figure.
+                EventType::DeterminationMade | EventType::EventReversed => {}
+            }
+        }
+    }
+    state
+}
