@@ -1,1 +1,107 @@
-//! placeholder
+//! `grant-ledger-store`: the only code that touches the disk.
+//!
+//! It keeps an append-only, gapless, hash-chained log of opaque JSON events grouped into
+//! streams, with idempotency keys and read-model documents committed atomically alongside.
+//! It knows positions, streams, versions and hashes, never grant rules.
+//!
+//! Two implementations share one append engine and one envelope encoding, so they have the
+//! same semantics (conflicts, idempotency, hashes, verify):
+//! - [`SledStore`]: durable, on sled 0.34 (see `docs/storage.md` for the on-disk format);
+//! - [`MemoryStore`]: in memory, for fast tests elsewhere.
+
+mod clock;
+mod engine;
+mod envelope;
+mod error;
+pub mod limits;
+mod memory;
+mod sled_store;
+mod types;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use envelope::{event_hash, STORAGE_FORMAT};
+pub use error::{ErrorKind, StoreError};
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+pub use types::{
+    AppendOutcome, AppendRequest, Appended, ExpectedVersion, Head, Idempotency, KeyRecord,
+    ModelWrite, NewEvent, RecordedEvent, StreamBatch, VerifyReport,
+};
+
+use uuid::Uuid;
+
+/// A boxed, streamed sequence of recorded events.
+pub type EventIter<'a> = Box<dyn Iterator<Item = Result<RecordedEvent, StoreError>> + 'a>;
+
+/// The event store. Both implementations are `Send + Sync`; appends are serialised
+/// internally so expected-version checks are race-free within a process.
+pub trait EventStore: Send + Sync {
+    /// Appends all batches, records all keys and writes all models atomically, or nothing.
+    ///
+    /// Refuses a stale expected version ([`StoreError::Conflict`]), a key reused for a
+    /// different fingerprint ([`StoreError::KeyReused`]) and duplicate event ids. If every
+    /// key is already recorded with the same fingerprint, returns the original result as
+    /// [`AppendOutcome::Duplicate`] and writes nothing. An append must carry at least one
+    /// event; every event in it gets the same `recorded_at`.
+    fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError>;
+
+    /// Bulk import of one stream from an iterator, for up to millions of events.
+    ///
+    /// Events are pulled from `events` and staged in chunks above the committed head,
+    /// invisible to readers; nothing is held in memory beyond one chunk. Once the iterator
+    /// ends, `models` is called with the new head position and the commit (head, stream
+    /// version, keys, models) is written atomically and made durable with one sync. If the
+    /// iterator yields an error, a check fails, or the process dies before the commit, the
+    /// staged events are removed (immediately, or on the next open) and nothing is visible.
+    /// Idempotency, expected-version and duplicate-id checks are as for [`EventStore::append`].
+    #[allow(clippy::too_many_arguments)]
+    fn append_stream_bulk(
+        &self,
+        actor: &str,
+        keys: Vec<Idempotency>,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
+        models: &mut dyn FnMut(u64) -> Vec<ModelWrite>,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// Committed events of `stream` with `stream_version >= from_version` (0 and 1 both mean
+    /// from the start), in order, streamed.
+    fn read_stream(&self, stream: &str, from_version: u64) -> EventIter<'_>;
+
+    /// Committed events with `position >= from_position` (0 and 1 both mean from the start),
+    /// up to the head as of the call, streamed in constant memory.
+    fn read_all(&self, from_position: u64) -> EventIter<'_>;
+
+    /// The committed event at `position`, if any.
+    fn event_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError>;
+
+    /// The committed event with this id, if any.
+    fn event_by_id(&self, id: Uuid) -> Result<Option<RecordedEvent>, StoreError>;
+
+    /// Number of committed events in `stream` (0 if it does not exist).
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
+
+    /// The last committed position and its hash.
+    fn head(&self) -> Result<Head, StoreError>;
+
+    /// What `key` was recorded with, if it was.
+    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// A stored read model and the position it is checkpointed at.
+    fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+
+    /// Names of all stored read models, sorted.
+    fn model_names(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Stores a read model checkpointed at `position` (which must not exceed the head),
+    /// durably. Used by projection catch-up and rebuild.
+    fn save_model(&self, name: &str, position: u64, bytes: Vec<u8>) -> Result<(), StoreError>;
+
+    /// Re-reads the whole log, checking for every event: its key is the next position (no
+    /// gaps), the envelope decodes and names that position, its `prev_hash` is the previous
+    /// event's hash, its hash matches its contents, and its stream version follows the
+    /// previous one in its stream; finally that the last hash is the committed head's.
+    /// Fails with [`StoreError::Tampered`] naming the first bad position.
+    fn verify(&self) -> Result<VerifyReport, StoreError>;
+}

@@ -1,0 +1,786 @@
+//! The append, read and verify logic shared by every backend, so that the sled store and the
+//! in-memory store cannot drift apart in semantics.
+//!
+//! Commit protocol: events (and their index entries) are first *staged* at positions above
+//! the committed head, where no reader looks. Then one atomic *commit* moves the head and
+//! records stream versions, idempotency keys and read models, and is made durable. Anything
+//! staged but not committed is discarded on failure and again on the next open.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::envelope::{self, Fields};
+use crate::error::StoreError;
+use crate::limits;
+use crate::types::{
+    AppendOutcome, AppendRequest, Appended, ExpectedVersion, Head, Idempotency, KeyRecord,
+    ModelWrite, NewEvent, RecordedEvent, VerifyReport,
+};
+use crate::EventIter;
+
+/// Events staged per backend write during a bulk append: bounds memory, not correctness.
+pub(crate) const BULK_CHUNK_EVENTS: usize = 2048;
+
+/// An encoded event waiting above the head.
+pub(crate) struct Staged {
+    pub position: u64,
+    pub event_id: Uuid,
+    pub stream: String,
+    pub stream_version: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// Everything that becomes visible at once when an append commits.
+pub(crate) struct Commit {
+    pub head: Head,
+    pub streams: Vec<(String, u64)>,
+    pub keys: Vec<(String, KeyRecord)>,
+    pub models: Vec<(String, Vec<u8>)>,
+}
+
+/// Stored envelopes with their positions, streamed.
+pub(crate) type RawIter<'a, R> = Box<dyn Iterator<Item = Result<(u64, R), StoreError>> + 'a>;
+
+/// Storage primitives. Implementations need not be atomic across calls: the engine only
+/// relies on `stage` being invisible to readers and `commit` being atomic and durable.
+pub(crate) trait Backend: Send + Sync {
+    type Raw: AsRef<[u8]>;
+
+    fn head(&self) -> Result<Head, StoreError>;
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
+    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError>;
+    /// Position an event id is indexed at, staged or committed (may be stale garbage).
+    fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError>;
+    /// The stored envelope at a position, staged or committed.
+    fn raw_event(&self, position: u64) -> Result<Option<Self::Raw>, StoreError>;
+    /// Stored envelopes in `from..=to` by key order, streamed.
+    fn raw_range(&self, from: u64, to: u64) -> RawIter<'_, Self::Raw>;
+    /// Positions of `stream`'s events with versions in `from..=to`, as (version, position).
+    fn stream_positions(
+        &self,
+        stream: &str,
+        from: u64,
+        to: u64,
+    ) -> Box<dyn Iterator<Item = Result<(u64, u64), StoreError>> + '_>;
+    fn stage(&self, events: &[Staged]) -> Result<(), StoreError>;
+    /// Removes every staged event above `head` and its index entries.
+    fn discard_above(&self, head: u64) -> Result<(), StoreError>;
+    fn commit(&self, commit: Commit) -> Result<(), StoreError>;
+    fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+    fn model_names(&self) -> Result<Vec<String>, StoreError>;
+    fn put_model(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError>;
+    /// All (stream, committed version) pairs, for verify.
+    fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError>;
+}
+
+/// A backend plus the clock and the lock that serialises writers.
+pub(crate) struct Engine<B> {
+    pub backend: B,
+    clock: Arc<dyn Clock>,
+    writer: Mutex<()>,
+}
+
+fn validate_event(ev: &NewEvent) -> Result<(), StoreError> {
+    limits::event_type(&ev.event_type)?;
+    limits::payload(&ev.payload)?;
+    if let Some(k) = &ev.key {
+        limits::key(k)?;
+    }
+    Ok(())
+}
+
+fn validate_keys(keys: &[Idempotency]) -> Result<(), StoreError> {
+    if keys.len() > limits::MAX_KEYS_PER_APPEND {
+        return Err(StoreError::invalid(format!(
+            "{} idempotency keys, the limit is {}",
+            keys.len(),
+            limits::MAX_KEYS_PER_APPEND
+        )));
+    }
+    let mut seen = HashSet::new();
+    for k in keys {
+        limits::key(&k.key)?;
+        if !seen.insert(k.key.as_str()) {
+            return Err(StoreError::invalid(format!(
+                "idempotency key '{}' appears twice",
+                k.key
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_models(models: &[ModelWrite]) -> Result<(), StoreError> {
+    if models.len() > limits::MAX_MODELS_PER_APPEND {
+        return Err(StoreError::invalid(format!(
+            "{} models, the limit is {}",
+            models.len(),
+            limits::MAX_MODELS_PER_APPEND
+        )));
+    }
+    let mut seen = HashSet::new();
+    for m in models {
+        limits::model_name(&m.name)?;
+        limits::model_bytes(m.bytes.len())?;
+        if !seen.insert(m.name.as_str()) {
+            return Err(StoreError::invalid(format!(
+                "model '{}' appears twice",
+                m.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_expected(stream: &str, expected: ExpectedVersion, actual: u64) -> Result<(), StoreError> {
+    match expected.required() {
+        Some(exp) if exp != actual => Err(StoreError::Conflict {
+            stream: stream.to_owned(),
+            expected: exp,
+            actual,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn model_value(position: u64, bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + bytes.len());
+    v.extend_from_slice(&position.to_be_bytes());
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// Builds the hash chain for one append and rejects duplicate ids.
+struct Chain<'a, B> {
+    backend: &'a B,
+    head: u64,
+    next: u64,
+    prev_hash: [u8; 32],
+    actor: &'a str,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    /// Ids in the current, not yet staged, chunk.
+    pending_ids: HashSet<Uuid>,
+}
+
+impl<'a, B: Backend> Chain<'a, B> {
+    fn new(backend: &'a B, head: Head, actor: &'a str, clock: &dyn Clock) -> Self {
+        Chain {
+            backend,
+            head: head.position,
+            next: head.position + 1,
+            prev_hash: head.hash,
+            actor,
+            recorded_at: clock.now(),
+            pending_ids: HashSet::new(),
+        }
+    }
+
+    fn check_id(&self, id: Uuid) -> Result<(), StoreError> {
+        if self.pending_ids.contains(&id) {
+            return Err(StoreError::DuplicateEventId {
+                event_id: id,
+                position: None,
+            });
+        }
+        // The id index may hold stale entries from a discarded append, so only an entry
+        // whose envelope really carries this id counts.
+        if let Some(p) = self.backend.event_id_position(id)? {
+            if p < self.next {
+                if let Some(raw) = self.backend.raw_event(p)? {
+                    if envelope::event_id_of(raw.as_ref()) == Some(id) {
+                        return Err(StoreError::DuplicateEventId {
+                            event_id: id,
+                            position: (p <= self.head).then_some(p),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn push(
+        &mut self,
+        stream: &str,
+        stream_version: u64,
+        ev: &NewEvent,
+    ) -> Result<Staged, StoreError> {
+        self.check_id(ev.event_id)?;
+        let (bytes, hash) = envelope::encode(&Fields {
+            position: self.next,
+            event_id: ev.event_id,
+            stream,
+            stream_version,
+            event_type: &ev.event_type,
+            schema_version: ev.schema_version,
+            recorded_at: self.recorded_at,
+            actor: self.actor,
+            key: ev.key.as_deref(),
+            payload: &ev.payload,
+            prev_hash: self.prev_hash,
+        });
+        self.pending_ids.insert(ev.event_id);
+        let staged = Staged {
+            position: self.next,
+            event_id: ev.event_id,
+            stream: stream.to_owned(),
+            stream_version,
+            bytes,
+        };
+        self.prev_hash = hash;
+        self.next += 1;
+        Ok(staged)
+    }
+
+    fn stage(&mut self, chunk: &[Staged]) -> Result<(), StoreError> {
+        self.backend.stage(chunk)?;
+        self.pending_ids.clear();
+        Ok(())
+    }
+
+    fn new_head(&self) -> Head {
+        Head {
+            position: self.next - 1,
+            hash: self.prev_hash,
+        }
+    }
+}
+
+impl<B: Backend> Engine<B> {
+    pub(crate) fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
+        Engine {
+            backend,
+            clock,
+            writer: Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // The guarded data is `()`: a panic elsewhere cannot have left it inconsistent, and
+        // staged leftovers are discarded by every append's error path and on open.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Some(original)` if every key is recorded with the same fingerprint, `None` if none
+    /// is; anything else is a reuse.
+    fn check_keys(&self, keys: &[Idempotency]) -> Result<Option<Appended>, StoreError> {
+        let mut recorded: Option<(&str, Appended)> = None;
+        let mut fresh = false;
+        for k in keys {
+            match self.backend.key(&k.key)? {
+                Some(rec) if rec.fingerprint != k.fingerprint => {
+                    return Err(StoreError::KeyReused {
+                        key: k.key.clone(),
+                        position: rec.appended.first_position,
+                    })
+                }
+                Some(rec) => match &recorded {
+                    Some((_, a)) if *a != rec.appended => {
+                        return Err(StoreError::KeyReused {
+                            key: k.key.clone(),
+                            position: rec.appended.first_position,
+                        })
+                    }
+                    Some(_) => {}
+                    None => recorded = Some((k.key.as_str(), rec.appended)),
+                },
+                None => fresh = true,
+            }
+        }
+        match recorded {
+            None => Ok(None),
+            Some((_, a)) if !fresh => Ok(Some(a)),
+            Some((key, a)) => Err(StoreError::KeyReused {
+                key: key.to_owned(),
+                position: a.first_position,
+            }),
+        }
+    }
+
+    fn finish(
+        &self,
+        chain: &Chain<'_, B>,
+        first_position: u64,
+        streams: Vec<(String, u64)>,
+        keys: Vec<Idempotency>,
+        models: Vec<ModelWrite>,
+    ) -> Result<Appended, StoreError> {
+        let head = chain.new_head();
+        let appended = Appended {
+            first_position,
+            last_position: head.position,
+            streams: streams.clone(),
+        };
+        let commit = Commit {
+            head,
+            streams,
+            keys: keys
+                .into_iter()
+                .map(|k| {
+                    (
+                        k.key,
+                        KeyRecord {
+                            fingerprint: k.fingerprint,
+                            appended: appended.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            models: models
+                .into_iter()
+                .map(|m| (m.name, model_value(head.position, &m.bytes)))
+                .collect(),
+        };
+        self.backend.commit(commit)?;
+        Ok(appended)
+    }
+
+    /// Runs `f` (which stages and commits); on failure discards whatever it staged.
+    fn staged_attempt<T>(
+        &self,
+        head: u64,
+        f: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = f();
+        if result.is_err() {
+            // Best effort: if this fails too, open() discards the leftovers, and readers
+            // never look above the head meanwhile. The original error is the useful one.
+            let _ = self.backend.discard_above(head);
+        }
+        result
+    }
+
+    pub(crate) fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        limits::actor(&req.actor)?;
+        validate_keys(&req.keys)?;
+        validate_models(&req.models)?;
+        if req.batches.len() > limits::MAX_STREAMS_PER_APPEND {
+            return Err(StoreError::invalid(format!(
+                "{} streams in one append, the limit is {}",
+                req.batches.len(),
+                limits::MAX_STREAMS_PER_APPEND
+            )));
+        }
+        let mut total = 0usize;
+        let mut names = HashSet::new();
+        for b in &req.batches {
+            limits::stream_name(&b.stream)?;
+            if !names.insert(b.stream.as_str()) {
+                return Err(StoreError::invalid(format!(
+                    "stream {} appears twice in one append",
+                    b.stream
+                )));
+            }
+            total += b.events.len();
+            b.events.iter().try_for_each(validate_event)?;
+        }
+        if total == 0 {
+            return Err(StoreError::invalid(
+                "an append must carry at least one event",
+            ));
+        }
+        if total > limits::MAX_EVENTS_PER_APPEND {
+            return Err(StoreError::invalid(format!(
+                "{total} events in one append, the limit is {}; use the bulk append",
+                limits::MAX_EVENTS_PER_APPEND
+            )));
+        }
+
+        let _writer = self.lock();
+        if let Some(original) = self.check_keys(&req.keys)? {
+            return Ok(AppendOutcome::Duplicate(original));
+        }
+        let mut versions = Vec::with_capacity(req.batches.len());
+        for b in &req.batches {
+            let actual = self.backend.stream_version(&b.stream)?;
+            check_expected(&b.stream, b.expected, actual)?;
+            versions.push(actual);
+        }
+        let head = self.backend.head()?;
+        let mut chain = Chain::new(&self.backend, head, &req.actor, self.clock.as_ref());
+        let mut staged = Vec::with_capacity(total);
+        let mut streams = Vec::with_capacity(req.batches.len());
+        for (b, base) in req.batches.iter().zip(versions) {
+            let mut v = base;
+            for ev in &b.events {
+                v += 1;
+                staged.push(chain.push(&b.stream, v, ev)?);
+            }
+            if v > base {
+                streams.push((b.stream.clone(), v));
+            }
+        }
+        let appended = self.staged_attempt(head.position, || {
+            chain.stage(&staged)?;
+            drop(staged);
+            self.finish(&chain, head.position + 1, streams, req.keys, req.models)
+        })?;
+        Ok(AppendOutcome::Written(appended))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn append_stream_bulk(
+        &self,
+        actor: &str,
+        keys: Vec<Idempotency>,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
+        models: &mut dyn FnMut(u64) -> Vec<ModelWrite>,
+    ) -> Result<AppendOutcome, StoreError> {
+        limits::actor(actor)?;
+        limits::stream_name(stream)?;
+        validate_keys(&keys)?;
+
+        let _writer = self.lock();
+        if let Some(original) = self.check_keys(&keys)? {
+            return Ok(AppendOutcome::Duplicate(original));
+        }
+        let base = self.backend.stream_version(stream)?;
+        check_expected(stream, expected, base)?;
+        let head = self.backend.head()?;
+        let mut chain = Chain::new(&self.backend, head, actor, self.clock.as_ref());
+        let appended = self.staged_attempt(head.position, || {
+            let mut chunk = Vec::with_capacity(BULK_CHUNK_EVENTS);
+            let mut version = base;
+            for ev in events {
+                let ev = ev?;
+                validate_event(&ev)?;
+                version += 1;
+                chunk.push(chain.push(stream, version, &ev)?);
+                if chunk.len() == BULK_CHUNK_EVENTS {
+                    chain.stage(&chunk)?;
+                    chunk.clear();
+                }
+            }
+            if !chunk.is_empty() {
+                chain.stage(&chunk)?;
+            }
+            if version == base {
+                return Err(StoreError::invalid(
+                    "a bulk append must carry at least one event",
+                ));
+            }
+            let new_head = chain.new_head().position;
+            let models = models(new_head);
+            validate_models(&models)?;
+            self.finish(
+                &chain,
+                head.position + 1,
+                vec![(stream.to_owned(), version)],
+                keys,
+                models,
+            )
+        })?;
+        Ok(AppendOutcome::Written(appended))
+    }
+
+    fn decode_at(&self, position: u64, raw: &[u8]) -> Result<RecordedEvent, StoreError> {
+        let env = envelope::decode(raw)
+            .map_err(|r| StoreError::corrupt(format!("event at position {position}: {r}")))?;
+        if env.fields.position != position {
+            return Err(StoreError::corrupt(format!(
+                "event stored at position {position} says it is at {}",
+                env.fields.position
+            )));
+        }
+        env.to_recorded()
+            .map_err(|r| StoreError::corrupt(format!("event at position {position}: {r}")))
+    }
+
+    pub(crate) fn read_all(&self, from_position: u64) -> EventIter<'_> {
+        let head = match self.backend.head() {
+            Ok(h) => h,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let from = from_position.max(1);
+        if from > head.position {
+            return Box::new(std::iter::empty());
+        }
+        let mut expected = from;
+        Box::new(
+            self.backend
+                .raw_range(from, head.position)
+                .map(move |item| {
+                    let (position, raw) = item?;
+                    if position != expected {
+                        return Err(StoreError::corrupt(format!(
+                            "position {expected} is missing from the log"
+                        )));
+                    }
+                    expected += 1;
+                    self.decode_at(position, raw.as_ref())
+                }),
+        )
+    }
+
+    pub(crate) fn read_stream(&self, stream: &str, from_version: u64) -> EventIter<'_> {
+        let to = match self.backend.stream_version(stream) {
+            Ok(v) => v,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let from = from_version.max(1);
+        if from > to {
+            return Box::new(std::iter::empty());
+        }
+        let stream_owned = stream.to_owned();
+        let mut expected = from;
+        Box::new(
+            self.backend
+                .stream_positions(stream, from, to)
+                .map(move |item| {
+                    let (version, position) = item?;
+                    if version != expected {
+                        return Err(StoreError::corrupt(format!(
+                            "stream {stream_owned} is missing version {expected}"
+                        )));
+                    }
+                    expected += 1;
+                    let raw = self.backend.raw_event(position)?.ok_or_else(|| {
+                        StoreError::corrupt(format!(
+                            "stream {stream_owned} version {version} points at missing position {position}"
+                        ))
+                    })?;
+                    let ev = self.decode_at(position, raw.as_ref())?;
+                    if ev.stream != stream_owned || ev.stream_version != version {
+                        return Err(StoreError::corrupt(format!(
+                            "stream {stream_owned} version {version} points at position {position}, which holds {} version {}",
+                            ev.stream, ev.stream_version
+                        )));
+                    }
+                    Ok(ev)
+                }),
+        )
+    }
+
+    pub(crate) fn event_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
+        let head = self.backend.head()?;
+        if position == 0 || position > head.position {
+            return Ok(None);
+        }
+        match self.backend.raw_event(position)? {
+            Some(raw) => self.decode_at(position, raw.as_ref()).map(Some),
+            None => Err(StoreError::corrupt(format!(
+                "position {position} is missing from the log"
+            ))),
+        }
+    }
+
+    pub(crate) fn event_by_id(&self, id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        let Some(position) = self.backend.event_id_position(id)? else {
+            return Ok(None);
+        };
+        // Stale index entries (from discarded appends) are ignored rather than trusted.
+        match self.event_at(position)? {
+            Some(ev) if ev.event_id == id => Ok(Some(ev)),
+            _ => Ok(None),
+        }
+    }
+
+    pub(crate) fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.backend.stream_version(stream)
+    }
+
+    pub(crate) fn head(&self) -> Result<Head, StoreError> {
+        self.backend.head()
+    }
+
+    pub(crate) fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.backend.key(key)
+    }
+
+    pub(crate) fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        self.backend.model(name)
+    }
+
+    pub(crate) fn model_names(&self) -> Result<Vec<String>, StoreError> {
+        self.backend.model_names()
+    }
+
+    pub(crate) fn save_model(
+        &self,
+        name: &str,
+        position: u64,
+        bytes: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        limits::model_name(name)?;
+        limits::model_bytes(bytes.len())?;
+        let _writer = self.lock();
+        let head = self.backend.head()?;
+        if position > head.position {
+            return Err(StoreError::invalid(format!(
+                "model '{name}' checkpoint {position} is beyond the head {}",
+                head.position
+            )));
+        }
+        self.backend.put_model(name, position, &bytes)
+    }
+
+    pub(crate) fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let head = self.backend.head()?;
+        let mut expected: u64 = 1;
+        let mut prev = [0u8; 32];
+        let mut streams: HashMap<String, u64> = HashMap::new();
+        let tampered = |position: u64, reason: String| StoreError::Tampered { position, reason };
+        if head.position > 0 {
+            for item in self.backend.raw_range(1, head.position) {
+                let (position, raw) = item?;
+                if position != expected {
+                    return Err(tampered(
+                        expected,
+                        format!("missing: the next stored position is {position}"),
+                    ));
+                }
+                let env = envelope::decode(raw.as_ref())
+                    .map_err(|r| tampered(position, format!("envelope does not decode: {r}")))?;
+                let f = &env.fields;
+                if f.position != position {
+                    return Err(tampered(
+                        position,
+                        format!("envelope says position {}", f.position),
+                    ));
+                }
+                if f.prev_hash != prev {
+                    return Err(tampered(
+                        position,
+                        "prev_hash is not the previous event's hash".into(),
+                    ));
+                }
+                if !env.hash_matches() {
+                    return Err(tampered(
+                        position,
+                        "hash does not match the event's contents".into(),
+                    ));
+                }
+                let last = match streams.get_mut(f.stream) {
+                    Some(v) => v,
+                    None => streams.entry(f.stream.to_owned()).or_insert(0),
+                };
+                if f.stream_version != *last + 1 {
+                    return Err(tampered(
+                        position,
+                        format!(
+                            "stream {} version {} follows version {}",
+                            f.stream, f.stream_version, *last
+                        ),
+                    ));
+                }
+                *last += 1;
+                prev = env.hash;
+                expected += 1;
+            }
+        }
+        if expected - 1 != head.position {
+            return Err(tampered(
+                expected,
+                format!("missing: the committed head is {}", head.position),
+            ));
+        }
+        if prev != head.hash {
+            return Err(tampered(
+                head.position,
+                "hash differs from the committed head hash".into(),
+            ));
+        }
+        let indexed = self.backend.all_streams()?;
+        if streams.len() != indexed.len() {
+            return Err(tampered(
+                head.position,
+                format!(
+                    "the log holds {} streams, the stream index {}",
+                    streams.len(),
+                    indexed.len()
+                ),
+            ));
+        }
+        for (stream, version) in indexed {
+            let logged = streams.get(&stream).copied().unwrap_or(0);
+            if logged != version {
+                return Err(tampered(
+                    head.position,
+                    format!(
+                        "stream {stream} is indexed at version {version}, the log holds {logged}"
+                    ),
+                ));
+            }
+        }
+        Ok(VerifyReport {
+            events: head.position,
+            head,
+        })
+    }
+}
+
+/// Implements [`crate::EventStore`] for a type with an `engine: Engine<_>` field.
+macro_rules! forward_event_store {
+    ($ty:ty) => {
+        impl $crate::EventStore for $ty {
+            fn append(
+                &self,
+                req: $crate::AppendRequest,
+            ) -> Result<$crate::AppendOutcome, $crate::StoreError> {
+                self.engine.append(req)
+            }
+            fn append_stream_bulk(
+                &self,
+                actor: &str,
+                keys: Vec<$crate::Idempotency>,
+                stream: &str,
+                expected: $crate::ExpectedVersion,
+                events: &mut dyn Iterator<Item = Result<$crate::NewEvent, $crate::StoreError>>,
+                models: &mut dyn FnMut(u64) -> Vec<$crate::ModelWrite>,
+            ) -> Result<$crate::AppendOutcome, $crate::StoreError> {
+                self.engine
+                    .append_stream_bulk(actor, keys, stream, expected, events, models)
+            }
+            fn read_stream(&self, stream: &str, from_version: u64) -> $crate::EventIter<'_> {
+                self.engine.read_stream(stream, from_version)
+            }
+            fn read_all(&self, from_position: u64) -> $crate::EventIter<'_> {
+                self.engine.read_all(from_position)
+            }
+            fn event_at(
+                &self,
+                position: u64,
+            ) -> Result<Option<$crate::RecordedEvent>, $crate::StoreError> {
+                self.engine.event_at(position)
+            }
+            fn event_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::RecordedEvent>, $crate::StoreError> {
+                self.engine.event_by_id(id)
+            }
+            fn stream_version(&self, stream: &str) -> Result<u64, $crate::StoreError> {
+                self.engine.stream_version(stream)
+            }
+            fn head(&self) -> Result<$crate::Head, $crate::StoreError> {
+                self.engine.head()
+            }
+            fn key(&self, key: &str) -> Result<Option<$crate::KeyRecord>, $crate::StoreError> {
+                self.engine.key(key)
+            }
+            fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, $crate::StoreError> {
+                self.engine.model(name)
+            }
+            fn model_names(&self) -> Result<Vec<String>, $crate::StoreError> {
+                self.engine.model_names()
+            }
+            fn save_model(
+                &self,
+                name: &str,
+                position: u64,
+                bytes: Vec<u8>,
+            ) -> Result<(), $crate::StoreError> {
+                self.engine.save_model(name, position, bytes)
+            }
+            fn verify(&self) -> Result<$crate::VerifyReport, $crate::StoreError> {
+                self.engine.verify()
+            }
+        }
+    };
+}
+pub(crate) use forward_event_store;

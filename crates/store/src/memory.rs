@@ -1,0 +1,171 @@
+//! An in-memory store with exactly the sled store's semantics, for fast tests elsewhere.
+//!
+//! It runs the same engine and stores the same encoded envelopes, so hashes, conflicts,
+//! idempotency and verify behave identically; only durability is missing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::engine::{forward_event_store, Backend, Commit, Engine, RawIter, Staged};
+use crate::error::StoreError;
+use crate::types::{Head, KeyRecord};
+
+#[derive(Default)]
+struct State {
+    /// Committed and staged envelopes by position.
+    events: BTreeMap<u64, Arc<[u8]>>,
+    ids: HashMap<Uuid, u64>,
+    stream_events: BTreeMap<(String, u64), u64>,
+    streams: BTreeMap<String, u64>,
+    keys: HashMap<String, KeyRecord>,
+    models: BTreeMap<String, (u64, Vec<u8>)>,
+    head: Head,
+}
+
+pub(crate) struct MemoryBackend(Mutex<State>);
+
+impl MemoryBackend {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every mutation below completes before the guard drops, so a poisoned lock still
+        // guards consistent data.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Backend for MemoryBackend {
+    type Raw = Arc<[u8]>;
+
+    fn head(&self) -> Result<Head, StoreError> {
+        Ok(self.state().head)
+    }
+
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        Ok(self.state().streams.get(stream).copied().unwrap_or(0))
+    }
+
+    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+        Ok(self.state().keys.get(key).cloned())
+    }
+
+    fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
+        Ok(self.state().ids.get(&id).copied())
+    }
+
+    fn raw_event(&self, position: u64) -> Result<Option<Self::Raw>, StoreError> {
+        Ok(self.state().events.get(&position).cloned())
+    }
+
+    fn raw_range(&self, from: u64, to: u64) -> RawIter<'_, Self::Raw> {
+        // Lock per item so a long read never blocks writers.
+        Box::new(
+            (from..=to)
+                .filter_map(move |p| self.state().events.get(&p).cloned().map(|r| Ok((p, r)))),
+        )
+    }
+
+    fn stream_positions(
+        &self,
+        stream: &str,
+        from: u64,
+        to: u64,
+    ) -> Box<dyn Iterator<Item = Result<(u64, u64), StoreError>> + '_> {
+        let stream = stream.to_owned();
+        Box::new((from..=to).filter_map(move |v| {
+            self.state()
+                .stream_events
+                .get(&(stream.clone(), v))
+                .map(|&p| Ok((v, p)))
+        }))
+    }
+
+    fn stage(&self, events: &[Staged]) -> Result<(), StoreError> {
+        let mut s = self.state();
+        for e in events {
+            s.events.insert(e.position, Arc::from(e.bytes.as_slice()));
+            s.ids.insert(e.event_id, e.position);
+            s.stream_events
+                .insert((e.stream.clone(), e.stream_version), e.position);
+        }
+        Ok(())
+    }
+
+    fn discard_above(&self, head: u64) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let staged = s.events.split_off(&(head + 1));
+        for (position, raw) in staged {
+            if let Ok(env) = crate::envelope::decode(&raw) {
+                let f = env.fields;
+                if s.ids.get(&f.event_id) == Some(&position) {
+                    s.ids.remove(&f.event_id);
+                }
+                let k = (f.stream.to_owned(), f.stream_version);
+                if s.stream_events.get(&k) == Some(&position) {
+                    s.stream_events.remove(&k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&self, c: Commit) -> Result<(), StoreError> {
+        let mut s = self.state();
+        for (name, v) in c.streams {
+            s.streams.insert(name, v);
+        }
+        for (k, rec) in c.keys {
+            s.keys.insert(k, rec);
+        }
+        for (name, value) in c.models {
+            // `value` is the engine's checkpoint-prefixed form; keep it split here.
+            let (pos, bytes) = value.split_at(8);
+            let mut p = [0u8; 8];
+            p.copy_from_slice(pos);
+            s.models
+                .insert(name, (u64::from_be_bytes(p), bytes.to_vec()));
+        }
+        s.head = c.head;
+        Ok(())
+    }
+
+    fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self.state().models.get(name).cloned())
+    }
+
+    fn model_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.state().models.keys().cloned().collect())
+    }
+
+    fn put_model(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.state()
+            .models
+            .insert(name.to_owned(), (position, bytes.to_vec()));
+        Ok(())
+    }
+
+    fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        Ok(self
+            .state()
+            .streams
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect())
+    }
+}
+
+/// The in-memory [`crate::EventStore`].
+pub struct MemoryStore {
+    engine: Engine<MemoryBackend>,
+}
+
+impl MemoryStore {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        MemoryStore {
+            engine: Engine::new(MemoryBackend(Mutex::new(State::default())), clock),
+        }
+    }
+}
+
+forward_event_store!(MemoryStore);

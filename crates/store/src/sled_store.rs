@@ -1,0 +1,448 @@
+//! The durable store on sled 0.34: tree layout, the commit transaction, making acknowledged
+//! writes really durable, and opening (lock, format, recovery of interrupted appends).
+//!
+//! Durability: sled's `flush()` ends in `sync_file_range`, which neither flushes the disk's
+//! write cache nor the file's metadata (sled issue #1452). After every commit we therefore
+//! call `flush()` and then `fsync` (`File::sync_all`) on sled's data file `DIR/db`; on
+//! creation we also fsync `DIR/conf` and the directories, so the files themselves survive.
+
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::{Batch, IVec, Transactional, Tree};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::engine::{forward_event_store, Backend, Commit, Engine, RawIter, Staged};
+use crate::envelope::{self, STORAGE_FORMAT};
+use crate::error::{from_sled, StoreError};
+use crate::types::{Appended, Head, KeyRecord};
+
+const TREE_EVENTS: &str = "events";
+const TREE_EVENT_IDS: &str = "event_ids";
+const TREE_STREAM_EVENTS: &str = "stream_events";
+const TREE_STREAMS: &str = "streams";
+const TREE_KEYS: &str = "keys";
+const TREE_MODELS: &str = "models";
+const TREE_META: &str = "meta";
+const META_FORMAT: &[u8] = b"format";
+const META_HEAD: &[u8] = b"head";
+/// Staged leftovers removed per batch when discarding.
+const DISCARD_BATCH: usize = 4096;
+
+fn pos_key(p: u64) -> [u8; 8] {
+    p.to_be_bytes()
+}
+
+fn be_u64(bytes: &[u8], what: &str) -> Result<u64, StoreError> {
+    let a: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::corrupt(format!("{what} is {} bytes, not 8", bytes.len())))?;
+    Ok(u64::from_be_bytes(a))
+}
+
+/// `u16 length || name || u64 version`: the length prefix keeps one stream's keys from
+/// interleaving with another whose name it prefixes.
+fn stream_key(stream: &str, version: u64) -> Vec<u8> {
+    // Stream names are limited far below u16::MAX.
+    assert!(stream.len() <= u16::MAX as usize);
+    let mut k = Vec::with_capacity(2 + stream.len() + 8);
+    k.extend_from_slice(&(stream.len() as u16).to_be_bytes());
+    k.extend_from_slice(stream.as_bytes());
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+fn head_value(h: &Head) -> [u8; 40] {
+    let mut v = [0u8; 40];
+    v[..8].copy_from_slice(&h.position.to_be_bytes());
+    v[8..].copy_from_slice(&h.hash);
+    v
+}
+
+fn decode_head(v: &[u8]) -> Result<Head, StoreError> {
+    if v.len() != 40 {
+        return Err(StoreError::corrupt(format!(
+            "meta head is {} bytes, not 40",
+            v.len()
+        )));
+    }
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&v[8..]);
+    Ok(Head {
+        position: be_u64(&v[..8], "meta head position")?,
+        hash,
+    })
+}
+
+/// Key records are stored as JSON: rare, small, and readable by an auditor.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeyRecordDisk {
+    fingerprint: String,
+    first_position: u64,
+    last_position: u64,
+    streams: Vec<(String, u64)>,
+}
+
+fn encode_key_record(r: &KeyRecord) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(&KeyRecordDisk {
+        fingerprint: hex::encode(r.fingerprint),
+        first_position: r.appended.first_position,
+        last_position: r.appended.last_position,
+        streams: r.appended.streams.clone(),
+    })
+    .map_err(|e| StoreError::invalid(format!("cannot encode key record: {e}")))
+}
+
+fn decode_key_record(key: &str, v: &[u8]) -> Result<KeyRecord, StoreError> {
+    let bad = |why: String| StoreError::corrupt(format!("key record '{key}': {why}"));
+    let d: KeyRecordDisk = serde_json::from_slice(v).map_err(|e| bad(e.to_string()))?;
+    let mut fingerprint = [0u8; 32];
+    hex::decode_to_slice(&d.fingerprint, &mut fingerprint).map_err(|e| bad(e.to_string()))?;
+    Ok(KeyRecord {
+        fingerprint,
+        appended: Appended {
+            first_position: d.first_position,
+            last_position: d.last_position,
+            streams: d.streams,
+        },
+    })
+}
+
+fn decode_model(name: &str, v: &[u8]) -> Result<(u64, Vec<u8>), StoreError> {
+    if v.len() < 8 {
+        return Err(StoreError::corrupt(format!(
+            "model '{name}' is shorter than its checkpoint"
+        )));
+    }
+    Ok((be_u64(&v[..8], "model checkpoint")?, v[8..].to_vec()))
+}
+
+pub(crate) struct SledBackend {
+    db: sled::Db,
+    events: Tree,
+    event_ids: Tree,
+    stream_events: Tree,
+    streams: Tree,
+    keys: Tree,
+    models: Tree,
+    meta: Tree,
+    /// A second handle on sled's data file, only for `fsync`.
+    data_file: File,
+    path: PathBuf,
+}
+
+impl SledBackend {
+    fn sled<T>(&self, r: sled::Result<T>) -> Result<T, StoreError> {
+        r.map_err(|e| from_sled(e, &self.path))
+    }
+
+    /// Makes everything written so far durable (see the module doc for why both steps).
+    fn sync(&self) -> Result<(), StoreError> {
+        self.sled(self.db.flush())?;
+        self.data_file.sync_all()?;
+        Ok(())
+    }
+}
+
+fn tx_err(e: TransactionError<()>, path: &Path) -> StoreError {
+    match e {
+        TransactionError::Storage(e) => from_sled(e, path),
+        TransactionError::Abort(()) => StoreError::corrupt("commit transaction aborted"),
+    }
+}
+
+impl Backend for SledBackend {
+    type Raw = IVec;
+
+    fn head(&self) -> Result<Head, StoreError> {
+        match self.sled(self.meta.get(META_HEAD))? {
+            Some(v) => decode_head(&v),
+            None => Ok(Head::default()),
+        }
+    }
+
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        match self.sled(self.streams.get(stream.as_bytes()))? {
+            Some(v) => be_u64(&v, "stream version"),
+            None => Ok(0),
+        }
+    }
+
+    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+        match self.sled(self.keys.get(key.as_bytes()))? {
+            Some(v) => decode_key_record(key, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
+        match self.sled(self.event_ids.get(id.as_bytes()))? {
+            Some(v) => be_u64(&v, "event id index entry").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn raw_event(&self, position: u64) -> Result<Option<IVec>, StoreError> {
+        self.sled(self.events.get(pos_key(position)))
+    }
+
+    fn raw_range(&self, from: u64, to: u64) -> RawIter<'_, IVec> {
+        Box::new(
+            self.events
+                .range(pos_key(from)..=pos_key(to))
+                .map(move |item| {
+                    let (k, v) = self.sled(item)?;
+                    Ok((be_u64(&k, "event key")?, v))
+                }),
+        )
+    }
+
+    fn stream_positions(
+        &self,
+        stream: &str,
+        from: u64,
+        to: u64,
+    ) -> Box<dyn Iterator<Item = Result<(u64, u64), StoreError>> + '_> {
+        let prefix_len = 2 + stream.len();
+        Box::new(
+            self.stream_events
+                .range(stream_key(stream, from)..=stream_key(stream, to))
+                .map(move |item| {
+                    let (k, v) = self.sled(item)?;
+                    let version = be_u64(k.get(prefix_len..).unwrap_or(&[]), "stream index key")?;
+                    Ok((version, be_u64(&v, "stream index entry")?))
+                }),
+        )
+    }
+
+    fn stage(&self, events: &[Staged]) -> Result<(), StoreError> {
+        // Events first, then indexes: sled recovers a prefix of its log, so an index entry
+        // that survives a crash always has its event to be discarded with.
+        let mut eb = Batch::default();
+        let mut ib = Batch::default();
+        let mut sb = Batch::default();
+        for e in events {
+            eb.insert(&pos_key(e.position), e.bytes.as_slice());
+            ib.insert(e.event_id.as_bytes(), &pos_key(e.position));
+            sb.insert(
+                stream_key(&e.stream, e.stream_version),
+                &pos_key(e.position),
+            );
+        }
+        self.sled(self.events.apply_batch(eb))?;
+        self.sled(self.event_ids.apply_batch(ib))?;
+        self.sled(self.stream_events.apply_batch(sb))?;
+        Ok(())
+    }
+
+    fn discard_above(&self, head: u64) -> Result<(), StoreError> {
+        let start = head
+            .checked_add(1)
+            .ok_or_else(|| StoreError::corrupt("head position is u64::MAX"))?;
+        loop {
+            let mut eb = Batch::default();
+            let mut ib = Batch::default();
+            let mut sb = Batch::default();
+            let mut n = 0;
+            for item in self.events.range(pos_key(start)..).take(DISCARD_BATCH) {
+                let (k, v) = self.sled(item)?;
+                eb.remove(k.clone());
+                n += 1;
+                if let Ok(env) = envelope::decode(&v) {
+                    let f = env.fields;
+                    if self
+                        .sled(self.event_ids.get(f.event_id.as_bytes()))?
+                        .as_deref()
+                        == Some(&k[..])
+                    {
+                        ib.remove(f.event_id.as_bytes());
+                    }
+                    let sk = stream_key(f.stream, f.stream_version);
+                    if self.sled(self.stream_events.get(&sk))?.as_deref() == Some(&k[..]) {
+                        sb.remove(sk);
+                    }
+                }
+            }
+            if n == 0 {
+                break;
+            }
+            self.sled(self.event_ids.apply_batch(ib))?;
+            self.sled(self.stream_events.apply_batch(sb))?;
+            self.sled(self.events.apply_batch(eb))?;
+        }
+        self.sync()
+    }
+
+    fn commit(&self, c: Commit) -> Result<(), StoreError> {
+        let keys = c
+            .keys
+            .iter()
+            .map(|(k, r)| Ok((k.as_bytes(), encode_key_record(r)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let head = head_value(&c.head);
+        (&self.streams, &self.keys, &self.models, &self.meta)
+            .transaction(|(streams, keys_t, models, meta)| {
+                for (name, v) in &c.streams {
+                    streams.insert(name.as_bytes(), &v.to_be_bytes())?;
+                }
+                for (k, v) in &keys {
+                    keys_t.insert(*k, v.as_slice())?;
+                }
+                for (name, v) in &c.models {
+                    models.insert(name.as_bytes(), v.as_slice())?;
+                }
+                meta.insert(META_HEAD, &head[..])?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| tx_err(e, &self.path))?;
+        self.sync()
+    }
+
+    fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        match self.sled(self.models.get(name.as_bytes()))? {
+            Some(v) => decode_model(name, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn model_names(&self) -> Result<Vec<String>, StoreError> {
+        self.models
+            .iter()
+            .keys()
+            .map(|k| {
+                let k = self.sled(k)?;
+                String::from_utf8(k.to_vec())
+                    .map_err(|_| StoreError::corrupt("a model name is not UTF-8"))
+            })
+            .collect()
+    }
+
+    fn put_model(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut v = Vec::with_capacity(8 + bytes.len());
+        v.extend_from_slice(&position.to_be_bytes());
+        v.extend_from_slice(bytes);
+        self.sled(self.models.insert(name.as_bytes(), v))?;
+        self.sync()
+    }
+
+    fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.streams
+            .iter()
+            .map(|item| {
+                let (k, v) = self.sled(item)?;
+                let name = String::from_utf8(k.to_vec())
+                    .map_err(|_| StoreError::corrupt("a stream name is not UTF-8"))?;
+                Ok((name, be_u64(&v, "stream version")?))
+            })
+            .collect()
+    }
+}
+
+fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    File::open(path)?.sync_all()?;
+    Ok(())
+}
+
+/// The durable [`crate::EventStore`]. `Send + Sync`: share it between threads with `Arc`.
+pub struct SledStore {
+    engine: Engine<SledBackend>,
+}
+
+impl SledStore {
+    /// Opens (creating if missing) the ledger in directory `path`.
+    ///
+    /// Fails with [`StoreError::InUse`] if another process (or another open handle) holds it,
+    /// [`StoreError::NewerFormat`] if a newer build wrote it, [`StoreError::Corrupt`] if sled
+    /// or our metadata say it is damaged. Any staged events left by an interrupted append
+    /// are discarded here, before anything can read them.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<SledStore, StoreError> {
+        let created = !path.join("db").exists();
+        std::fs::create_dir_all(path)?;
+        // sled 0.34 can panic on some damaged files instead of returning an error; a damaged
+        // ledger must be an error for the caller, never a crash.
+        let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()))
+            .map_err(|_| StoreError::corrupt("sled panicked while opening the database"))?;
+        let db = opened.map_err(|e| from_sled(e, path))?;
+        let tree = |name: &str| db.open_tree(name).map_err(|e| from_sled(e, path));
+        let events = tree(TREE_EVENTS)?;
+        let meta = tree(TREE_META)?;
+        let backend = SledBackend {
+            event_ids: tree(TREE_EVENT_IDS)?,
+            stream_events: tree(TREE_STREAM_EVENTS)?,
+            streams: tree(TREE_STREAMS)?,
+            keys: tree(TREE_KEYS)?,
+            models: tree(TREE_MODELS)?,
+            data_file: File::open(path.join("db"))?,
+            path: path.to_path_buf(),
+            db,
+            events,
+            meta,
+        };
+        check_format(&backend)?;
+        let head = backend.head()?;
+        backend.discard_above(head.position)?;
+        if head.position > 0 && backend.raw_event(head.position)?.is_none() {
+            return Err(StoreError::corrupt(format!(
+                "the committed head is position {}, which is not stored",
+                head.position
+            )));
+        }
+        if created {
+            backend.sync()?;
+            let conf = path.join("conf");
+            if conf.exists() {
+                File::open(conf)?.sync_all()?;
+            }
+            sync_dir(&path.join("blobs"))?;
+            sync_dir(path)?;
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
+        Ok(SledStore {
+            engine: Engine::new(backend, clock),
+        })
+    }
+
+    /// The directory this ledger lives in.
+    pub fn path(&self) -> &Path {
+        &self.engine.backend.path
+    }
+}
+
+fn check_format(b: &SledBackend) -> Result<(), StoreError> {
+    match b.sled(b.meta.get(META_FORMAT))? {
+        Some(v) => {
+            let a: [u8; 4] = v[..].try_into().map_err(|_| {
+                StoreError::corrupt(format!("meta format is {} bytes, not 4", v.len()))
+            })?;
+            let found = u32::from_be_bytes(a);
+            if found > STORAGE_FORMAT {
+                return Err(StoreError::NewerFormat {
+                    found,
+                    supported: STORAGE_FORMAT,
+                });
+            }
+            if found == 0 {
+                return Err(StoreError::corrupt("meta format is 0"));
+            }
+            Ok(())
+        }
+        None => {
+            let untouched = b.meta.is_empty() && b.events.is_empty() && b.streams.is_empty();
+            if !untouched {
+                return Err(StoreError::corrupt(
+                    "the database has data but no format entry: not a grant ledger",
+                ));
+            }
+            b.sled(b.meta.insert(META_FORMAT, &STORAGE_FORMAT.to_be_bytes()))?;
+            b.sync()
+        }
+    }
+}
+
+forward_event_store!(SledStore);
