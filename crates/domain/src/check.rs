@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::determination::Determination;
+use crate::determination::{component_amount, working_amount, Determination};
 use crate::money::Money;
 
 /// The whole report.
@@ -49,11 +49,58 @@ impl FormulaCheck {
     }
 }
 
-/// Recomputes every allocation of `d`.
+/// Recomputes every allocation of `d` from its components, in the order of
+/// the allocations, and lists the components whose stated working differs
+/// from their amount. Figures saturate at the money limit, which a validated
+/// determination never reaches.
 pub fn check(d: &Determination) -> FormulaCheck {
-    let _ = d;
-    FormulaCheck {
-        regions: Vec::new(),
-        workings: Vec::new(),
-    }
+    let regions = d
+        .allocations
+        .iter()
+        .map(|allocation| {
+            let components: BTreeMap<String, Money> = d
+                .components
+                .iter()
+                .map(|component| {
+                    (
+                        component.purpose.clone(),
+                        component_amount(component, allocation),
+                    )
+                })
+                .collect();
+            let formula = components
+                .values()
+                .fold(Money::ZERO, |sum, amount| sum.saturating_add(*amount));
+            RegionCheck {
+                region: allocation.region.clone(),
+                authorities: allocation.authorities.len(),
+                components,
+                formula,
+                determined: allocation.amount,
+                difference: allocation.amount.saturating_sub(formula),
+            }
+        })
+        .collect();
+    let workings = d
+        .components
+        .iter()
+        .filter_map(|component| {
+            let working = component.working.as_ref()?;
+            let working_amount = working_amount(working).unwrap_or(Money::MAX);
+            (working_amount != component.amount).then(|| WorkingCheck {
+                purpose: component.purpose.clone(),
+                working: working
+                    .factors
+                    .iter()
+                    .map(u32::to_string)
+                    .chain(std::iter::once(working.rate.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(" x "),
+                working_amount,
+                amount: component.amount,
+                difference: component.amount.saturating_sub(working_amount),
+            })
+        })
+        .collect();
+    FormulaCheck { regions, workings }
 }

@@ -1,12 +1,393 @@
 //! Reading the determination file format of the CLI contract (TOML). Parsing
 //! is pure, so it lives here: text in, a validated [`Determination`] or an
 //! error naming the offending key out.
+//!
+//! The file is walked by hand rather than through serde derive so that every
+//! error names its key in the file's own terms (`allocation[3].amount`,
+//! counting from 1) instead of a line number into serde's internals.
 
-use crate::determination::Determination;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use toml::{Table, Value};
+
+use crate::determination::{Allocation, Basis, Component, Determination, GrantPeriod, Working};
 use crate::error::DomainError;
+use crate::limits::{
+    MAX_ALLOCATIONS, MAX_AUTHORITIES_PER_ALLOCATION, MAX_COMPONENTS, MAX_DETERMINATION_FILE_BYTES,
+};
+use crate::money::Money;
 
 /// Parses and validates a determination file.
 pub fn parse_determination(toml_text: &str) -> Result<Determination, DomainError> {
-    let _ = toml_text;
-    Err(DomainError::malformed("not implemented yet"))
+    if toml_text.len() > MAX_DETERMINATION_FILE_BYTES {
+        return Err(DomainError::malformed(format!(
+            "determination file is {} bytes, above the limit of {MAX_DETERMINATION_FILE_BYTES}",
+            toml_text.len()
+        )));
+    }
+    let root: Table = toml::from_str(toml_text).map_err(|error| {
+        let line = error.span().map(|span| {
+            toml_text[..span.start.min(toml_text.len())]
+                .matches('\n')
+                .count()
+                + 1
+        });
+        let message = error.message().trim().trim_end_matches('.');
+        match line {
+            Some(line) => DomainError::malformed(format!(
+                "determination file is not valid TOML at line {line}: {message}"
+            )),
+            None => {
+                DomainError::malformed(format!("determination file is not valid TOML: {message}"))
+            }
+        }
+    })?;
+    let top = Fields::new(
+        "",
+        &root,
+        &[
+            "id",
+            "title",
+            "financial_year",
+            "made_on",
+            "payment_deadline",
+            "grant_period",
+            "instalments",
+            "allocation",
+            "component",
+        ],
+    )?;
+    let period = top.table("grant_period")?;
+    let period = Fields::new("grant_period", period, &["start", "end"])?;
+    let instalments = top.integer("instalments")?;
+    let determination = Determination {
+        id: top.string("id")?,
+        title: top.string("title")?,
+        financial_year: top.string("financial_year")?,
+        made_on: top.date("made_on")?,
+        payment_deadline: top.date("payment_deadline")?,
+        grant_period: GrantPeriod {
+            start: period.date("start")?,
+            end: period.date("end")?,
+        },
+        instalments: u32::try_from(instalments).map_err(|_| {
+            bad(
+                "instalments",
+                format!(
+                    "{instalments} must be between 1 and {}",
+                    crate::limits::MAX_INSTALMENTS
+                ),
+            )
+        })?,
+        allocations: top
+            .tables("allocation", MAX_ALLOCATIONS)?
+            .into_iter()
+            .map(|fields| allocation(&fields))
+            .collect::<Result<_, _>>()?,
+        components: match top.optional("component") {
+            None => Vec::new(),
+            Some(_) => top
+                .tables("component", MAX_COMPONENTS)?
+                .into_iter()
+                .map(|fields| component(&fields))
+                .collect::<Result<_, _>>()?,
+        },
+    };
+    determination.validate()?;
+    Ok(determination)
+}
+
+fn allocation(fields: &Fields<'_>) -> Result<Allocation, DomainError> {
+    fields.only(&["region", "lead_authority", "amount", "authorities"])?;
+    Ok(Allocation {
+        region: fields.string("region")?,
+        lead_authority: fields.string("lead_authority")?,
+        amount: fields.money("amount")?,
+        authorities: fields.strings("authorities", MAX_AUTHORITIES_PER_ALLOCATION)?,
+    })
+}
+
+fn component(fields: &Fields<'_>) -> Result<Component, DomainError> {
+    fields.only(&["purpose", "basis", "amount", "uplift", "region", "working"])?;
+    let basis = match fields.string("basis")?.as_str() {
+        "per-region" => Basis::PerRegion,
+        "per-authority" => Basis::PerAuthority,
+        "fixed" => Basis::Fixed,
+        other => {
+            return Err(bad(
+                &fields.key("basis"),
+                format!("\"{other}\" is not a basis; use per-region, per-authority or fixed"),
+            ))
+        }
+    };
+    let mut uplift = BTreeMap::new();
+    if fields.optional("uplift").is_some() {
+        let table = fields.table("uplift")?;
+        for (region, value) in table {
+            let key = format!("{}.\"{region}\"", fields.key("uplift"));
+            uplift.insert(region.clone(), fraction(&key, value)?);
+        }
+    }
+    let region = match fields.optional("region") {
+        None => None,
+        Some(_) => Some(fields.string("region")?),
+    };
+    let working = match fields.optional("working") {
+        None => None,
+        Some(_) => {
+            let table = fields.table("working")?;
+            let working = Fields::new(&fields.key("working"), table, &["factors", "rate", "note"])?;
+            Some(Working {
+                factors: working.factors("factors")?,
+                rate: working.money("rate")?,
+                note: match working.optional("note") {
+                    None => None,
+                    Some(_) => Some(working.string("note")?),
+                },
+            })
+        }
+    };
+    Ok(Component {
+        purpose: fields.string("purpose")?,
+        basis,
+        amount: fields.money("amount")?,
+        uplift,
+        region,
+        working,
+    })
+}
+
+/// One TOML table and the key path that leads to it, so every accessor can
+/// name the full key in its error.
+struct Fields<'a> {
+    path: String,
+    table: &'a Table,
+}
+
+impl<'a> Fields<'a> {
+    /// Wraps a table, refusing keys it does not know.
+    fn new(path: &str, table: &'a Table, known: &[&str]) -> Result<Fields<'a>, DomainError> {
+        let fields = Fields {
+            path: path.to_string(),
+            table,
+        };
+        fields.only(known)?;
+        Ok(fields)
+    }
+
+    fn only(&self, known: &[&str]) -> Result<(), DomainError> {
+        match self.table.keys().find(|key| !known.contains(&key.as_str())) {
+            Some(unknown) => Err(bad(
+                &self.key(unknown),
+                format!("is not a known key; expected one of {}", known.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    fn optional(&self, name: &str) -> Option<&'a Value> {
+        self.table.get(name)
+    }
+
+    fn required(&self, name: &str) -> Result<&'a Value, DomainError> {
+        self.table
+            .get(name)
+            .ok_or_else(|| bad(&self.key(name), "is missing"))
+    }
+
+    fn string(&self, name: &str) -> Result<String, DomainError> {
+        match self.required(name)? {
+            Value::String(text) => Ok(text.clone()),
+            other => Err(wrong_type(&self.key(name), "a string", other)),
+        }
+    }
+
+    fn integer(&self, name: &str) -> Result<i64, DomainError> {
+        match self.required(name)? {
+            Value::Integer(n) => Ok(*n),
+            other => Err(wrong_type(&self.key(name), "a whole number", other)),
+        }
+    }
+
+    fn table(&self, name: &str) -> Result<&'a Table, DomainError> {
+        match self.required(name)? {
+            Value::Table(table) => Ok(table),
+            other => Err(wrong_type(&self.key(name), "a table", other)),
+        }
+    }
+
+    /// An array of tables (`[[allocation]]`), each wrapped with its 1-based index.
+    fn tables(&self, name: &str, limit: usize) -> Result<Vec<Fields<'a>>, DomainError> {
+        let key = self.key(name);
+        let Value::Array(items) = self.required(name)? else {
+            return Err(bad(
+                &key,
+                format!("must be an array of tables, written [[{name}]]"),
+            ));
+        };
+        if items.len() > limit {
+            return Err(bad(
+                &key,
+                format!("has {} entries, above the limit of {limit}", items.len()),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Value::Table(table) => Ok(Fields {
+                    path: format!("{key}[{}]", index + 1),
+                    table,
+                }),
+                other => Err(wrong_type(
+                    &format!("{key}[{}]", index + 1),
+                    "a table",
+                    other,
+                )),
+            })
+            .collect()
+    }
+
+    fn strings(&self, name: &str, limit: usize) -> Result<Vec<String>, DomainError> {
+        let key = self.key(name);
+        let Value::Array(items) = self.required(name)? else {
+            return Err(bad(&key, "must be an array of strings"));
+        };
+        if items.len() > limit {
+            return Err(bad(
+                &key,
+                format!("has {} entries, above the limit of {limit}", items.len()),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Value::String(text) => Ok(text.clone()),
+                other => Err(wrong_type(
+                    &format!("{key}[{}]", index + 1),
+                    "a string",
+                    other,
+                )),
+            })
+            .collect()
+    }
+
+    fn factors(&self, name: &str) -> Result<Vec<u32>, DomainError> {
+        let key = self.key(name);
+        let Value::Array(items) = self.required(name)? else {
+            return Err(bad(
+                &key,
+                "must be an array of whole numbers such as [4, 39]",
+            ));
+        };
+        if items.len() > crate::limits::MAX_WORKING_FACTORS {
+            return Err(bad(
+                &key,
+                format!(
+                    "has more than {} factors",
+                    crate::limits::MAX_WORKING_FACTORS
+                ),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let item_key = format!("{key}[{}]", index + 1);
+                match item {
+                    Value::Integer(n) => u32::try_from(*n).map_err(|_| {
+                        bad(&item_key, format!("{n} must be a positive whole number"))
+                    }),
+                    other => Err(wrong_type(&item_key, "a whole number", other)),
+                }
+            })
+            .collect()
+    }
+
+    /// A date, written as a TOML date (`2024-08-16`) or a string of one.
+    fn date(&self, name: &str) -> Result<NaiveDate, DomainError> {
+        let key = self.key(name);
+        let text = match self.required(name)? {
+            Value::Datetime(datetime) => {
+                if datetime.time.is_some() || datetime.offset.is_some() {
+                    return Err(bad(
+                        &key,
+                        format!("{datetime} must be a date without a time, such as 2024-08-16"),
+                    ));
+                }
+                datetime.to_string()
+            }
+            Value::String(text) => text.clone(),
+            other => return Err(wrong_type(&key, "a date such as 2024-08-16", other)),
+        };
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| bad(&key, format!("\"{text}\" is not a date such as 2024-08-16")))
+    }
+
+    /// Money, written as a string in any input form (`"233200.00"`,
+    /// `"£233,200"`) or a whole number. Floats are refused: TOML floats are
+    /// binary and cannot hold every penny exactly.
+    fn money(&self, name: &str) -> Result<Money, DomainError> {
+        let key = self.key(name);
+        let parsed = match self.required(name)? {
+            Value::String(text) => Money::parse(text),
+            Value::Integer(n) => Money::parse(&n.to_string()),
+            Value::Float(f) => {
+                return Err(bad(
+                    &key,
+                    format!("{f} is a float; write amounts as strings such as \"233200.00\""),
+                ))
+            }
+            other => return Err(wrong_type(&key, "an amount such as \"233200.00\"", other)),
+        };
+        parsed.map_err(|error| bad(&key, error))
+    }
+}
+
+/// An uplift fraction, written as a string (`"0.14"`) so it is exact.
+fn fraction(key: &str, value: &Value) -> Result<Decimal, DomainError> {
+    match value {
+        Value::String(text) => {
+            let text = text.trim();
+            let plain = !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.');
+            if !plain || text.len() > 20 {
+                return Err(bad(
+                    key,
+                    format!("\"{text}\" is not a fraction such as \"0.14\""),
+                ));
+            }
+            Decimal::from_str(text).map_err(|_| {
+                bad(
+                    key,
+                    format!("\"{text}\" is not a fraction such as \"0.14\""),
+                )
+            })
+        }
+        Value::Integer(n) => Ok(Decimal::from(*n)),
+        Value::Float(f) => Err(bad(
+            key,
+            format!("{f} is a float; write fractions as strings such as \"0.14\""),
+        )),
+        other => Err(wrong_type(key, "a fraction such as \"0.14\"", other)),
+    }
+}
+
+fn bad(key: &str, problem: impl std::fmt::Display) -> DomainError {
+    DomainError::malformed(format!("{key}: {problem}"))
+}
+
+fn wrong_type(key: &str, expected: &str, found: &Value) -> DomainError {
+    bad(key, format!("must be {expected}, not {}", found.type_str()))
 }
