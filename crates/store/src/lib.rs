@@ -15,6 +15,7 @@ mod envelope;
 mod error;
 pub mod limits;
 mod memory;
+mod open_registry;
 mod sled_store;
 mod types;
 

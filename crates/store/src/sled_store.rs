@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::engine::{forward_event_store, Backend, Commit, Engine, RawIter, Staged};
 use crate::envelope::{self, STORAGE_FORMAT};
 use crate::error::{from_sled, StoreError};
+use crate::open_registry::{open_exclusive, OpenGuard};
 use crate::types::{Appended, Head, KeyRecord};
 
 const TREE_EVENTS: &str = "events";
@@ -350,6 +351,7 @@ fn sync_dir(path: &Path) -> Result<(), StoreError> {
 /// The durable [`crate::EventStore`]. `Send + Sync`: share it between threads with `Arc`.
 pub struct SledStore {
     engine: Engine<SledBackend>,
+    _open: OpenGuard,
 }
 
 impl SledStore {
@@ -362,27 +364,7 @@ impl SledStore {
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<SledStore, StoreError> {
         let created = !path.join("db").exists();
         std::fs::create_dir_all(path)?;
-        // sled 0.34 can panic on some damaged files instead of returning an error; a damaged
-        // ledger must be an error for the caller, never a crash.
-        let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()))
-            .map_err(|_| StoreError::corrupt("sled panicked while opening the database"))?;
-        let db = opened.map_err(|e| from_sled(e, path))?;
-        let tree = |name: &str| db.open_tree(name).map_err(|e| from_sled(e, path));
-        let events = tree(TREE_EVENTS)?;
-        let meta = tree(TREE_META)?;
-        let backend = SledBackend {
-            event_ids: tree(TREE_EVENT_IDS)?,
-            stream_events: tree(TREE_STREAM_EVENTS)?,
-            streams: tree(TREE_STREAMS)?,
-            keys: tree(TREE_KEYS)?,
-            models: tree(TREE_MODELS)?,
-            data_file: File::open(path.join("db"))?,
-            path: path.to_path_buf(),
-            db,
-            events,
-            meta,
-        };
-        check_format(&backend)?;
+        let (backend, open) = open_exclusive(path, || open_backend(path))?;
         let head = backend.head()?;
         backend.discard_above(head.position)?;
         if head.position > 0 && backend.raw_event(head.position)?.is_none() {
@@ -405,6 +387,7 @@ impl SledStore {
         }
         Ok(SledStore {
             engine: Engine::new(backend, clock),
+            _open: open,
         })
     }
 
@@ -412,6 +395,31 @@ impl SledStore {
     pub fn path(&self) -> &Path {
         &self.engine.backend.path
     }
+}
+
+fn open_backend(path: &Path) -> Result<SledBackend, StoreError> {
+    // sled 0.34 can panic on some damaged files instead of returning an error; a damaged
+    // ledger must be an error for the caller, never a crash.
+    let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()))
+        .map_err(|_| StoreError::corrupt("sled panicked while opening the database"))?;
+    let db = opened.map_err(|e| from_sled(e, path))?;
+    let tree = |name: &str| db.open_tree(name).map_err(|e| from_sled(e, path));
+    let events = tree(TREE_EVENTS)?;
+    let meta = tree(TREE_META)?;
+    let backend = SledBackend {
+        event_ids: tree(TREE_EVENT_IDS)?,
+        stream_events: tree(TREE_STREAM_EVENTS)?,
+        streams: tree(TREE_STREAMS)?,
+        keys: tree(TREE_KEYS)?,
+        models: tree(TREE_MODELS)?,
+        data_file: File::open(path.join("db"))?,
+        path: path.to_path_buf(),
+        db,
+        events,
+        meta,
+    };
+    check_format(&backend)?;
+    Ok(backend)
 }
 
 fn check_format(b: &SledBackend) -> Result<(), StoreError> {

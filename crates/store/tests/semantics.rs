@@ -1,0 +1,494 @@
+//! Append, read, conflict, idempotency, limit and model semantics, run against both stores
+//! so the in-memory store provably behaves like the sled one.
+
+mod common;
+
+use common::*;
+use grant_ledger_store::*;
+use tempfile::TempDir;
+
+/// Runs `f` once on a fresh MemoryStore and once on a fresh SledStore.
+fn both(f: impl Fn(&dyn EventStore)) {
+    f(&MemoryStore::new(dyn_clock()));
+    let dir = TempDir::new().unwrap();
+    f(&SledStore::open(dir.path(), dyn_clock()).unwrap());
+}
+
+#[test]
+fn positions_are_gapless_and_streams_versioned() {
+    both(|s| {
+        assert_eq!(s.head().unwrap(), Head::default());
+        let a = s
+            .append(req(vec![batch("a", ExpectedVersion::NoStream, 2)]))
+            .unwrap();
+        assert_eq!(
+            a,
+            AppendOutcome::Written(Appended {
+                first_position: 1,
+                last_position: 2,
+                streams: vec![("a".into(), 2)]
+            })
+        );
+        let b = s
+            .append(req(vec![
+                batch("b", ExpectedVersion::Any, 1),
+                batch("a", ExpectedVersion::Exact(2), 3),
+            ]))
+            .unwrap();
+        assert_eq!(b.appended().first_position, 3);
+        assert_eq!(b.appended().last_position, 6);
+        assert_eq!(b.appended().streams, vec![("b".into(), 1), ("a".into(), 5)]);
+        assert_eq!(s.stream_version("a").unwrap(), 5);
+        assert_eq!(s.stream_version("nope").unwrap(), 0);
+
+        let all: Vec<_> = s.read_all(0).map(Result::unwrap).collect();
+        assert_eq!(all.len(), 6);
+        let mut prev = [0u8; 32];
+        for (i, e) in all.iter().enumerate() {
+            assert_eq!(e.position, i as u64 + 1);
+            assert_eq!(e.prev_hash, prev);
+            assert_eq!(e.actor, "tester");
+            prev = e.hash;
+        }
+        assert_eq!(
+            s.head().unwrap(),
+            Head {
+                position: 6,
+                hash: prev
+            }
+        );
+
+        let a_versions: Vec<_> = s
+            .read_stream("a", 0)
+            .map(|e| e.unwrap().stream_version)
+            .collect();
+        assert_eq!(a_versions, vec![1, 2, 3, 4, 5]);
+        let from4: Vec<_> = s.read_stream("a", 4).map(|e| e.unwrap().position).collect();
+        assert_eq!(from4, vec![5, 6]);
+        assert_eq!(s.read_stream("a", 6).count(), 0);
+        assert_eq!(s.read_stream("nope", 0).count(), 0);
+        assert_eq!(s.read_all(5).count(), 2);
+        assert_eq!(s.read_all(7).count(), 0);
+
+        let third = s.event_at(3).unwrap().unwrap();
+        assert_eq!(third.stream, "b");
+        assert!(s.event_at(0).unwrap().is_none());
+        assert!(s.event_at(7).unwrap().is_none());
+        let by_id = s.event_by_id(third.event_id).unwrap().unwrap();
+        assert_eq!(by_id.position, 3);
+        assert!(s.event_by_id(uuid::Uuid::now_v7()).unwrap().is_none());
+
+        assert_eq!(
+            s.verify().unwrap(),
+            VerifyReport {
+                events: 6,
+                head: s.head().unwrap()
+            }
+        );
+    });
+}
+
+#[test]
+fn payload_and_envelope_fields_round_trip_exactly() {
+    both(|s| {
+        let payload = br#"{"b":1,  "a":"x\u00e9",  "n":[1.50,2]}"#.to_vec();
+        let id = uuid::Uuid::now_v7();
+        let mut r = req(vec![StreamBatch {
+            stream: "determination-31/7421".into(),
+            expected: ExpectedVersion::NoStream,
+            events: vec![NewEvent {
+                event_id: id,
+                event_type: "DeterminationMade".into(),
+                schema_version: 3,
+                payload: payload.clone(),
+                key: Some("cmd-1".into()),
+            }],
+        }]);
+        r.actor = "treasury-officer".into();
+        s.append(r).unwrap();
+        let e = s.event_at(1).unwrap().unwrap();
+        assert_eq!(e.payload.get().as_bytes(), &payload[..]);
+        assert_eq!(e.event_id, id);
+        assert_eq!(e.event_type, "DeterminationMade");
+        assert_eq!(e.schema_version, 3);
+        assert_eq!(e.key.as_deref(), Some("cmd-1"));
+        assert_eq!(e.actor, "treasury-officer");
+        assert_eq!(e.recorded_at, clock().now());
+    });
+}
+
+#[test]
+fn stale_expected_version_is_a_conflict_naming_both_versions() {
+    both(|s| {
+        s.append(req(vec![batch(
+            "determination-31/7421",
+            ExpectedVersion::Any,
+            12,
+        )]))
+        .unwrap();
+        let err = s
+            .append(req(vec![batch(
+                "determination-31/7421",
+                ExpectedVersion::Exact(11),
+                1,
+            )]))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        assert_eq!(
+            err.to_string(),
+            "stream determination-31/7421 is at version 12, but version 11 was expected"
+        );
+        let err = s
+            .append(req(vec![batch(
+                "determination-31/7421",
+                ExpectedVersion::NoStream,
+                1,
+            )]))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::Conflict {
+                expected: 0,
+                actual: 12,
+                ..
+            }
+        ));
+        assert_eq!(s.head().unwrap().position, 12);
+    });
+}
+
+#[test]
+fn a_multi_stream_append_is_all_or_nothing() {
+    both(|s| {
+        s.append(req(vec![batch("b", ExpectedVersion::Any, 1)]))
+            .unwrap();
+        let head = s.head().unwrap();
+        let err = s
+            .append(req(vec![
+                batch("a", ExpectedVersion::NoStream, 3),
+                batch("b", ExpectedVersion::NoStream, 1),
+            ]))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        assert_eq!(s.head().unwrap(), head);
+        assert_eq!(s.stream_version("a").unwrap(), 0);
+        assert_eq!(s.read_all(0).count(), 1);
+        // A later append continues gaplessly.
+        let ok = s
+            .append(req(vec![batch("a", ExpectedVersion::NoStream, 1)]))
+            .unwrap();
+        assert_eq!(ok.appended().first_position, 2);
+        s.verify().unwrap();
+    });
+}
+
+#[test]
+fn a_repeated_key_returns_the_original_result_and_writes_nothing() {
+    both(|s| {
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 2)]);
+        r.keys = vec![key("abc", 1)];
+        r.models = vec![ModelWrite {
+            name: "m".into(),
+            bytes: b"v1".to_vec(),
+        }];
+        let first = s.append(r.clone()).unwrap();
+        assert!(!first.is_duplicate());
+
+        // Same key and fingerprint, even with fresh event ids: original result, no write.
+        let mut again = req(vec![batch("a", ExpectedVersion::Any, 2)]);
+        again.keys = vec![key("abc", 1)];
+        let second = s.append(again).unwrap();
+        assert_eq!(second, AppendOutcome::Duplicate(first.appended().clone()));
+        assert_eq!(s.head().unwrap().position, 2);
+        assert_eq!(s.key("abc").unwrap().unwrap().appended, *first.appended());
+
+        // Same key, different command.
+        let mut other = req(vec![batch("a", ExpectedVersion::Any, 1)]);
+        other.keys = vec![key("abc", 2)];
+        let err = s.append(other).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::KeyReused);
+        assert_eq!(
+            err.to_string(),
+            "idempotency key 'abc' was already used for a different command at position 1"
+        );
+
+        // One recorded key plus a fresh one is not the same command either.
+        let mut mixed = req(vec![batch("a", ExpectedVersion::Any, 1)]);
+        mixed.keys = vec![key("abc", 1), key("new", 1)];
+        assert_eq!(s.append(mixed).unwrap_err().kind(), ErrorKind::KeyReused);
+        assert!(s.key("new").unwrap().is_none());
+
+        // Bulk honours keys the same way.
+        let out = s
+            .append_stream_bulk(
+                "tester",
+                vec![key("abc", 1)],
+                "a",
+                ExpectedVersion::Any,
+                &mut (0..3).map(|n| Ok(event(n))),
+                &mut |_| vec![],
+            )
+            .unwrap();
+        assert!(out.is_duplicate());
+        assert_eq!(s.head().unwrap().position, 2);
+    });
+}
+
+#[test]
+fn duplicate_event_ids_are_refused() {
+    both(|s| {
+        let b = batch("a", ExpectedVersion::Any, 2);
+        let dup = b.events[0].clone();
+        s.append(req(vec![b])).unwrap();
+        let mut again = batch("c", ExpectedVersion::Any, 1);
+        again.events.push(dup.clone());
+        let err = s.append(req(vec![again])).unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::DuplicateEventId {
+                position: Some(1),
+                ..
+            }
+        ));
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+
+        let mut twice = batch("c", ExpectedVersion::Any, 1);
+        twice.events.push(twice.events[0].clone());
+        let err = s.append(req(vec![twice])).unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::DuplicateEventId { position: None, .. }
+        ));
+        assert_eq!(s.head().unwrap().position, 2);
+        s.verify().unwrap();
+    });
+}
+
+#[test]
+fn limits_and_malformed_requests_are_invalid() {
+    both(|s| {
+        let invalid = |r: AppendRequest| {
+            let err = s.append(r).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+        };
+        invalid(req(vec![]));
+        invalid(req(vec![batch("a", ExpectedVersion::Any, 0)]));
+        invalid(req(vec![batch("", ExpectedVersion::Any, 1)]));
+        invalid(req(vec![batch(
+            &"s".repeat(limits::MAX_STREAM_NAME_BYTES + 1),
+            ExpectedVersion::Any,
+            1,
+        )]));
+        invalid(req(vec![
+            batch("a", ExpectedVersion::Any, 1),
+            batch("a", ExpectedVersion::Any, 1),
+        ]));
+        let with_payload = |p: Vec<u8>| {
+            let mut b = batch("a", ExpectedVersion::Any, 1);
+            b.events[0].payload = p;
+            req(vec![b])
+        };
+        let mut big = b"{\"x\":\"".to_vec();
+        big.resize(limits::MAX_PAYLOAD_BYTES, b'a');
+        big.extend_from_slice(b"\"}");
+        invalid(with_payload(big));
+        invalid(with_payload(b"[1,2]".to_vec()));
+        invalid(with_payload(b" {}".to_vec()));
+        invalid(with_payload(b"{\"a\":}".to_vec()));
+        invalid(with_payload(b"{}{}".to_vec()));
+        let mut b = batch("a", ExpectedVersion::Any, 1);
+        b.events[0].event_type = "T".repeat(limits::MAX_EVENT_TYPE_BYTES + 1);
+        invalid(req(vec![b]));
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 1)]);
+        r.actor = String::new();
+        invalid(r);
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 1)]);
+        r.keys = vec![key("k", 1), key("k", 1)];
+        invalid(r);
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 1)]);
+        r.keys = vec![key(&"k".repeat(limits::MAX_KEY_BYTES + 1), 1)];
+        invalid(r);
+        assert_eq!(s.head().unwrap().position, 0);
+        // The largest allowed payload is fine.
+        let mut ok = b"{\"x\":\"".to_vec();
+        ok.resize(limits::MAX_PAYLOAD_BYTES - 2, b'a');
+        ok.extend_from_slice(b"\"}");
+        s.append(with_payload(ok)).unwrap();
+    });
+}
+
+#[test]
+fn models_are_checkpointed_with_appends_and_saved_durably() {
+    both(|s| {
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 3)]);
+        r.models = vec![
+            ModelWrite {
+                name: "totals".into(),
+                bytes: b"{\"t\":3}".to_vec(),
+            },
+            ModelWrite {
+                name: "balances".into(),
+                bytes: vec![],
+            },
+        ];
+        s.append(r).unwrap();
+        assert_eq!(s.model("totals").unwrap(), Some((3, b"{\"t\":3}".to_vec())));
+        assert_eq!(s.model("balances").unwrap(), Some((3, vec![])));
+        assert_eq!(s.model("none").unwrap(), None);
+        assert_eq!(
+            s.model_names().unwrap(),
+            vec!["balances".to_string(), "totals".to_string()]
+        );
+        s.save_model("totals", 2, b"old".to_vec()).unwrap();
+        assert_eq!(s.model("totals").unwrap(), Some((2, b"old".to_vec())));
+        let err = s.save_model("totals", 4, vec![]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+        assert_eq!(
+            s.save_model("", 1, vec![]).unwrap_err().kind(),
+            ErrorKind::Invalid
+        );
+    });
+}
+
+#[test]
+fn bulk_append_commits_many_chunks_at_once() {
+    both(|s| {
+        s.append(req(vec![batch("other", ExpectedVersion::Any, 1)]))
+            .unwrap();
+        let n = 5_000u64;
+        let mut seen_head = 0;
+        let out = s
+            .append_stream_bulk(
+                "import",
+                vec![key("import-1", 7)],
+                "import",
+                ExpectedVersion::NoStream,
+                &mut (0..n).map(|i| Ok(event(i))),
+                &mut |head| {
+                    seen_head = head;
+                    vec![ModelWrite {
+                        name: "import".into(),
+                        bytes: b"done".to_vec(),
+                    }]
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            AppendOutcome::Written(Appended {
+                first_position: 2,
+                last_position: n + 1,
+                streams: vec![("import".into(), n)]
+            })
+        );
+        assert_eq!(seen_head, n + 1);
+        assert_eq!(s.model("import").unwrap(), Some((n + 1, b"done".to_vec())));
+        assert_eq!(s.read_stream("import", 0).count() as u64, n);
+        assert_eq!(s.verify().unwrap().events, n + 1);
+    });
+}
+
+#[test]
+fn a_failed_bulk_append_leaves_no_trace() {
+    both(|s| {
+        s.append(req(vec![batch("a", ExpectedVersion::Any, 1)]))
+            .unwrap();
+        let head = s.head().unwrap();
+        let mut ids = vec![];
+        let mut events = (0..5_000u64).map(|i| {
+            if i == 4_500 {
+                return Err(StoreError::Invalid("row 4500 is malformed".into()));
+            }
+            let e = event(i);
+            ids.push(e.event_id);
+            Ok(e)
+        });
+        let err = s
+            .append_stream_bulk(
+                "t",
+                vec![key("k", 1)],
+                "import",
+                ExpectedVersion::Any,
+                &mut events,
+                &mut |_| vec![],
+            )
+            .unwrap_err();
+        assert_eq!(err.to_string(), "invalid request: row 4500 is malformed");
+        assert_eq!(s.head().unwrap(), head);
+        assert_eq!(s.stream_version("import").unwrap(), 0);
+        assert!(s.key("k").unwrap().is_none());
+        assert_eq!(s.read_all(0).count(), 1);
+        assert!(s.event_by_id(ids[0]).unwrap().is_none());
+        assert!(s.event_by_id(ids[4_000]).unwrap().is_none());
+
+        // A duplicate id across chunks fails the same way; the ids of the failed import
+        // are free to be used again.
+        let first = event(0);
+        let mut dup_events = vec![Ok(first.clone())];
+        dup_events.extend((1..3_000u64).map(|i| Ok(event(i))));
+        dup_events.push(Ok(first.clone()));
+        let err = s
+            .append_stream_bulk(
+                "t",
+                vec![],
+                "import",
+                ExpectedVersion::Any,
+                &mut dup_events.into_iter(),
+                &mut |_| vec![],
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::DuplicateEventId { .. }), "{err}");
+        assert_eq!(s.head().unwrap(), head);
+
+        let mut reuse = batch("import", ExpectedVersion::NoStream, 1);
+        reuse.events[0].event_id = ids[0];
+        let ok = s.append(req(vec![reuse])).unwrap();
+        assert_eq!(ok.appended().first_position, 2);
+        assert_eq!(s.event_by_id(ids[0]).unwrap().unwrap().position, 2);
+        s.verify().unwrap();
+    });
+}
+
+#[test]
+fn memory_and_sled_stores_produce_identical_hashes() {
+    let mem = MemoryStore::new(dyn_clock());
+    let dir = TempDir::new().unwrap();
+    let disk = SledStore::open(dir.path(), dyn_clock()).unwrap();
+    for round in 0..5 {
+        let r = req(vec![batch(
+            &format!("s{}", round % 2),
+            ExpectedVersion::Any,
+            round + 1,
+        )]);
+        mem.append(r.clone()).unwrap();
+        disk.append(r).unwrap();
+    }
+    assert_eq!(mem.head().unwrap(), disk.head().unwrap());
+    assert_eq!(mem.verify().unwrap(), disk.verify().unwrap());
+}
+
+#[test]
+fn sled_store_keeps_everything_across_reopen() {
+    let dir = TempDir::new().unwrap();
+    let head = {
+        let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 4)]);
+        r.keys = vec![key("k1", 9)];
+        r.models = vec![ModelWrite {
+            name: "m".into(),
+            bytes: b"x".to_vec(),
+        }];
+        s.append(r).unwrap();
+        s.head().unwrap()
+    };
+    let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
+    assert_eq!(s.head().unwrap(), head);
+    assert_eq!(s.stream_version("a").unwrap(), 4);
+    assert_eq!(s.key("k1").unwrap().unwrap().fingerprint, [9; 32]);
+    assert_eq!(s.model("m").unwrap(), Some((4, b"x".to_vec())));
+    assert_eq!(s.verify().unwrap().events, 4);
+    let next = s
+        .append(req(vec![batch("a", ExpectedVersion::Exact(4), 1)]))
+        .unwrap();
+    assert_eq!(next.appended().first_position, 5);
+}
