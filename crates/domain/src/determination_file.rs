@@ -35,7 +35,12 @@ pub fn parse_determination(toml_text: &str) -> Result<Determination, DomainError
                 .count()
                 + 1
         });
-        let message = error.message().trim().trim_end_matches('.');
+        // toml's messages may span lines; the CLI promises one sentence.
+        let message = error
+            .message()
+            .trim()
+            .trim_end_matches('.')
+            .replace('\n', "; ");
         match line {
             Some(line) => DomainError::malformed(format!(
                 "determination file is not valid TOML at line {line}: {message}"
