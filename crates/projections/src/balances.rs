@@ -1,0 +1,157 @@
+//! The balances read model: what each allocation was determined, paid, recovered and spent.
+//! Fed only by events; a reversal undoes exactly the effect of the event it reverses.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use grant_ledger_domain::{Event, EventData, EventType, Money};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::money_ops::{minus, plus};
+use crate::rows::{BalanceRow, BalanceStatus};
+
+/// One allocation's running totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AllocationBalance {
+    pub region: String,
+    pub lead_authority: String,
+    pub determined: Money,
+    pub paid: Money,
+    pub recovered: Money,
+    pub spent: Money,
+    /// The counted (unreversed) payments: at most the determination's instalments, and
+    /// enough to know, after a reversal, whether any remaining one was late and when the
+    /// last one was made.
+    pub payments: Vec<CountedPayment>,
+}
+
+/// One unreversed payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CountedPayment {
+    pub id: Uuid,
+    pub date: NaiveDate,
+    pub late: bool,
+}
+
+impl AllocationBalance {
+    pub fn row(&self, determination: &str) -> BalanceRow {
+        let fully_paid = self.paid == self.determined;
+        let late = self.payments.iter().any(|p| p.late);
+        let status = match (fully_paid, late) {
+            (false, _) => BalanceStatus::Unpaid,
+            (true, false) => BalanceStatus::Paid,
+            (true, true) => BalanceStatus::PaidLate,
+        };
+        BalanceRow {
+            determination: determination.to_string(),
+            region: self.region.clone(),
+            lead_authority: self.lead_authority.clone(),
+            determined: self.determined,
+            paid: self.paid,
+            recovered: self.recovered,
+            spent: self.spent,
+            unpaid: minus(self.determined, self.paid),
+            unspent: minus(minus(self.paid, self.recovered), self.spent),
+            status,
+            // The date of the last counted payment: the one that completed the allocation.
+            paid_on: if fully_paid {
+                self.payments.iter().map(|p| p.date).max()
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// Balances of every allocation of every determination, in determination-id order and,
+/// within one, in the determination's allocation order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Balances {
+    pub determinations: BTreeMap<String, Vec<AllocationBalance>>,
+}
+
+impl Balances {
+    /// Folds one event.
+    pub fn apply(&mut self, event: &Event) {
+        match &event.data {
+            EventData::DeterminationMade(made) => {
+                let d = &made.determination;
+                // An identical re-import appends nothing, so a second DeterminationMade for
+                // the same id never reaches here from an accepted log; keep the first if it did.
+                self.determinations.entry(d.id.clone()).or_insert_with(|| {
+                    d.allocations
+                        .iter()
+                        .map(|a| AllocationBalance {
+                            region: a.region.clone(),
+                            lead_authority: a.lead_authority.clone(),
+                            determined: a.amount,
+                            paid: Money::ZERO,
+                            recovered: Money::ZERO,
+                            spent: Money::ZERO,
+                            payments: Vec::new(),
+                        })
+                        .collect()
+                });
+            }
+            EventData::PaymentIssued(p) => {
+                if let Some(a) = self.allocation(&p.determination, &p.region) {
+                    a.paid = plus(a.paid, p.amount);
+                    a.payments.push(CountedPayment {
+                        id: event.id,
+                        date: p.date,
+                        late: p.late,
+                    });
+                }
+            }
+            EventData::FundsSpent(s) => {
+                if let Some(a) = self.allocation(&s.determination, &s.region) {
+                    a.spent = plus(a.spent, s.amount);
+                }
+            }
+            EventData::GrantRecovered(r) => {
+                if let Some(a) = self.allocation(&r.determination, &r.region) {
+                    a.recovered = plus(a.recovered, r.amount);
+                }
+            }
+            EventData::EventReversed(r) => {
+                if let Some(a) = self.allocation(&r.determination, &r.region) {
+                    match r.reversed_type {
+                        EventType::PaymentIssued => {
+                            a.paid = minus(a.paid, r.amount);
+                            a.payments.retain(|p| p.id != r.reversed_event_id);
+                        }
+                        EventType::FundsSpent => a.spent = minus(a.spent, r.amount),
+                        EventType::GrantRecovered => a.recovered = minus(a.recovered, r.amount),
+                        // The domain refuses reversing a determination or a reversal.
+                        EventType::DeterminationMade | EventType::EventReversed => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn allocation(&mut self, determination: &str, region: &str) -> Option<&mut AllocationBalance> {
+        self.determinations
+            .get_mut(determination)?
+            .iter_mut()
+            .find(|a| a.region == region)
+    }
+
+    /// Every row, optionally of one determination, filtered by canonical region name.
+    pub fn rows<'a>(
+        &'a self,
+        determination: Option<&'a str>,
+        region: Option<&'a str>,
+    ) -> impl Iterator<Item = BalanceRow> + 'a {
+        self.determinations
+            .iter()
+            .filter(move |(id, _)| determination.map_or(true, |d| d == id.as_str()))
+            .flat_map(move |(id, allocations)| {
+                allocations
+                    .iter()
+                    .filter(move |a| region.map_or(true, |r| r == a.region))
+                    .map(move |a| a.row(id))
+            })
+    }
+}

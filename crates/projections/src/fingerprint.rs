@@ -1,0 +1,128 @@
+//! The fingerprint that makes `--key` idempotent: SHA-256 of a canonical encoding of a
+//! command without the id of the event it would create, so the same request made twice
+//! (with a fresh id each time) has the same fingerprint, and any other request does not.
+
+use grant_ledger_domain::{region_slug, Command};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// Bumped if the encoding below ever changes, so old keys cannot collide with new meanings.
+const DOMAIN_TAG: &[u8] = b"grant-ledger command fingerprint v1\n";
+
+/// The fingerprint of `command`. Regions are compared by slug, so `London` and `london`
+/// are the same request; other text is compared as given (trimmed).
+pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
+    let t = |s: &str| s.trim().to_string();
+    let o = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    // serde_json maps are sorted by key, which makes this encoding canonical.
+    let value = match command {
+        Command::MakeDetermination { determination, .. } => json!({
+            "command": "MakeDetermination",
+            "determination": determination,
+        }),
+        Command::IssuePayment {
+            determination,
+            region,
+            amount,
+            date,
+            reference,
+            late_reason,
+            ..
+        } => json!({
+            "command": "IssuePayment",
+            "determination": t(determination),
+            "region": region_slug(region),
+            "amount": amount,
+            "date": date,
+            "reference": o(reference),
+            "late_reason": o(late_reason),
+        }),
+        Command::SpendFunds {
+            determination,
+            region,
+            amount,
+            date,
+            purpose,
+            authority,
+            description,
+            reference,
+            ..
+        } => json!({
+            "command": "SpendFunds",
+            "determination": t(determination),
+            "region": region_slug(region),
+            "amount": amount,
+            "date": date,
+            "purpose": t(purpose),
+            "authority": o(authority),
+            "description": o(description),
+            "reference": o(reference),
+        }),
+        Command::RecoverGrant {
+            determination,
+            region,
+            amount,
+            date,
+            reason,
+            ..
+        } => json!({
+            "command": "RecoverGrant",
+            "determination": t(determination),
+            "region": region_slug(region),
+            "amount": amount,
+            "date": date,
+            "reason": t(reason),
+        }),
+        Command::ReverseEvent {
+            determination,
+            target,
+            reason,
+            date,
+            ..
+        } => json!({
+            "command": "ReverseEvent",
+            "determination": t(determination),
+            "target": target.id,
+            "reason": t(reason),
+            "date": date,
+        }),
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(DOMAIN_TAG);
+    hasher.update(value.to_string().as_bytes());
+    hasher.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use grant_ledger_domain::Money;
+    use uuid::Uuid;
+
+    fn pay(id: Uuid, region: &str, pounds: i64) -> Command {
+        Command::IssuePayment {
+            id,
+            determination: "31/7421".into(),
+            region: region.into(),
+            amount: Money::from_pounds(pounds).unwrap_or(Money::ZERO),
+            date: NaiveDate::from_ymd_opt(2024, 8, 20).unwrap_or_default(),
+            reference: None,
+            late_reason: None,
+        }
+    }
+
+    #[test]
+    fn ignores_the_new_event_id_and_region_spelling() {
+        let a = fingerprint(&pay(Uuid::now_v7(), "London", 318_000));
+        let b = fingerprint(&pay(Uuid::now_v7(), "london", 318_000));
+        assert_eq!(a, b);
+        let c = fingerprint(&pay(Uuid::now_v7(), "London", 318_001));
+        assert_ne!(a, c);
+    }
+}

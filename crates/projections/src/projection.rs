@@ -1,0 +1,247 @@
+//! The set of read models kept exactly current together, and how they are loaded, caught up
+//! from the log, persisted with each append, and rebuilt from scratch for `verify`.
+//!
+//! Stored models (all JSON in the codec's versioned envelope):
+//! - `balances`: every allocation's figures, checkpointed at the head after every write;
+//! - `spend`: spend by region and purpose, checkpointed likewise;
+//! - `state/<id>`: the domain decision state of one determination's stream, written with
+//!   each append to that stream; its own checkpoint is `State::version` (events folded).
+
+use std::collections::BTreeMap;
+
+use grant_ledger_domain::{evolve, stream_for, Event, EventData, State};
+use grant_ledger_store::{EventStore, ModelWrite};
+
+use crate::balances::Balances;
+use crate::codec::{decode, decode_model, encode_model, Stored};
+use crate::error::LedgerError;
+use crate::spend::SpendByPurpose;
+
+pub(crate) const BALANCES: &str = "balances";
+pub(crate) const BALANCES_VERSION: u32 = 1;
+pub(crate) const SPEND: &str = "spend";
+pub(crate) const SPEND_VERSION: u32 = 1;
+pub(crate) const STATE_KIND: &str = "state";
+pub(crate) const STATE_VERSION: u32 = 1;
+
+/// The store name of a determination's decision-state snapshot.
+pub(crate) fn state_model_name(determination: &str) -> String {
+    format!("{STATE_KIND}/{determination}")
+}
+
+/// All read models, as of `position`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Projections {
+    /// The log position `balances` and `spend` reflect.
+    pub position: u64,
+    pub balances: Balances,
+    pub spend: SpendByPurpose,
+    /// Decision state per determination id.
+    pub states: BTreeMap<String, State>,
+}
+
+impl Projections {
+    /// Folds one event into every model. `reversed` is the event an `EventReversed` names.
+    pub fn apply(&mut self, event: &Event, reversed: Option<&EventData>) {
+        self.balances.apply(event);
+        self.spend.apply(&event.data, reversed);
+        let id = event.data.determination_id();
+        let state = self.states.remove(id).unwrap_or_default();
+        self.states.insert(id.to_string(), evolve(state, event));
+    }
+
+    /// The stored documents for the global models and the named determinations' states.
+    pub fn writes<'a>(
+        &self,
+        determinations: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<ModelWrite>, LedgerError> {
+        let mut writes = vec![
+            ModelWrite {
+                name: BALANCES.to_string(),
+                bytes: encode_model(BALANCES, BALANCES_VERSION, &self.balances)?,
+            },
+            ModelWrite {
+                name: SPEND.to_string(),
+                bytes: encode_model(SPEND, SPEND_VERSION, &self.spend)?,
+            },
+        ];
+        for id in determinations {
+            if let Some(state) = self.states.get(id) {
+                writes.push(ModelWrite {
+                    name: state_model_name(id),
+                    bytes: encode_model(STATE_KIND, STATE_VERSION, state)?,
+                });
+            }
+        }
+        Ok(writes)
+    }
+
+    /// Loads the stored models and catches every one up to the log; saves what moved.
+    pub fn open<S: EventStore>(store: &S) -> Result<Projections, LedgerError> {
+        let head = store.head()?.position;
+        let (balances_at, balances) = load(store, BALANCES, BALANCES, BALANCES_VERSION)?;
+        let (spend_at, spend) = load(store, SPEND, SPEND, SPEND_VERSION)?;
+        for (name, at) in [(BALANCES, balances_at), (SPEND, spend_at)] {
+            if at > head {
+                return Err(LedgerError::corrupt(format!(
+                    "read model '{name}' is checkpointed at position {at}, beyond the last event at {head}"
+                )));
+            }
+        }
+        let mut p = Projections {
+            position: balances_at.min(spend_at),
+            balances: balances.unwrap_or_default(),
+            spend: spend.unwrap_or_default(),
+            states: BTreeMap::new(),
+        };
+        // The two global models may stand at different checkpoints (one deleted, one
+        // tampered with, an older layout): each folds only events it has not seen.
+        let mut last = p.position;
+        for rec in store.read_all(p.position.saturating_add(1)) {
+            let rec = rec?;
+            let event = decode(&rec)?;
+            let reversed = reversed_target(store, &event)?;
+            if rec.position > balances_at {
+                p.balances.apply(&event);
+            }
+            if rec.position > spend_at {
+                p.spend.apply(&event.data, reversed.as_ref());
+            }
+            last = rec.position;
+        }
+        let global_moved = last != balances_at || last != spend_at;
+        p.position = last;
+
+        let mut moved_states = Vec::new();
+        let ids: Vec<String> = p.balances.determinations.keys().cloned().collect();
+        for id in ids {
+            let name = state_model_name(&id);
+            let (_, stored) = load::<_, State>(store, &name, STATE_KIND, STATE_VERSION)?;
+            let mut state = stored.unwrap_or_default();
+            let (state_now, moved) = catch_up_state(store, &id, state)?;
+            state = state_now;
+            if moved {
+                moved_states.push(id.clone());
+            }
+            p.states.insert(id, state);
+        }
+
+        if global_moved || !moved_states.is_empty() {
+            for write in p.writes(moved_states.iter().map(String::as_str))? {
+                let global = write.name == BALANCES || write.name == SPEND;
+                if global && !global_moved {
+                    continue;
+                }
+                store.save_model(&write.name, p.position, write.bytes)?;
+            }
+        }
+        Ok(p)
+    }
+
+    /// Folds events appended after `self.position` (by another writer on the same store).
+    pub fn refresh<S: EventStore>(&mut self, store: &S) -> Result<(), LedgerError> {
+        let head = store.head()?.position;
+        if head == self.position {
+            return Ok(());
+        }
+        let mut touched = Vec::new();
+        for rec in store.read_all(self.position.saturating_add(1)) {
+            let rec = rec?;
+            let event = decode(&rec)?;
+            let reversed = reversed_target(store, &event)?;
+            let id = event.data.determination_id().to_string();
+            let expected = self.states.get(&id).map_or(0, |s| s.version);
+            if rec.stream_version == expected.saturating_add(1) {
+                self.apply(&event, reversed.as_ref());
+            } else {
+                // Not the next event of the stream we hold: keep the global models moving
+                // and re-read the stream below.
+                self.balances.apply(&event);
+                self.spend.apply(&event.data, reversed.as_ref());
+            }
+            self.position = rec.position;
+            if !touched.contains(&id) {
+                touched.push(id);
+            }
+        }
+        for id in touched {
+            let state = self.states.remove(&id).unwrap_or_default();
+            let (state, _) = catch_up_state(store, &id, state)?;
+            self.states.insert(id, state);
+        }
+        Ok(())
+    }
+
+    /// A fresh fold of the whole log, for `verify`.
+    pub fn replay<S: EventStore>(store: &S) -> Result<Projections, LedgerError> {
+        let mut p = Projections::default();
+        for rec in store.read_all(1) {
+            let rec = rec?;
+            let event = decode(&rec)?;
+            let reversed = reversed_target(store, &event)?;
+            p.apply(&event, reversed.as_ref());
+            p.position = rec.position;
+        }
+        Ok(p)
+    }
+}
+
+/// Reads a stored model: its checkpoint (0 when it must be rebuilt) and body.
+pub(crate) fn load<S: EventStore, T: serde::de::DeserializeOwned>(
+    store: &S,
+    name: &str,
+    kind: &str,
+    version: u32,
+) -> Result<(u64, Option<T>), LedgerError> {
+    let stored = store.model(name)?;
+    let (at, bytes) = match &stored {
+        Some((at, bytes)) => (*at, Some(bytes.as_slice())),
+        None => (0, None),
+    };
+    match decode_model::<T>(name, kind, version, bytes)? {
+        Stored::Current(body) => Ok((at, Some(body))),
+        Stored::Rebuild => Ok((0, None)),
+    }
+}
+
+/// Folds the events of `id`'s stream that `state` has not seen; reports whether it moved.
+fn catch_up_state<S: EventStore>(
+    store: &S,
+    id: &str,
+    mut state: State,
+) -> Result<(State, bool), LedgerError> {
+    let stream = stream_for(id);
+    let version = store.stream_version(&stream)?;
+    if state.version > version {
+        return Err(LedgerError::corrupt(format!(
+            "read model '{}' has folded {} events, but stream {stream} holds only {version}",
+            state_model_name(id),
+            state.version
+        )));
+    }
+    if state.version == version {
+        return Ok((state, false));
+    }
+    for rec in store.read_stream(&stream, state.version.saturating_add(1)) {
+        let rec = rec?;
+        state = evolve(state, &decode(&rec)?);
+    }
+    Ok((state, true))
+}
+
+/// The event an `EventReversed` names, read from the log; `None` for other events.
+pub(crate) fn reversed_target<S: EventStore>(
+    store: &S,
+    event: &Event,
+) -> Result<Option<EventData>, LedgerError> {
+    let EventData::EventReversed(r) = &event.data else {
+        return Ok(None);
+    };
+    match store.event_by_id(r.reversed_event_id)? {
+        Some(rec) => Ok(Some(decode(&rec)?.data)),
+        None => Err(LedgerError::corrupt(format!(
+            "event {} reverses event {}, which is not in the log",
+            event.id, r.reversed_event_id
+        ))),
+    }
+}

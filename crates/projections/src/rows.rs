@@ -1,0 +1,165 @@
+//! The values the facade hands to the binary: query rows, history entries, recording
+//! results. Field names are the JSON contract of `shared/spec/cli.md`; renaming one breaks
+//! finance teams' scripts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use grant_ledger_domain::{EventType, Money};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Whether an allocation has been paid in full, and if so whether any payment was late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BalanceStatus {
+    Unpaid,
+    Paid,
+    PaidLate,
+}
+
+impl BalanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BalanceStatus::Unpaid => "unpaid",
+            BalanceStatus::Paid => "paid",
+            BalanceStatus::PaidLate => "paid-late",
+        }
+    }
+}
+
+/// One allocation's money: `balances`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BalanceRow {
+    pub determination: String,
+    pub region: String,
+    pub lead_authority: String,
+    pub determined: Money,
+    pub paid: Money,
+    pub recovered: Money,
+    pub spent: Money,
+    /// determined − paid
+    pub unpaid: Money,
+    /// paid − recovered − spent
+    pub unspent: Money,
+    pub status: BalanceStatus,
+    pub paid_on: Option<NaiveDate>,
+}
+
+/// Where an allocation stands against the payment deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeadlineStatus {
+    Paid,
+    PaidLate,
+    Due,
+    Overdue,
+}
+
+impl DeadlineStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineStatus::Paid => "paid",
+            DeadlineStatus::PaidLate => "paid-late",
+            DeadlineStatus::Due => "due",
+            DeadlineStatus::Overdue => "overdue",
+        }
+    }
+}
+
+/// One allocation against its deadline: `deadlines`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineRow {
+    pub determination: String,
+    pub region: String,
+    pub deadline: NaiveDate,
+    pub status: DeadlineStatus,
+    /// deadline − today; negative when overdue, `None` once paid.
+    pub days_left: Option<i64>,
+}
+
+/// Spend of one region on one purpose against the formula: `spend-report`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpendReportRow {
+    pub determination: String,
+    pub region: String,
+    pub purpose: String,
+    pub budget: Money,
+    pub spent: Money,
+    /// budget − spent; negative when a purpose is overspent (allowed: the rule is per region).
+    pub remaining: Money,
+}
+
+/// One event of the audit trail, as `history` and every recording command print it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub position: u64,
+    pub event_id: Uuid,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub stream: String,
+    pub version: u64,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub key: Option<String>,
+    pub effective_date: NaiveDate,
+    /// The event's own fields, exactly as stored.
+    pub data: serde_json::Value,
+    /// The event's hash in the chain, lower-case hex.
+    pub hash: String,
+}
+
+/// Which events `history` streams. Empty means all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryFilter {
+    /// Region name in any case or slug; events without a region are left out when set.
+    pub region: Option<String>,
+    pub event_type: Option<EventType>,
+    /// Effective date on or after.
+    pub since: Option<NaiveDate>,
+    /// Effective date on or before.
+    pub until: Option<NaiveDate>,
+    /// At most this many entries (the oldest matching ones).
+    pub limit: Option<usize>,
+}
+
+/// What a recording command did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recorded {
+    /// True when nothing new was written: a repeated key, or an identical re-import.
+    pub duplicate: bool,
+    /// The events appended now, or for a repeated key the ones appended originally.
+    pub events: Vec<HistoryEntry>,
+}
+
+/// One row of a spend import file, with the 1-based line it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendRow {
+    pub line: u64,
+    pub determination: String,
+    pub region: String,
+    pub amount: Money,
+    pub date: NaiveDate,
+    pub purpose: String,
+    pub authority: Option<String>,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub key: Option<String>,
+}
+
+/// What `import_spends` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ImportSummary {
+    pub recorded: u64,
+    /// Rows whose key was already recorded for an identical row.
+    pub skipped: u64,
+    pub first_position: Option<u64>,
+    pub last_position: Option<u64>,
+}
+
+/// What `verify` checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifySummary {
+    pub events: u64,
+    pub head_hash: String,
+    /// Stored read models compared with a fresh replay.
+    pub models: usize,
+}
