@@ -15,7 +15,7 @@ use crate::limits::MONEY_LIMIT_POUNDS;
 /// hash equal and print identically. Input amounts are strictly positive
 /// ([`Money::parse`]); computed figures (differences, balances) may be zero or
 /// negative. The absolute value is always below [`MONEY_LIMIT_POUNDS`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(Decimal);
 
 /// Why a piece of text or a decimal is not an acceptable amount of money.
@@ -240,6 +240,14 @@ fn ungroup(whole: &str) -> Option<String> {
         digits.push_str(group);
     }
     Some(digits)
+}
+
+impl Default for Money {
+    /// [`Money::ZERO`]; written out because a derived default would be a
+    /// scale-0 zero that prints as `0` rather than `0.00`.
+    fn default() -> Money {
+        Money::ZERO
+    }
 }
 
 impl fmt::Display for Money {

@@ -147,3 +147,9 @@ fn equal_amounts_are_equal_whatever_their_input_form() {
     assert_eq!(pounds("5").amount().scale(), 2);
     assert!(pounds("5") < pounds("5.01"));
 }
+
+#[test]
+fn the_default_is_zero_in_the_plain_form() {
+    assert_eq!(Money::default().plain(), "0.00");
+    assert_eq!(Money::default(), Money::ZERO);
+}
