@@ -1,0 +1,415 @@
+//! The command line as clap sees it. Names, flags and help here are the public
+//! contract of `shared/spec/cli.md`: add freely, rename nothing.
+//!
+//! Amounts and dates are taken as text and parsed by the binary (not by clap
+//! value parsers) so a bad one is reported as one sentence naming the flag.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "An event-sourced ledger for UK section 31 grant determinations";
+
+const LONG_ABOUT: &str = "\
+An event-sourced ledger for UK section 31 grant determinations.
+
+Every change (a determination made, a payment issued, funds spent, grant \
+recovered, an earlier entry reversed) is appended to an audit trail that is \
+never rewritten. Balances, deadlines and spend reports are derived from it.
+
+Exit codes: 0 done (or an idempotent repeat), 1 refused by a ledger rule, \
+2 malformed input, 3 ledger unavailable (in use, corrupt, unreadable, newer format).";
+
+const TOP_AFTER_HELP: &str = "\
+Example:
+  grant-ledger demo
+  grant-ledger --ledger ./ledger determination import --builtin 31/7421
+  grant-ledger --ledger ./ledger pay 31/7421 --region london --amount 318000 --date 2024-08-23
+  grant-ledger --ledger ./ledger balances 31/7421 --format json";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "grant-ledger",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = TOP_AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The ledger's directory; created on first write [default: the platform data dir, e.g. ~/.local/share/grant-ledger]
+    #[arg(long, global = true, env = "GRANT_LEDGER_DIR", value_name = "DIR")]
+    pub ledger: Option<PathBuf>,
+
+    /// Who is recorded as making each change [default: $USER, else "unknown"]
+    #[arg(long, global = true, env = "GRANT_LEDGER_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+
+    /// Output format; json is one JSON document on stdout
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned tables for people
+    Table,
+    /// One JSON document; money as "318000.00" strings
+    Json,
+    /// Comma-separated values with a header row; money as 318000.00
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import, list, show and check grant determinations
+    #[command(
+        subcommand,
+        after_help = "Example:\n  grant-ledger determination import --builtin 31/7421\n  grant-ledger determination check 31/7421 --workings"
+    )]
+    Determination(DeterminationCommand),
+
+    /// Record a payment of a region's allocation to its lead authority
+    #[command(
+        long_about = "Record a payment of a region's allocation to its lead authority.\n\n\
+Refused: a date after the payment deadline (unless --late-reason is given, when the \
+payment is recorded and flagged late), a date before the determination was made, more \
+instalments than allowed, a total over the allocation, and for a single-instalment \
+determination any amount other than the allocation.",
+        after_help = "Example:\n  grant-ledger pay 31/7421 --region \"East Midlands\" --amount £233,200 --date 2024-08-23 --reference BACS-0001 --key pay-em"
+    )]
+    Pay(PayArgs),
+
+    /// Record funds spent by a region on one of the determination's purposes
+    #[command(
+        long_about = "Record funds spent by a region on one of the determination's purposes.\n\n\
+Refused: spend taking the region's total spent above its net amount received \
+(paid - recovered), a date outside the grant period, an unknown purpose, or an \
+authority that is not one of the region's.",
+        after_help = "Example:\n  grant-ledger spend 31/7421 --region london --amount 12500 --date 2024-10-01 --purpose data-coordinator --authority Camden --description \"Data coordinator Q3\""
+    )]
+    Spend(SpendArgs),
+
+    /// Record many spends from a CSV file, atomically (all rows or none)
+    #[command(
+        name = "spend-import",
+        long_about = "Record many spends from a CSV file, atomically: all rows or none.\n\n\
+Header: determination,region,amount,date,purpose,authority,description,reference,key \
+(the last four may be empty). An error names the line number. A progress bar goes to \
+stderr when it is a terminal.",
+        after_help = "Example:\n  grant-ledger spend-import q3-spend.csv\n\n  where q3-spend.csv holds\n  determination,region,amount,date,purpose,authority,description,reference,key\n  31/7421,London,12500,2024-10-01,data-coordinator,Camden,Coordinator Q3,INV-1,q3-1"
+    )]
+    SpendImport(SpendImportArgs),
+
+    /// Record grant recovered (clawed back) from a region
+    #[command(
+        long_about = "Record grant recovered (clawed back) from a region. Refused above the region's unspent balance.",
+        after_help = "Example:\n  grant-ledger recover 31/7421 --region london --amount 5000 --date 2025-04-30 --reason \"Underspend returned\""
+    )]
+    Recover(RecoverArgs),
+
+    /// Reverse an earlier payment, spend or recovery
+    #[command(
+        long_about = "Reverse an earlier payment, spend or recovery, named by its event id or position.\n\n\
+Without --date the reversal takes the reversed event's effective date (a correction: as \
+of any date it is as if the event never happened); with --date it takes effect on that \
+date (money really returned), which may not be before the reversed event's date. \
+Refused for a payment with spend against it, an event already reversed, or a reversal.",
+        after_help = "Example:\n  grant-ledger reverse 12 --reason \"Mis-keyed amount\"\n  grant-ledger reverse 0190f2c4-7d3a-7c1e-9a7b-2f4d5e6a7b8c --reason \"Refund received\" --date 2024-12-01"
+    )]
+    Reverse(ReverseArgs),
+
+    /// One row per allocation: determined, paid, recovered, spent, unpaid, unspent
+    #[command(
+        long_about = "One row per allocation: determination, region, lead_authority, determined, paid, \
+recovered, spent, unpaid (determined - paid), unspent (paid - recovered - spent), status \
+(unpaid, paid, paid-late) and paid_on. --as-of D counts only events whose effective date \
+is on or before D. Table output ends with a totals row; JSON is an array of rows.",
+        after_help = "Example:\n  grant-ledger balances 31/7421 --as-of 2024-12-31\n  grant-ledger balances --region south-west --format json"
+    )]
+    Balances(BalancesArgs),
+
+    /// Each allocation against its payment deadline
+    #[command(
+        long_about = "Each allocation against its payment deadline: region, deadline, status (paid, \
+paid-late, due, overdue) and days_left (negative when overdue, empty once paid). \
+--today defaults to today's local date.",
+        after_help = "Example:\n  grant-ledger deadlines 31/7421 --today 2024-08-28"
+    )]
+    Deadlines(DeadlinesArgs),
+
+    /// Spend per region and purpose against the formula budget
+    #[command(
+        name = "spend-report",
+        long_about = "Spend per region and purpose: region, purpose, budget (the formula component), spent, remaining.",
+        after_help = "Example:\n  grant-ledger spend-report 31/7421 --region \"north east\""
+    )]
+    SpendReport(SpendReportArgs),
+
+    /// The audit trail, oldest first
+    #[command(
+        long_about = "The audit trail, oldest first. JSON: an array of {position, event_id, type, stream, \
+version, recorded_at, actor, key, effective_date, data, hash}.",
+        after_help = "Example:\n  grant-ledger history --type PaymentIssued --since 2024-08-01 --limit 20 --format json"
+    )]
+    History(HistoryArgs),
+
+    /// Re-read every event, check the hash chain and the stored projections
+    #[command(
+        long_about = "Re-read every event, check each one's hash chain link, and check that the stored \
+projections equal a fresh replay. Prints one summary line; on any mismatch names the first \
+bad position and exits 3.",
+        after_help = "Example:\n  grant-ledger verify"
+    )]
+    Verify,
+
+    /// Build a demonstration ledger for 31/7421 and print its reports
+    #[command(
+        long_about = "Build a fresh demonstration ledger in a new temporary directory (or --ledger DIR, \
+which must not hold a ledger yet), import 31/7421, record the nine payments on time and a \
+realistic set of spends, then print balances, deadlines, the spend report and the \
+determination check.",
+        after_help = "Example:\n  grant-ledger demo\n  grant-ledger --ledger ./demo-ledger demo"
+    )]
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeterminationCommand {
+    /// Import a determination from a TOML file, or a built-in one
+    #[command(
+        long_about = "Import a determination from a TOML file (format in shared/spec/cli.md), or one that \
+ships with the program. Importing the same determination again is refused unless the \
+content is identical, in which case nothing is appended and the exit code is 0.",
+        after_help = "Example:\n  grant-ledger determination import --builtin 31/7421\n  grant-ledger determination import ./31-7421.toml"
+    )]
+    Import(ImportArgs),
+
+    /// List the imported determinations
+    #[command(after_help = "Example:\n  grant-ledger determination list --format json")]
+    List,
+
+    /// Show one determination: dates, allocations and formula components
+    #[command(after_help = "Example:\n  grant-ledger determination show 31/7421")]
+    Show(IdArg),
+
+    /// Recompute every allocation from the determination's formula
+    #[command(
+        long_about = "Recompute every allocation from the determination's formula and print, per region: \
+region, authorities (count), formula, determined, difference, and each component. Also \
+lists each component whose stated working does not equal its amount (with --workings, \
+only those). --strict exits 1 when any difference is non-zero.",
+        after_help = "Example:\n  grant-ledger determination check 31/7421\n  grant-ledger determination check 31/7421 --workings --format json\n  grant-ledger determination check 31/7421 --strict"
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The determination file (TOML)
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "builtin",
+        conflicts_with = "builtin"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Import a determination that ships with the program (31/7421)
+    #[arg(long, value_name = "ID")]
+    pub builtin: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Exit 1 when any difference is non-zero
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Print only the components whose stated working does not equal their amount
+    #[arg(long)]
+    pub workings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PayArgs {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// The region, by name in any case or slug (south-west)
+    #[arg(long, value_name = "R")]
+    pub region: String,
+    /// Pounds: 318000, 318000.00, 318,000, £318,000.50
+    #[arg(long, value_name = "A", allow_hyphen_values = true)]
+    pub amount: String,
+    /// The payment date, YYYY-MM-DD
+    #[arg(long, value_name = "D")]
+    pub date: String,
+    /// Free text such as a BACS reference
+    #[arg(long, value_name = "TEXT")]
+    pub reference: Option<String>,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Why a payment after the deadline is made; records it flagged late
+    #[arg(long = "late-reason", value_name = "TEXT")]
+    pub late_reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SpendArgs {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// The region, by name in any case or slug (south-west)
+    #[arg(long, value_name = "R")]
+    pub region: String,
+    /// Pounds: 318000, 318000.00, 318,000, £318,000.50
+    #[arg(long, value_name = "A", allow_hyphen_values = true)]
+    pub amount: String,
+    /// The date the funds were spent, YYYY-MM-DD
+    #[arg(long, value_name = "D")]
+    pub date: String,
+    /// One of the determination's purposes, e.g. data-coordinator
+    #[arg(long, value_name = "P")]
+    pub purpose: String,
+    /// The spending authority; must be one of the region's
+    #[arg(long, value_name = "NAME")]
+    pub authority: Option<String>,
+    /// What the money was spent on
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Free text such as an invoice number
+    #[arg(long, value_name = "TEXT")]
+    pub reference: Option<String>,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SpendImportArgs {
+    /// The CSV file of spends
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// The region, by name in any case or slug (south-west)
+    #[arg(long, value_name = "R")]
+    pub region: String,
+    /// Pounds: 318000, 318000.00, 318,000, £318,000.50
+    #[arg(long, value_name = "A", allow_hyphen_values = true)]
+    pub amount: String,
+    /// The date the grant was recovered, YYYY-MM-DD
+    #[arg(long, value_name = "D")]
+    pub date: String,
+    /// Why the grant is recovered
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReverseArgs {
+    /// The event to reverse: its event id or its position
+    #[arg(value_name = "EVENT")]
+    pub event: String,
+    /// Why the event is reversed
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// When the reversal takes effect, YYYY-MM-DD [default: the reversed event's date]
+    #[arg(long, value_name = "D")]
+    pub date: Option<String>,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BalancesArgs {
+    /// Only this determination
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Only this region, by name in any case or slug
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Count only events whose effective date is on or before this date, YYYY-MM-DD
+    #[arg(long = "as-of", value_name = "D")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeadlinesArgs {
+    /// Only this determination
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// The date to count days from, YYYY-MM-DD [default: today's local date]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SpendReportArgs {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Only this region, by name in any case or slug
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only events of this region, by name in any case or slug
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Only events of this type: DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed
+    #[arg(long = "type", value_name = "T")]
+    pub event_type: Option<String>,
+    /// Only events effective on or after this date, YYYY-MM-DD
+    #[arg(long, value_name = "D")]
+    pub since: Option<String>,
+    /// Only events effective on or before this date, YYYY-MM-DD
+    #[arg(long, value_name = "D")]
+    pub until: Option<String>,
+    /// At most this many events (the oldest matching)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

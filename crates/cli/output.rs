@@ -1,0 +1,163 @@
+//! Rendering rows as a table for people, as CSV, or as one JSON document.
+//!
+//! Query rows are described once as a [`Report`] (headers plus typed cells)
+//! for table and CSV; JSON serializes the library's row structs directly, so
+//! its field names are exactly the contract's.
+
+use std::io::{self, Write};
+
+use chrono::NaiveDate;
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use grant_ledger_domain::Money;
+use serde::Serialize;
+
+use crate::error::CliResult;
+
+/// One value in a table or CSV cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Money(Money),
+    Int(i64),
+    Date(NaiveDate),
+    Null,
+}
+
+impl Cell {
+    pub fn text(value: impl Into<String>) -> Cell {
+        Cell::Text(value.into())
+    }
+
+    pub fn opt_text(value: Option<&str>) -> Cell {
+        value.map_or(Cell::Null, Cell::text)
+    }
+
+    fn is_numeric(&self) -> bool {
+        matches!(self, Cell::Money(_) | Cell::Int(_))
+    }
+
+    /// For people: money as `£318,000.00`, nothing as empty.
+    fn for_table(&self) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Money(m) => m.to_string(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Date(d) => d.to_string(),
+            Cell::Null => String::new(),
+        }
+    }
+
+    /// For machines: money as `318000.00`, nothing as empty.
+    fn for_csv(&self) -> String {
+        match self {
+            Cell::Money(m) => m.plain(),
+            other => other.for_table(),
+        }
+    }
+}
+
+/// Rows with named columns, and an optional totals row for tables.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    pub totals: Option<Vec<Cell>>,
+}
+
+impl Report {
+    pub fn new<I, S>(headers: I) -> Report
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Report {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+            totals: None,
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<Cell>) {
+        self.rows.push(row);
+    }
+
+    /// The table for people. Numeric columns are right-aligned.
+    pub fn to_table(&self) -> String {
+        let mut table = Table::new();
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(self.headers.clone());
+        let all_rows = self.rows.iter().chain(self.totals.iter());
+        for row in all_rows.clone() {
+            table.add_row(row.iter().map(Cell::for_table).collect::<Vec<_>>());
+        }
+        for index in 0..self.headers.len() {
+            let numeric = all_rows
+                .clone()
+                .filter_map(|row| row.get(index))
+                .any(Cell::is_numeric);
+            if numeric {
+                if let Some(column) = table.column_mut(index) {
+                    column.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+        }
+        table.to_string()
+    }
+
+    /// Writes the report in the chosen text format (table or CSV). Totals are
+    /// only for people, so CSV leaves them out.
+    pub fn write(&self, out: &mut dyn Write, csv_format: bool) -> CliResult {
+        if csv_format {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(&self.headers)?;
+            for row in &self.rows {
+                writer.write_record(row.iter().map(Cell::for_csv))?;
+            }
+            writer.flush()?;
+        } else if self.rows.is_empty() {
+            writeln!(out, "(no rows)")?;
+        } else {
+            writeln!(out, "{}", self.to_table())?;
+        }
+        Ok(())
+    }
+}
+
+/// One JSON document, pretty-printed, newline-terminated.
+pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> CliResult {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Stdout, locked and buffered; flushed by the caller.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::new(io::stdout().lock())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(pounds: i64) -> Cell {
+        Cell::Money(Money::from_pounds(pounds).unwrap_or(Money::ZERO))
+    }
+
+    #[test]
+    fn table_shows_pounds_and_csv_plain() {
+        let mut report = Report::new(["region", "paid"]);
+        report.push(vec![Cell::text("London"), money(318_000)]);
+        report.totals = Some(vec![Cell::text("Total"), money(318_000)]);
+        let table = report.to_table();
+        assert!(table.contains("£318,000.00"), "{table}");
+        assert!(table.contains("Total"));
+        let mut csv = Vec::new();
+        assert!(report.write(&mut csv, true).is_ok());
+        assert_eq!(
+            String::from_utf8_lossy(&csv),
+            "region,paid\nLondon,318000.00\n"
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! Parsing what people type: dates strictly as YYYY-MM-DD, money through the
+//! domain's one parser. Every failure is one sentence naming the flag.
+
+use chrono::NaiveDate;
+use grant_ledger_domain::Money;
+
+use crate::error::CliError;
+
+/// A date in exactly the form `YYYY-MM-DD` (no single-digit months, no times).
+pub fn date(what: &str, text: &str) -> Result<NaiveDate, CliError> {
+    let text = text.trim();
+    let shape_ok = text.len() == 10
+        && text.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            _ => c.is_ascii_digit(),
+        });
+    let parsed = if shape_ok {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| {
+        CliError::malformed(format!(
+            "{what} \"{}\" is not a date in the form YYYY-MM-DD",
+            shorten(text)
+        ))
+    })
+}
+
+/// An optional date flag.
+pub fn opt_date(what: &str, text: Option<&str>) -> Result<Option<NaiveDate>, CliError> {
+    text.map(|t| date(what, t)).transpose()
+}
+
+/// An amount of pounds, as the contract lists: 318000, £318,000.50, ...
+pub fn money(what: &str, text: &str) -> Result<Money, CliError> {
+    Money::parse(text).map_err(|e| CliError::malformed(format!("{what}: {e}")))
+}
+
+/// Empty strings mean "not given".
+pub fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty())
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= 40 {
+        text.to_string()
+    } else {
+        let mut cut: String = text.chars().take(40).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(date("--date", "2024-08-30").is_ok());
+        for bad in [
+            "2024-8-30",
+            "30/08/2024",
+            "2024-02-30",
+            "2024-08-30T00:00",
+            "",
+            "20240830",
+        ] {
+            assert!(date("--date", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn money_errors_name_the_flag() {
+        let e = money("--amount", "1e5").err().map(|e| e.to_string());
+        assert!(e.is_some_and(|m| m.starts_with("--amount:")));
+    }
+}
