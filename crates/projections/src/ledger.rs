@@ -64,6 +64,11 @@ impl<S: EventStore> Ledger<S> {
         &self.store
     }
 
+    /// Gives the store back (to reopen it, or hand it to another `Ledger`).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, Projections> {
         // Models are only replaced whole after a successful append, so a panic elsewhere
         // cannot leave a half-updated copy behind the lock.

@@ -1,0 +1,384 @@
+//! The facade end to end on a memory store: recording, idempotency, reversals, the query
+//! figures for a small 31/7421 scenario, `--as-of`, catch-up and `verify`.
+
+mod common;
+
+use common::*;
+use grant_ledger_domain::{Command, EventType, Money};
+use grant_ledger_projections::{
+    BalanceStatus, DeadlineStatus, ErrorKind, HistoryFilter, Ledger, LedgerError,
+};
+use grant_ledger_store::EventStore;
+
+fn london(
+    ledger: &Ledger<grant_ledger_store::MemoryStore>,
+) -> grant_ledger_projections::BalanceRow {
+    let rows = ledger.balances(Some(D), Some("london"), None).unwrap();
+    assert_eq!(rows.len(), 1);
+    rows[0].clone()
+}
+
+#[test]
+fn a_small_scenario_adds_up() {
+    let ledger = ledger();
+    ledger
+        .record("alice", None, pay("London", "318000", "2024-08-20"))
+        .unwrap();
+    ledger
+        .record(
+            "alice",
+            None,
+            spend("london", "50000", "2024-09-10", "data-coordinator"),
+        )
+        .unwrap();
+    ledger
+        .record("alice", None, recover("London", "10000", "2024-10-01"))
+        .unwrap();
+
+    let row = london(&ledger);
+    assert_eq!(row.lead_authority, "Camden London Borough Council");
+    assert_eq!(row.determined, money("318000"));
+    assert_eq!(row.paid, money("318000"));
+    assert_eq!(row.spent, money("50000"));
+    assert_eq!(row.recovered, money("10000"));
+    assert_eq!(row.unpaid, Money::ZERO);
+    assert_eq!(row.unspent, money("258000"));
+    assert_eq!(row.status, BalanceStatus::Paid);
+    assert_eq!(row.paid_on, Some(date("2024-08-20")));
+
+    let all = ledger.balances(None, None, None).unwrap();
+    assert_eq!(all.len(), 9);
+    let json = serde_json::to_value(&all[0]).unwrap();
+    assert_eq!(json["region"], "East Midlands");
+    assert_eq!(json["determined"], "233200.00");
+    assert_eq!(json["status"], "unpaid");
+    assert!(json["paid_on"].is_null());
+    assert_eq!(serde_json::to_value(&row).unwrap()["status"], "paid");
+
+    let deadlines = ledger.deadlines(Some(D), date("2024-08-25")).unwrap();
+    let l = deadlines.iter().find(|r| r.region == "London").unwrap();
+    assert_eq!((l.status, l.days_left), (DeadlineStatus::Paid, None));
+    let em = deadlines
+        .iter()
+        .find(|r| r.region == "East Midlands")
+        .unwrap();
+    assert_eq!((em.status, em.days_left), (DeadlineStatus::Due, Some(5)));
+    let late = ledger.deadlines(None, date("2024-09-02")).unwrap();
+    let em = late.iter().find(|r| r.region == "East Midlands").unwrap();
+    assert_eq!(
+        (em.status, em.days_left),
+        (DeadlineStatus::Overdue, Some(-3))
+    );
+    assert_eq!(serde_json::to_value(em).unwrap()["status"], "overdue");
+
+    let report = ledger.spend_report(D, Some("London")).unwrap();
+    let dc = report
+        .iter()
+        .find(|r| r.purpose == "data-coordinator")
+        .unwrap();
+    assert_eq!(
+        (dc.budget, dc.spent, dc.remaining),
+        (money("91200"), money("50000"), money("41200"))
+    );
+    let budget_total = report
+        .iter()
+        .fold(Money::ZERO, |t, r| t.checked_add(r.budget).unwrap());
+    assert_eq!(budget_total, money("318000"));
+
+    assert_eq!(ledger.determinations().unwrap().len(), 1);
+    assert_eq!(
+        ledger.determination(D).unwrap().payment_deadline,
+        date("2024-08-30")
+    );
+    assert!(!ledger.check(D).unwrap().regions.is_empty());
+    let summary = ledger.verify().unwrap();
+    assert_eq!(summary.events, 4);
+    assert_eq!(summary.models, 3);
+}
+
+#[test]
+fn unknown_names_are_refusals_that_name_them() {
+    let ledger = ledger();
+    let err = ledger.determination("31/9999").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    assert_eq!(err.to_string(), "unknown determination 31/9999");
+    let err = ledger
+        .balances(Some(D), Some("Atlantis"), None)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    assert!(err.to_string().contains("Atlantis"), "{err}");
+    let err = ledger.record(
+        "t",
+        None,
+        Command::IssuePayment {
+            id: uuid::Uuid::now_v7(),
+            determination: "31/9999".into(),
+            region: "London".into(),
+            amount: money("1"),
+            date: date("2024-08-20"),
+            reference: None,
+            late_reason: None,
+        },
+    );
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "unknown determination 31/9999"
+    );
+    assert_eq!(
+        ledger.spend_report("31/9999", None).unwrap_err().kind(),
+        ErrorKind::Refused
+    );
+}
+
+#[test]
+fn a_repeated_key_returns_the_original_events_and_a_different_command_is_refused() {
+    let ledger = ledger();
+    let first = ledger
+        .record("a", Some("k1"), pay("London", "318000", "2024-08-20"))
+        .unwrap();
+    assert!(!first.duplicate);
+    let head = ledger.store().head().unwrap();
+    let again = ledger
+        .record("a", Some("k1"), pay("london", "318000", "2024-08-20"))
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.events, first.events);
+    assert_eq!(ledger.store().head().unwrap(), head);
+
+    let err = ledger
+        .record("a", Some("k1"), pay("London", "1", "2024-08-20"))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    assert!(
+        err.to_string()
+            .contains("idempotency key 'k1' was already used for a different command"),
+        "{err}"
+    );
+    assert_eq!(ledger.store().head().unwrap(), head);
+}
+
+#[test]
+fn an_identical_reimport_is_a_no_op_and_a_different_one_is_refused() {
+    let ledger = ledger();
+    let head = ledger.store().head().unwrap();
+    let again = ledger.record("a", None, make()).unwrap();
+    assert!(again.duplicate && again.events.is_empty());
+    assert_eq!(ledger.store().head().unwrap(), head);
+
+    let mut changed = grant_ledger_domain::builtin(D).unwrap().unwrap();
+    changed.title.push_str(" (amended)");
+    let err = ledger
+        .record(
+            "a",
+            None,
+            Command::MakeDetermination {
+                id: uuid::Uuid::now_v7(),
+                determination: changed,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused);
+}
+
+#[test]
+fn reversals_by_position_and_by_id_undo_the_effect() {
+    let ledger = ledger();
+    let paid = ledger
+        .record("a", None, pay("London", "318000", "2024-08-20"))
+        .unwrap();
+    let spent = ledger
+        .record(
+            "a",
+            None,
+            spend("London", "1000", "2024-09-10", "self-assessment"),
+        )
+        .unwrap();
+    assert_eq!(london(&ledger).spent, money("1000"));
+
+    let position = spent.events[0].position.to_string();
+    let reversal = ledger.reverse("a", None, &position, "typo", None).unwrap();
+    assert_eq!(reversal.events[0].event_type, "EventReversed");
+    assert_eq!(reversal.events[0].effective_date, date("2024-09-10"));
+    assert_eq!(london(&ledger).spent, Money::ZERO);
+    let sr = ledger.spend_report(D, Some("london")).unwrap();
+    assert!(sr.iter().all(|r| r.spent.is_zero()));
+
+    let again = ledger
+        .reverse("a", None, &position, "twice", None)
+        .unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Refused);
+
+    let id = paid.events[0].event_id.to_string();
+    ledger.reverse("a", None, &id, "wrong bank", None).unwrap();
+    let row = london(&ledger);
+    assert!(row.paid.is_zero());
+    assert_eq!((row.status, row.paid_on), (BalanceStatus::Unpaid, None));
+
+    assert_eq!(
+        ledger
+            .reverse("a", None, "nonsense", "x", None)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Malformed
+    );
+    assert_eq!(
+        ledger
+            .reverse("a", None, "999", "x", None)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Refused
+    );
+    ledger.verify().unwrap();
+}
+
+#[test]
+fn as_of_counts_only_events_effective_by_then() {
+    let ledger = ledger();
+    ledger
+        .record("a", None, pay("London", "318000", "2024-08-20"))
+        .unwrap();
+    let s = ledger
+        .record(
+            "a",
+            None,
+            spend("London", "5000", "2024-09-10", "data-coordinator"),
+        )
+        .unwrap();
+    ledger
+        .record(
+            "a",
+            None,
+            spend("London", "7000", "2024-11-10", "data-coordinator"),
+        )
+        .unwrap();
+    // A correction takes its target's date: as of any date the spend never happened.
+    ledger
+        .reverse(
+            "a",
+            None,
+            &s.events[0].event_id.to_string(),
+            "duplicate invoice",
+            None,
+        )
+        .unwrap();
+
+    let at = |d: &str| {
+        ledger
+            .balances(Some(D), Some("London"), Some(date(d)))
+            .unwrap()
+    };
+    assert!(ledger
+        .balances(None, None, Some(date("2024-08-01")))
+        .unwrap()
+        .is_empty());
+    let before_pay = at("2024-08-19");
+    assert!(before_pay[0].paid.is_zero());
+    assert_eq!(before_pay[0].status, BalanceStatus::Unpaid);
+    let sept = at("2024-09-30");
+    assert_eq!(
+        (sept[0].paid, sept[0].spent),
+        (money("318000"), Money::ZERO)
+    );
+    assert_eq!(at("2024-12-01")[0].spent, money("7000"));
+    assert_eq!(
+        at("2024-12-01"),
+        ledger.balances(Some(D), Some("London"), None).unwrap()
+    );
+}
+
+#[test]
+fn history_filters_and_limits() {
+    let ledger = ledger();
+    ledger
+        .record("a", Some("p1"), pay("London", "318000", "2024-08-20"))
+        .unwrap();
+    ledger
+        .record("a", None, pay("North East", "239600", "2024-08-21"))
+        .unwrap();
+    ledger
+        .record(
+            "a",
+            None,
+            spend("London", "5000", "2024-09-10", "data-coordinator"),
+        )
+        .unwrap();
+    let collect = |f: HistoryFilter| {
+        let mut out = Vec::new();
+        ledger
+            .history(&f, &mut |e| {
+                out.push(e);
+                Ok::<(), LedgerError>(())
+            })
+            .unwrap();
+        out
+    };
+    let all = collect(HistoryFilter::default());
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(all[0].event_type, "DeterminationMade");
+    assert_eq!(all[1].key.as_deref(), Some("p1"));
+    assert_eq!(all[1].data["amount"], "318000.00");
+    assert_eq!(all[1].hash.len(), 64);
+    let json = serde_json::to_value(&all[1]).unwrap();
+    for field in [
+        "position",
+        "event_id",
+        "type",
+        "stream",
+        "version",
+        "recorded_at",
+        "actor",
+        "key",
+        "effective_date",
+        "data",
+        "hash",
+    ] {
+        assert!(json.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(
+        collect(HistoryFilter {
+            region: Some("london".into()),
+            ..Default::default()
+        })
+        .len(),
+        2
+    );
+    assert_eq!(
+        collect(HistoryFilter {
+            event_type: Some(EventType::PaymentIssued),
+            ..Default::default()
+        })
+        .len(),
+        2
+    );
+    assert_eq!(
+        collect(HistoryFilter {
+            since: Some(date("2024-08-21")),
+            until: Some(date("2024-08-21")),
+            ..Default::default()
+        })
+        .len(),
+        1
+    );
+    assert_eq!(
+        collect(HistoryFilter {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .len(),
+        2
+    );
+    let mut sink = |_e| Ok::<(), LedgerError>(());
+    let err = ledger
+        .history(
+            &HistoryFilter {
+                region: Some("Mars".into()),
+                ..Default::default()
+            },
+            &mut sink,
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused);
+}
