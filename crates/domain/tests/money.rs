@@ -30,7 +30,8 @@ fn accepts_every_form_the_contract_lists() {
 
 #[test]
 fn refuses_everything_else_with_a_message_naming_the_input() {
-    let cases: &[(&str, fn(&MoneyError) -> bool)] = &[
+    type Expect = fn(&MoneyError) -> bool;
+    let cases: &[(&str, Expect)] = &[
         ("", |e| matches!(e, MoneyError::Empty)),
         ("   ", |e| matches!(e, MoneyError::Empty)),
         ("-5", |e| matches!(e, MoneyError::Negative(_))),
