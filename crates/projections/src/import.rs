@@ -253,6 +253,9 @@ impl<S: EventStore> Ledger<S> {
                 )
             }
         };
+        // Taken out before the append: a borrow of `ctx` held across the call would collide
+        // with the iterator's.
+        let keys = plan.fresh.clone();
         let ctx = RefCell::new(Streamed {
             next: models.clone(),
             plan,
@@ -281,13 +284,17 @@ impl<S: EventStore> Ledger<S> {
         };
         let outcome = self.store().append_stream_bulk(
             actor,
-            ctx.borrow().plan.fresh.clone(),
+            keys,
             &stream_for(&id),
             ExpectedVersion::Exact(base),
             &mut events,
             &mut model_writes,
         );
-        (events.progress)(ctx.borrow().recorded + ctx.borrow().skipped);
+        let done = {
+            let c = ctx.borrow();
+            c.recorded + c.skipped
+        };
+        (events.progress)(done);
         let Streamed {
             next,
             error,
