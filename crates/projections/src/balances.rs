@@ -155,3 +155,69 @@ impl Balances {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use grant_ledger_domain::{builtin, DeterminationMade, EventReversed, PaymentIssued};
+
+    fn event(data: EventData) -> Event {
+        Event {
+            id: Uuid::now_v7(),
+            data,
+        }
+    }
+
+    fn payment(amount: &str, date: NaiveDate, late: bool) -> Event {
+        event(EventData::PaymentIssued(PaymentIssued {
+            determination: "31/7421".into(),
+            region: "London".into(),
+            lead_authority: "Camden London Borough Council".into(),
+            amount: Money::parse(amount).unwrap(),
+            date,
+            instalment: 1,
+            reference: None,
+            late,
+            late_reason: late.then(|| "outage".into()),
+        }))
+    }
+
+    #[test]
+    fn reversing_the_late_payment_clears_paid_late() {
+        let mut b = Balances::default();
+        let determination = builtin("31/7421").unwrap().unwrap();
+        b.apply(&event(EventData::DeterminationMade(DeterminationMade {
+            determination,
+        })));
+        let on = NaiveDate::from_ymd_opt(2024, 9, 3).unwrap();
+        let late = payment("318000", on, true);
+        b.apply(&late);
+        let row = b.rows(Some("31/7421"), Some("London")).next().unwrap();
+        assert_eq!(
+            (row.status, row.paid_on),
+            (BalanceStatus::PaidLate, Some(on))
+        );
+
+        b.apply(&event(EventData::EventReversed(EventReversed {
+            determination: "31/7421".into(),
+            region: "London".into(),
+            reversed_event_id: late.id,
+            reversed_type: EventType::PaymentIssued,
+            amount: Money::parse("318000").unwrap(),
+            date: on,
+            reversed_date: on,
+            reason: "wrong account".into(),
+        })));
+        let row = b.rows(Some("31/7421"), Some("London")).next().unwrap();
+        assert_eq!((row.status, row.paid_on), (BalanceStatus::Unpaid, None));
+        assert_eq!(row.unpaid, Money::parse("318000").unwrap());
+        let on_time = NaiveDate::from_ymd_opt(2024, 8, 29).unwrap();
+        b.apply(&payment("318000", on_time, false));
+        let row = b.rows(Some("31/7421"), Some("London")).next().unwrap();
+        assert_eq!(
+            (row.status, row.paid_on),
+            (BalanceStatus::Paid, Some(on_time))
+        );
+    }
+}

@@ -15,6 +15,8 @@ mod import;
 mod ledger;
 mod money_ops;
 mod projection;
+#[cfg(test)]
+mod properties;
 mod rows;
 mod spend;
 mod verify;

@@ -153,9 +153,11 @@ fn verify_names_a_tampered_model() {
 
 /// A store shared by several ledgers, with a hook run before the next append: the other
 /// writer that gets in between a ledger's decision and its append.
+type Hook = Box<dyn FnOnce(&MemoryStore) + Send>;
+
 struct Racing {
     inner: Arc<MemoryStore>,
-    before_append: Mutex<Option<Box<dyn FnOnce(&MemoryStore) + Send>>>,
+    before_append: Mutex<Option<Hook>>,
 }
 
 impl EventStore for Racing {
@@ -214,7 +216,7 @@ impl EventStore for Racing {
 }
 
 /// Appends `command`'s events straight to the store, as another writer would.
-fn interloper(command: grant_ledger_domain::Command) -> Box<dyn FnOnce(&MemoryStore) + Send> {
+fn interloper(command: grant_ledger_domain::Command) -> Hook {
     Box::new(move |store: &MemoryStore| {
         let stream = stream_for(D);
         let mut state = State::default();
