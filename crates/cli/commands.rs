@@ -119,8 +119,35 @@ pub fn import_determination(
 fn determination_import(ctx: &Context, a: args::ImportArgs) -> CliResult {
     let determination = load_determination(&a)?;
     let ledger = ctx.open()?;
-    let recorded = import_determination(&ledger, &ctx.actor, determination)?;
+    let id = determination.id.clone();
+    let mut recorded = import_determination(&ledger, &ctx.actor, determination)?;
+    if recorded.duplicate && recorded.events.is_empty() {
+        // An identical re-import appends nothing: show the event already on record.
+        recorded.events = original_import(&ledger, &id)?;
+    }
     print_recorded(ctx.format, &recorded)
+}
+
+/// The `DeterminationMade` event of determination `id`.
+fn original_import(ledger: &Ledger, id: &str) -> CliResult<Vec<HistoryEntry>> {
+    let filter = HistoryFilter {
+        event_type: Some(EventType::DeterminationMade),
+        ..HistoryFilter::default()
+    };
+    let mut found = Vec::new();
+    ledger.history(&filter, &mut |entry: HistoryEntry| {
+        let this = entry
+            .data
+            .get("determination")
+            .and_then(|d| d.get("id"))
+            .and_then(serde_json::Value::as_str)
+            == Some(id);
+        if this && found.is_empty() {
+            found.push(entry);
+        }
+        Ok(())
+    })?;
+    Ok(found)
 }
 
 #[derive(Serialize)]

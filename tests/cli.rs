@@ -1,0 +1,1060 @@
+//! End-to-end: the real binary on temporary ledgers, against the public
+//! contract `shared/spec/cli.md`. Every refusal is checked for its exit code,
+//! its one sentence on stderr, and an unchanged audit trail.
+
+mod common;
+
+use common::{bin, money, row, Ledger, ALLOCATIONS, ID};
+use serde_json::Value;
+
+// ---------------------------------------------------------------- determinations
+
+#[test]
+fn builtin_import_then_identical_reimport_appends_nothing() {
+    let l = Ledger::empty();
+    let first = l.json(&["determination", "import", "--builtin", ID]);
+    assert_eq!(first["type"], "DeterminationMade");
+    assert_eq!(first["position"], 1);
+    let before = l.history();
+    let again = l.run(&[
+        "determination",
+        "import",
+        "--builtin",
+        ID,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stderr.contains("identical"), "{}", again.stderr);
+    assert_eq!(again.json()["position"], 1);
+    assert_eq!(before, l.history());
+
+    let list = l.json(&["determination", "list"]);
+    assert_eq!(list[0]["id"], ID);
+    assert_eq!(money(&list[0]["total"]), "2413000.00");
+    let show = l.json(&["determination", "show", ID]);
+    assert_eq!(show["payment_deadline"], "2024-08-30");
+    let table = l.ok(&["determination", "show", ID]).stdout;
+    assert!(table.contains("Wiltshire County Council") && table.contains("£260,600.00"));
+}
+
+#[test]
+fn import_from_file_refuses_changed_content_and_malformed_files() {
+    let l = Ledger::empty();
+    let toml = grant_ledger_domain::builtin_toml(ID).expect("builtin");
+    let file = l.file("d.toml", toml);
+    l.ok(&["determination", "import", &file]);
+    // The same content again is fine.
+    l.ok(&["determination", "import", &file]);
+    // Different content under the same id is refused.
+    let changed = l.file("changed.toml", &toml.replace("233200.00", "233300.00"));
+    l.fails(&["determination", "import", &changed], 1, &[ID]);
+    // A file missing a key: exit 2 naming it.
+    let broken = l.file(
+        "broken.toml",
+        &toml.replace("payment_deadline = 2024-08-30\n", ""),
+    );
+    l.fails(
+        &["determination", "import", &broken],
+        2,
+        &["payment_deadline"],
+    );
+    let bad_amount = l.file("bad.toml", &toml.replace("\"318000.00\"", "\"31800x\""));
+    l.fails(&["determination", "import", &bad_amount], 2, &["amount"]);
+    l.fails(
+        &["determination", "import", "/nonexistent/d.toml"],
+        2,
+        &["/nonexistent/d.toml"],
+    );
+    l.fails(
+        &["determination", "import", "--builtin", "99/9999"],
+        1,
+        &["99/9999"],
+    );
+}
+
+#[test]
+fn determination_check_reports_south_west_and_workings() {
+    let l = Ledger::with_determination();
+    let table = l.ok(&["determination", "check", ID]).stdout;
+    assert!(
+        table.contains("£249,200.00") && table.contains("£11,400.00"),
+        "{table}"
+    );
+    assert!(table.contains("sector-led-improvement"));
+    let regions = l.json(&["determination", "check", ID]);
+    let sw = row(&regions, "South West");
+    assert_eq!(money(&sw["formula"]), "249200.00");
+    assert_eq!(money(&sw["determined"]), "260600.00");
+    assert_eq!(money(&sw["difference"]), "11400.00");
+    assert_eq!(sw["authorities"], 15);
+    assert_eq!(money(&sw["components"]["self-assessment"]), "48000.00");
+    assert_eq!(
+        money(&row(&regions, "London")["components"]["data-coordinator"]),
+        "91200.00"
+    );
+    assert_eq!(money(&row(&regions, "London")["difference"]), "0.00");
+
+    let workings = l.json(&["determination", "check", ID, "--workings"]);
+    let workings = workings.as_array().expect("array");
+    assert!(!workings.is_empty());
+    for w in workings {
+        for field in ["purpose", "working", "amount", "difference"] {
+            assert!(w.get(field).is_some(), "{w}");
+        }
+    }
+    let sli = workings
+        .iter()
+        .find(|w| w["purpose"] == "sector-led-improvement")
+        .expect("sector-led-improvement working");
+    assert_eq!(money(&sli["amount"]), "94000.00");
+    assert_eq!(money(&sli["difference"]), "400.00");
+
+    let strict = l.run(&["determination", "check", ID, "--strict"]);
+    assert_eq!(strict.code, 1);
+    assert!(strict.stderr.contains("South West"), "{}", strict.stderr);
+    let csv = l
+        .ok(&["determination", "check", ID, "--format", "csv"])
+        .stdout;
+    assert!(csv.starts_with("region,authorities,formula,determined,difference,"));
+    assert!(
+        csv.contains("South West,15,249200.00,260600.00,11400.00"),
+        "{csv}"
+    );
+    l.fails(&["determination", "check", "12/3456"], 1, &["12/3456"]);
+}
+
+// ---------------------------------------------------------------- payments
+
+#[test]
+fn payment_rules() {
+    let l = Ledger::with_determination();
+    let late = [
+        "pay",
+        ID,
+        "--region",
+        "london",
+        "--amount",
+        "318000",
+        "--date",
+        "2024-08-31",
+    ];
+    l.fails(&late, 1, &["2024-08-31", "2024-08-30", ID]);
+    l.fails(
+        &[
+            "pay",
+            ID,
+            "--region",
+            "london",
+            "--amount",
+            "318000",
+            "--date",
+            "2024-08-15",
+        ],
+        1,
+        &["2024-08-15"],
+    );
+    l.fails(
+        &[
+            "pay",
+            ID,
+            "--region",
+            "london",
+            "--amount",
+            "300000",
+            "--date",
+            "2024-08-20",
+        ],
+        1,
+        &["£318,000.00"],
+    );
+    // On the deadline is on time (inclusive).
+    let paid = l.json(&[
+        "pay",
+        ID,
+        "--region",
+        "London",
+        "--amount",
+        "£318,000",
+        "--date",
+        "2024-08-30",
+        "--reference",
+        "BACS-1",
+    ]);
+    assert_eq!(paid["type"], "PaymentIssued");
+    assert_eq!(money(&paid["data"]["amount"]), "318000.00");
+    assert_eq!(paid["data"]["region"], "London");
+    assert_eq!(paid["effective_date"], "2024-08-30");
+    assert_eq!(paid["actor"], "tester");
+    l.fails(
+        &[
+            "pay",
+            ID,
+            "--region",
+            "london",
+            "--amount",
+            "318000",
+            "--date",
+            "2024-08-30",
+        ],
+        1,
+        &["London"],
+    );
+    // Late with a reason: recorded and flagged.
+    let mut with_reason = late.to_vec();
+    with_reason[3] = "south-west";
+    with_reason[5] = "260600";
+    with_reason.extend(["--late-reason", "BACS run failed"]);
+    let table = l.ok(&with_reason).stdout;
+    assert!(
+        table.contains("position 3") && table.contains("event id"),
+        "{table}"
+    );
+    let balances = l.json(&["balances", ID]);
+    assert_eq!(row(&balances, "South West")["status"], "paid-late");
+    assert_eq!(row(&balances, "London")["status"], "paid");
+    assert_eq!(row(&balances, "London")["paid_on"], "2024-08-30");
+    assert_eq!(row(&balances, "North East")["status"], "unpaid");
+    assert_eq!(row(&balances, "North East")["paid_on"], Value::Null);
+    let deadlines = l.json(&["deadlines", ID, "--today", "2024-09-02"]);
+    assert_eq!(row(&deadlines, "South West")["status"], "paid-late");
+    assert_eq!(row(&deadlines, "South West")["days_left"], Value::Null);
+    assert_eq!(row(&deadlines, "North East")["status"], "overdue");
+    assert_eq!(row(&deadlines, "North East")["days_left"], -3);
+    let due = l.json(&["deadlines", "--today", "2024-08-20"]);
+    assert_eq!(row(&due, "North East")["status"], "due");
+    assert_eq!(row(&due, "North East")["days_left"], 10);
+    assert_eq!(row(&due, "North East")["deadline"], "2024-08-30");
+}
+
+#[test]
+fn unknown_names_are_refused() {
+    let l = Ledger::paid();
+    let spend = |det: &'static str,
+                 region: &'static str,
+                 purpose: &'static str,
+                 authority: &'static str| {
+        vec![
+            "spend",
+            det,
+            "--region",
+            region,
+            "--amount",
+            "100",
+            "--date",
+            "2024-10-01",
+            "--purpose",
+            purpose,
+            "--authority",
+            authority,
+        ]
+    };
+    l.fails(
+        &spend("99/1", "london", "data-coordinator", "Camden"),
+        1,
+        &["99/1"],
+    );
+    l.fails(
+        &spend(ID, "atlantis", "data-coordinator", "Camden"),
+        1,
+        &["atlantis"],
+    );
+    l.fails(&spend(ID, "london", "biscuits", "Camden"), 1, &["biscuits"]);
+    l.fails(
+        &spend(ID, "london", "data-coordinator", "Wiltshire"),
+        1,
+        &["Wiltshire"],
+    );
+    l.fails(
+        &[
+            "pay",
+            "99/1",
+            "--region",
+            "london",
+            "--amount",
+            "1",
+            "--date",
+            "2024-08-20",
+        ],
+        1,
+        &["99/1"],
+    );
+    l.fails(&["balances", "--region", "atlantis"], 1, &["atlantis"]);
+    l.fails(&["spend-report", "99/1"], 1, &["99/1"]);
+}
+
+// ---------------------------------------------------------------- spend and recovery
+
+#[test]
+fn spend_and_recovery_rules() {
+    let l = Ledger::paid();
+    let spent = l.json(&[
+        "spend",
+        ID,
+        "--region",
+        "north-east",
+        "--amount",
+        "200,000",
+        "--date",
+        "2024-10-01",
+        "--purpose",
+        "data-coordinator",
+        "--authority",
+        "durham",
+        "--description",
+        "Q3",
+    ]);
+    assert_eq!(spent["type"], "FundsSpent");
+    assert_eq!(spent["data"]["authority"], "Durham");
+    // Over net received (239,600 paid): refused with the figures.
+    l.fails(
+        &[
+            "spend",
+            ID,
+            "--region",
+            "north east",
+            "--amount",
+            "39600.01",
+            "--date",
+            "2024-10-02",
+            "--purpose",
+            "data-coordinator",
+        ],
+        1,
+        &["North East"],
+    );
+    // Outside the grant period.
+    for date in ["2024-03-31", "2025-04-01"] {
+        l.fails(
+            &[
+                "spend",
+                ID,
+                "--region",
+                "london",
+                "--amount",
+                "10",
+                "--date",
+                date,
+                "--purpose",
+                "data-coordinator",
+            ],
+            1,
+            &[date],
+        );
+    }
+    // Recovery above unspent (39,600) is refused; up to it is fine.
+    l.fails(
+        &[
+            "recover",
+            ID,
+            "--region",
+            "north-east",
+            "--amount",
+            "39600.01",
+            "--date",
+            "2025-04-30",
+            "--reason",
+            "underspend",
+        ],
+        1,
+        &["North East"],
+    );
+    let recovered = l.json(&[
+        "recover",
+        ID,
+        "--region",
+        "north-east",
+        "--amount",
+        "9600",
+        "--date",
+        "2025-04-30",
+        "--reason",
+        "underspend returned",
+    ]);
+    assert_eq!(recovered["type"], "GrantRecovered");
+    let ne = row(
+        &l.json(&["balances", ID, "--region", "North East"]),
+        "North East",
+    )
+    .clone();
+    assert_eq!(money(&ne["paid"]), "239600.00");
+    assert_eq!(money(&ne["spent"]), "200000.00");
+    assert_eq!(money(&ne["recovered"]), "9600.00");
+    assert_eq!(money(&ne["unpaid"]), "0.00");
+    assert_eq!(money(&ne["unspent"]), "30000.00");
+    assert_eq!(ne["lead_authority"], "Durham County Council");
+    assert_eq!(ne["determination"], ID);
+    // Spending what was recovered is now over net received.
+    l.fails(
+        &[
+            "spend",
+            ID,
+            "--region",
+            "north-east",
+            "--amount",
+            "30000.01",
+            "--date",
+            "2024-12-01",
+            "--purpose",
+            "national-framework",
+        ],
+        1,
+        &["North East"],
+    );
+}
+
+// ---------------------------------------------------------------- reversals
+
+#[test]
+fn reversal_rules() {
+    let l = Ledger::paid();
+    // Position 11: a spend in London.
+    let spend = l.json(&[
+        "spend",
+        ID,
+        "--region",
+        "london",
+        "--amount",
+        "5000",
+        "--date",
+        "2024-10-10",
+        "--purpose",
+        "self-assessment",
+        "--authority",
+        "Camden",
+    ]);
+    assert_eq!(spend["position"], 11);
+    let london_payment = "4"; // import, then East Midlands, East of England, London
+    l.fails(
+        &["reverse", london_payment, "--reason", "duplicate"],
+        1,
+        &[],
+    );
+    // Not before the reversed event's date.
+    l.fails(
+        &[
+            "reverse",
+            "11",
+            "--reason",
+            "refund",
+            "--date",
+            "2024-10-09",
+        ],
+        1,
+        &["2024-10-09"],
+    );
+    // A correction by event id: takes the original's date.
+    let id = spend["event_id"].as_str().expect("event id").to_string();
+    let reversal = l.json(&["reverse", &id, "--reason", "mis-keyed"]);
+    assert_eq!(reversal["type"], "EventReversed");
+    assert_eq!(reversal["effective_date"], "2024-10-10");
+    assert_eq!(reversal["position"], 12);
+    l.fails(&["reverse", "11", "--reason", "again"], 1, &["already"]);
+    l.fails(&["reverse", "12", "--reason", "undo"], 1, &["reversal"]);
+    l.fails(&["reverse", "999", "--reason", "x"], 1, &["999"]);
+    l.fails(
+        &["reverse", "not-an-event", "--reason", "x"],
+        2,
+        &["not-an-event"],
+    );
+    l.fails(
+        &["reverse", "11", "--reason", "x", "--date", "2024-13-01"],
+        2,
+        &["2024-13-01"],
+    );
+    // Now the payment has no spend against it: a dated reversal (money returned).
+    let returned = l.json(&[
+        "reverse",
+        london_payment,
+        "--reason",
+        "returned",
+        "--date",
+        "2024-09-15",
+    ]);
+    assert_eq!(returned["effective_date"], "2024-09-15");
+    let before = l.json(&[
+        "balances",
+        ID,
+        "--region",
+        "london",
+        "--as-of",
+        "2024-09-01",
+    ]);
+    assert_eq!(money(&row(&before, "London")["paid"]), "318000.00");
+    let after = l.json(&["balances", ID, "--region", "london"]);
+    assert_eq!(money(&row(&after, "London")["paid"]), "0.00");
+    assert_eq!(row(&after, "London")["status"], "unpaid");
+}
+
+// ---------------------------------------------------------------- idempotency
+
+#[test]
+fn keys_make_commands_idempotent() {
+    let l = Ledger::with_determination();
+    let pay = [
+        "pay",
+        ID,
+        "--region",
+        "london",
+        "--amount",
+        "318000",
+        "--date",
+        "2024-08-20",
+        "--key",
+        "pay-london",
+    ];
+    let first = l.json(&pay);
+    let before = l.history();
+    let again = l.run(&[&pay[..], &["--format", "json"]].concat());
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["event_id"], first["event_id"]);
+    assert!(again.stderr.contains("pay-london"), "{}", again.stderr);
+    assert_eq!(before, l.history());
+    // Same key, different command.
+    l.fails(
+        &[
+            "pay",
+            ID,
+            "--region",
+            "london",
+            "--amount",
+            "318000",
+            "--date",
+            "2024-08-21",
+            "--key",
+            "pay-london",
+        ],
+        1,
+        &["pay-london"],
+    );
+    l.fails(
+        &[
+            "spend",
+            ID,
+            "--region",
+            "london",
+            "--amount",
+            "1",
+            "--date",
+            "2024-10-01",
+            "--purpose",
+            "data-coordinator",
+            "--key",
+            "pay-london",
+        ],
+        1,
+        &["pay-london"],
+    );
+    let spend = [
+        "spend",
+        ID,
+        "--region",
+        "london",
+        "--amount",
+        "1",
+        "--date",
+        "2024-10-01",
+        "--purpose",
+        "data-coordinator",
+        "--key",
+        "s1",
+    ];
+    l.ok(&spend);
+    let n = l.events();
+    l.ok(&spend);
+    let recover = [
+        "recover",
+        ID,
+        "--region",
+        "london",
+        "--amount",
+        "1",
+        "--date",
+        "2024-10-01",
+        "--reason",
+        "r",
+        "--key",
+        "r1",
+    ];
+    l.ok(&recover);
+    l.ok(&recover);
+    l.ok(&["reverse", "3", "--reason", "x", "--key", "v1"]);
+    l.ok(&["reverse", "3", "--reason", "x", "--key", "v1"]);
+    assert_eq!(l.events(), n + 2);
+}
+
+// ---------------------------------------------------------------- malformed input
+
+#[test]
+fn malformed_input_exits_2() {
+    let l = Ledger::with_determination();
+    for amount in ["1e5", "-5", "0", "0.00", "1.234", "12,34", "ten", "£", ""] {
+        l.fails(
+            &[
+                "pay",
+                ID,
+                "--region",
+                "london",
+                "--amount",
+                amount,
+                "--date",
+                "2024-08-20",
+            ],
+            2,
+            &["amount"],
+        );
+    }
+    for date in ["2024-8-20", "20/08/2024", "2024-02-30", "yesterday"] {
+        l.fails(
+            &[
+                "pay", ID, "--region", "london", "--amount", "1", "--date", date,
+            ],
+            2,
+            &[date],
+        );
+    }
+    l.fails(&["balances", "--as-of", "2024/12/31"], 2, &["--as-of"]);
+    l.fails(&["deadlines", "--today", "today"], 2, &["--today"]);
+    l.fails(&["history", "--since", "x"], 2, &["--since"]);
+    l.fails(&["history", "--type", "Paid"], 2, &["Paid"]);
+    // clap's own usage errors: exit 2, nothing written.
+    let before = l.history();
+    for args in [
+        vec!["pay", ID, "--region", "london", "--amount", "1"],
+        vec!["pay", "--bogus"],
+        vec!["history", "--limit", "abc"],
+        vec!["--format", "xml", "balances"],
+        vec!["frobnicate"],
+        vec!["determination", "import"],
+        vec!["determination", "import", "f.toml", "--builtin", ID],
+    ] {
+        let run = l.run(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    assert_eq!(before, l.history());
+}
+
+// ---------------------------------------------------------------- spend import
+
+const HEADER: &str =
+    "determination,region,amount,date,purpose,authority,description,reference,key\n";
+
+#[test]
+fn spend_import_is_atomic_and_names_the_bad_line() {
+    let l = Ledger::paid();
+    let good = l.file(
+        "good.csv",
+        &format!(
+            "{HEADER}\
+             31/7421,London,12500,2024-10-01,data-coordinator,Camden,Coordinator Q3,INV-1,k1\n\
+             31/7421,south-west,\"£1,000.50\",2024-11-01,self-assessment,Wiltshire,,,\n\
+             31/7421,North East,300,2024-12-01,national-framework,,,,\n"
+        ),
+    );
+    let summary = l.json(&["spend-import", &good]);
+    assert_eq!(summary["recorded"], 3);
+    assert_eq!(summary["first_position"], 11);
+    assert_eq!(summary["last_position"], 13);
+    // Repeating the file: the keyed row is skipped, the others recorded again.
+    let report = l.json(&["spend-report", ID, "--region", "south west"]);
+    let sa = report
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["purpose"] == "self-assessment"))
+        .expect("self-assessment row");
+    assert_eq!(money(&sa["spent"]), "1000.50");
+    assert_eq!(money(&sa["budget"]), "48000.00");
+    assert_eq!(money(&sa["remaining"]), "46999.50");
+    assert_eq!(sa["region"], "South West");
+
+    let bad_date = l.file(
+        "bad.csv",
+        &format!(
+            "{HEADER}\
+             31/7421,London,1,2024-10-01,data-coordinator,,,,\n\
+             31/7421,London,2,2024-13-01,data-coordinator,,,,\n"
+        ),
+    );
+    l.fails(&["spend-import", &bad_date], 2, &["line 3"]);
+    let bad_amount = l.file(
+        "amount.csv",
+        &format!("{HEADER}31/7421,London,1e3,2024-10-01,data-coordinator,,,,\n"),
+    );
+    l.fails(&["spend-import", &bad_amount], 2, &["line 2", "1e3"]);
+    let refused = l.file(
+        "refused.csv",
+        &format!(
+            "{HEADER}\
+             31/7421,London,1,2024-10-01,data-coordinator,,,,\n\
+             31/7421,London,1,2024-10-01,data-coordinator,,,,\n\
+             31/7421,London,1,2024-10-01,biscuits,,,,\n"
+        ),
+    );
+    l.fails(&["spend-import", &refused], 1, &["line 4", "biscuits"]);
+    let over = l.file(
+        "over.csv",
+        &format!("{HEADER}31/7421,London,400000,2024-10-01,data-coordinator,,,,\n"),
+    );
+    l.fails(&["spend-import", &over], 1, &["line 2"]);
+    let short = l.file(
+        "short.csv",
+        &format!("{HEADER}31/7421,London,1,2024-10-01\n"),
+    );
+    l.fails(&["spend-import", &short], 2, &["line 2"]);
+    let header = l.file("header.csv", "determination,region,amount\n");
+    l.fails(&["spend-import", &header], 2, &["line 1"]);
+    l.fails(
+        &["spend-import", "/nonexistent.csv"],
+        2,
+        &["/nonexistent.csv"],
+    );
+}
+
+// ---------------------------------------------------------------- queries
+
+#[test]
+fn balances_as_of_totals_and_csv() {
+    let l = Ledger::paid();
+    l.ok(&[
+        "spend",
+        ID,
+        "--region",
+        "south-east",
+        "--amount",
+        "90000",
+        "--date",
+        "2024-11-15",
+        "--purpose",
+        "data-to-insight",
+        "--authority",
+        "East Sussex",
+    ]);
+    let rows = l.json(&["balances"]);
+    assert_eq!(
+        rows.as_array().map(Vec::len),
+        Some(9),
+        "no totals row in JSON"
+    );
+    let se = row(&rows, "South East");
+    for field in [
+        "determination",
+        "region",
+        "lead_authority",
+        "determined",
+        "paid",
+        "recovered",
+        "spent",
+        "unpaid",
+        "unspent",
+        "status",
+        "paid_on",
+    ] {
+        assert!(se.get(field).is_some(), "missing {field}: {se}");
+    }
+    assert_eq!(money(&se["spent"]), "90000.00");
+    assert_eq!(money(&se["unspent"]), "262000.00");
+    let early = l.json(&["balances", ID, "--as-of", "2024-08-22"]);
+    assert_eq!(money(&row(&early, "South East")["paid"]), "0.00");
+    assert_eq!(row(&early, "South East")["status"], "unpaid");
+    let mid = l.json(&[
+        "balances",
+        "--as-of",
+        "2024-11-14",
+        "--region",
+        "South East",
+    ]);
+    assert_eq!(mid.as_array().map(Vec::len), Some(1));
+    assert_eq!(money(&row(&mid, "South East")["spent"]), "0.00");
+
+    let table = l.ok(&["balances"]).stdout;
+    assert!(
+        table.contains("Total") && table.contains("£2,413,000.00"),
+        "{table}"
+    );
+    let csv = l.ok(&["balances", "--format", "csv"]).stdout;
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("determination,region,lead_authority,determined,paid,recovered,spent,unpaid,unspent,status,paid_on")
+    );
+    assert!(csv.contains(
+        "31/7421,South East,East Sussex County Council,352000.00,352000.00,0.00,90000.00,0.00,262000.00,paid,2024-08-23"
+    ), "{csv}");
+    assert_eq!(csv.lines().count(), 10, "no totals row in CSV");
+    // Global options after the subcommand, and the ledger from the environment.
+    let env = bin()
+        .env("GRANT_LEDGER_DIR", l.dir())
+        .args(["balances", "--format", "json", "--region", "london"])
+        .output()
+        .expect("runs");
+    assert!(env.status.success());
+    let v: Value = serde_json::from_slice(&env.stdout).expect("json");
+    assert_eq!(v[0]["region"], "London");
+}
+
+#[test]
+fn spend_report_and_history_filters() {
+    let l = Ledger::paid();
+    l.ok(&[
+        "spend",
+        ID,
+        "--region",
+        "london",
+        "--amount",
+        "1000",
+        "--date",
+        "2024-10-01",
+        "--purpose",
+        "data-coordinator",
+        "--authority",
+        "Hackney",
+        "--key",
+        "h1",
+    ]);
+    l.ok(&[
+        "--actor",
+        "auditor",
+        "spend",
+        ID,
+        "--region",
+        "west-midlands",
+        "--amount",
+        "2000",
+        "--date",
+        "2025-01-15",
+        "--purpose",
+        "national-framework",
+    ]);
+    let report = l.json(&["spend-report", ID]);
+    let rows = report.as_array().expect("array");
+    assert_eq!(rows.len(), 9 * 5);
+    let london_dc = rows
+        .iter()
+        .find(|r| r["region"] == "London" && r["purpose"] == "data-coordinator")
+        .expect("row");
+    assert_eq!(money(&london_dc["budget"]), "91200.00");
+    assert_eq!(money(&london_dc["spent"]), "1000.00");
+    assert_eq!(money(&london_dc["remaining"]), "90200.00");
+
+    let all = l.json(&["history"]);
+    let all = all.as_array().expect("array");
+    assert_eq!(all.len(), 12);
+    for field in [
+        "position",
+        "event_id",
+        "type",
+        "stream",
+        "version",
+        "recorded_at",
+        "actor",
+        "key",
+        "effective_date",
+        "data",
+        "hash",
+    ] {
+        assert!(all[10].get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(all[10]["key"], "h1");
+    assert_eq!(all[11]["actor"], "auditor");
+    assert_eq!(all[0]["stream"], "determination/31/7421");
+    let paid = l.json(&["history", "--type", "PaymentIssued"]);
+    assert_eq!(paid.as_array().map(Vec::len), Some(9));
+    let london = l.json(&["history", "--region", "london"]);
+    assert_eq!(london.as_array().map(Vec::len), Some(2));
+    let window = l.json(&["history", "--since", "2024-09-01", "--until", "2024-12-31"]);
+    assert_eq!(window.as_array().map(Vec::len), Some(1));
+    assert_eq!(window[0]["data"]["authority"], "Hackney");
+    let limited = l.json(&["history", "--limit", "3"]);
+    assert_eq!(limited.as_array().map(Vec::len), Some(3));
+    assert_eq!(limited[2]["position"], 3);
+    let none = l.json(&["history", "--type", "GrantRecovered"]);
+    assert_eq!(none, Value::Array(vec![]));
+    let csv = l.ok(&["history", "--format", "csv", "--limit", "2"]).stdout;
+    assert!(csv.starts_with(
+        "position,event_id,type,stream,version,recorded_at,actor,key,effective_date,data,hash\n"
+    ));
+    assert_eq!(csv.lines().count(), 3);
+    let table = l.ok(&["history", "--region", "west midlands"]).stdout;
+    assert!(
+        table.contains("£2,000.00") && table.contains("auditor"),
+        "{table}"
+    );
+    let report_csv = l
+        .ok(&["spend-report", ID, "--region", "london", "--format", "csv"])
+        .stdout;
+    assert!(report_csv.contains("31/7421,London,data-coordinator,91200.00,1000.00,90200.00"));
+}
+
+#[test]
+fn queries_on_a_new_ledger_are_empty() {
+    let l = Ledger::empty();
+    assert_eq!(l.json(&["balances"]), Value::Array(vec![]));
+    assert_eq!(l.json(&["history"]), Value::Array(vec![]));
+    assert_eq!(l.json(&["determination", "list"]), Value::Array(vec![]));
+    l.ok(&["verify"]);
+}
+
+// ---------------------------------------------------------------- verify and availability
+
+fn flip_reference(dir: &std::path::Path, from: &[u8], to: &[u8]) -> u64 {
+    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let events = db.open_tree("events").expect("events tree");
+    let mut tampered = 0;
+    for item in events.iter() {
+        let (key, value) = item.expect("entry");
+        if let Some(at) = value.windows(from.len()).position(|w| w == from) {
+            let mut bytes = value.to_vec();
+            bytes[at..at + to.len()].copy_from_slice(to);
+            events.insert(&key, bytes).expect("insert");
+            let mut position = [0u8; 8];
+            position.copy_from_slice(&key[..8]);
+            tampered = u64::from_be_bytes(position);
+            break;
+        }
+    }
+    db.flush().expect("flush");
+    tampered
+}
+
+#[test]
+fn verify_passes_then_names_a_tampered_position() {
+    let l = Ledger::with_determination();
+    l.ok(&[
+        "pay",
+        ID,
+        "--region",
+        "london",
+        "--amount",
+        "318000",
+        "--date",
+        "2024-08-20",
+        "--reference",
+        "REF-TAMPER",
+    ]);
+    l.ok(&[
+        "pay",
+        ID,
+        "--region",
+        "north-east",
+        "--amount",
+        "239600",
+        "--date",
+        "2024-08-20",
+    ]);
+    let ok = l.ok(&["verify"]).stdout;
+    assert_eq!(ok.lines().count(), 1, "{ok}");
+    assert!(ok.contains("3 events"), "{ok}");
+    assert_eq!(l.json(&["verify"])["events"], 3);
+
+    let position = flip_reference(&l.dir(), b"REF-TAMPER", b"REF-TAMPEX");
+    assert_eq!(position, 2);
+    let bad = l.run(&["verify"]);
+    assert_eq!(bad.code, 3, "{}\n{}", bad.stdout, bad.stderr);
+    assert!(bad.stderr.contains("position 2"), "{}", bad.stderr);
+    assert_eq!(bad.stderr.trim_end().lines().count(), 1, "{}", bad.stderr);
+}
+
+#[test]
+fn a_ledger_in_use_is_unavailable() {
+    let l = Ledger::with_determination();
+    let held = sled::open(l.dir()).expect("hold the ledger");
+    for args in [
+        vec!["balances"],
+        vec![
+            "pay",
+            ID,
+            "--region",
+            "london",
+            "--amount",
+            "318000",
+            "--date",
+            "2024-08-20",
+        ],
+    ] {
+        let run = l.run(&args);
+        assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("in use"), "{}", run.stderr);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1);
+    }
+    drop(held);
+}
+
+#[test]
+fn an_unreadable_ledger_is_unavailable() {
+    let l = Ledger::empty();
+    // A file where the ledger directory should be.
+    std::fs::write(l.dir(), b"not a ledger").expect("write");
+    let run = l.run(&["balances"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.starts_with("error: "));
+}
+
+// ---------------------------------------------------------------- demo and help
+
+#[test]
+fn demo_prints_four_sections_and_verifies() {
+    let l = Ledger::empty();
+    let run = l.ok(&["demo"]);
+    for section in [
+        "Balances",
+        "Deadlines",
+        "Spend report",
+        "Determination check",
+    ] {
+        assert!(run.stdout.contains(section), "missing {section}");
+    }
+    assert!(run.stdout.contains("£249,200.00") && run.stdout.contains("£11,400.00"));
+    let balances = l.json(&["balances", ID]);
+    for (region, amount) in ALLOCATIONS {
+        let r = row(&balances, region);
+        assert_eq!(r["status"], "paid", "{region}");
+        assert_eq!(money(&r["paid"]), format!("{amount}.00"));
+        assert!(money(&r["spent"]) != "0.00", "{region} spent nothing");
+    }
+    let reversals = l.json(&["history", "--type", "EventReversed"]);
+    assert_eq!(reversals.as_array().map(Vec::len), Some(1));
+    l.ok(&["verify"]);
+    // A second demo into the same (now non-empty) directory is refused.
+    l.fails(&["demo"], 1, &["not empty"]);
+    let json = bin()
+        .args(["--format", "json", "demo", "--ledger"])
+        .arg(l.path().join("second"))
+        .output()
+        .expect("runs");
+    assert!(json.status.success());
+    let v: Value = serde_json::from_slice(&json.stdout).expect("one JSON document");
+    assert_eq!(
+        money(&row(&v["check"], "South West")["difference"]),
+        "11400.00"
+    );
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let commands: [&[&str]; 16] = [
+        &[],
+        &["determination"],
+        &["determination", "import"],
+        &["determination", "list"],
+        &["determination", "show"],
+        &["determination", "check"],
+        &["pay"],
+        &["spend"],
+        &["spend-import"],
+        &["recover"],
+        &["reverse"],
+        &["balances"],
+        &["deadlines"],
+        &["spend-report"],
+        &["history"],
+        &["verify"],
+    ];
+    for command in commands.iter().chain([&["demo"][..]].iter()) {
+        let out = bin().args(*command).arg("--help").output().expect("runs");
+        assert!(out.status.success(), "{command:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Example:"), "{command:?} help has no example");
+    }
+    let version = bin().arg("--version").output().expect("runs");
+    assert!(version.status.success());
+}

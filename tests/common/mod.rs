@@ -1,0 +1,187 @@
+//! Helpers for the end-to-end tests: each test gets its own temporary ledger
+//! and runs the real `grant-ledger` binary against it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const ID: &str = "31/7421";
+
+/// The nine regions of 31/7421 and their allocations, from Annex A.
+pub const ALLOCATIONS: [(&str, &str); 9] = [
+    ("East Midlands", "233200"),
+    ("East of England", "236400"),
+    ("London", "318000"),
+    ("North East", "239600"),
+    ("North West", "278000"),
+    ("South East", "352000"),
+    ("South West", "260600"),
+    ("West Midlands", "246000"),
+    ("Yorkshire and Humber", "249200"),
+];
+
+pub struct Ledger {
+    pub tmp: TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// The binary with a clean environment: no ledger or actor from the caller.
+pub fn bin() -> Command {
+    let mut cmd = Command::cargo_bin("grant-ledger").expect("binary builds");
+    cmd.env_remove("GRANT_LEDGER_DIR")
+        .env_remove("GRANT_LEDGER_ACTOR")
+        .env("USER", "tester")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+impl Ledger {
+    /// An empty ledger directory (the ledger creates it on first write).
+    pub fn empty() -> Ledger {
+        Ledger {
+            tmp: TempDir::new().expect("temp dir"),
+        }
+    }
+
+    /// A ledger holding the built-in 31/7421.
+    pub fn with_determination() -> Ledger {
+        let l = Ledger::empty();
+        l.ok(&["determination", "import", "--builtin", ID]);
+        l
+    }
+
+    /// A ledger with 31/7421 and every region paid on time.
+    pub fn paid() -> Ledger {
+        let l = Ledger::with_determination();
+        for (region, amount) in ALLOCATIONS {
+            l.ok(&[
+                "pay",
+                ID,
+                "--region",
+                region,
+                "--amount",
+                amount,
+                "--date",
+                "2024-08-23",
+            ]);
+        }
+        l
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.tmp.path().join("ledger")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = bin()
+            .arg("--ledger")
+            .arg(self.dir())
+            .args(args)
+            .output()
+            .expect("binary runs");
+        Run::from(output)
+    }
+
+    /// Runs and requires exit 0 and nothing alarming on stderr.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert_eq!(
+            run.code, 0,
+            "{args:?} failed:\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        run
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        self.ok(&all).json()
+    }
+
+    /// The whole audit trail as JSON text, to compare before and after.
+    pub fn history(&self) -> String {
+        self.ok(&["history", "--format", "json"]).stdout
+    }
+
+    pub fn events(&self) -> usize {
+        serde_json::from_str::<Value>(&self.history())
+            .ok()
+            .and_then(|v| v.as_array().map(Vec::len))
+            .unwrap_or(0)
+    }
+
+    /// Requires exit `code`, one sentence on stderr containing every needle,
+    /// nothing on stdout, and the audit trail unchanged.
+    pub fn fails(&self, args: &[&str], code: i32, needles: &[&str]) -> Run {
+        let before = self.history();
+        let run = self.run(args);
+        assert_eq!(
+            run.code, code,
+            "{args:?}: expected exit {code}\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+        for needle in needles {
+            assert!(
+                run.stderr.contains(needle),
+                "{args:?}: stderr lacks {needle:?}: {}",
+                run.stderr
+            );
+        }
+        assert!(run.stdout.is_empty(), "{args:?}: stdout {}", run.stdout);
+        assert_eq!(before, self.history(), "{args:?} changed the audit trail");
+        run
+    }
+
+    /// Writes a file in the test's temporary directory.
+    pub fn file(&self, name: &str, content: &str) -> String {
+        let path = self.tmp.path().join(name);
+        std::fs::write(&path, content).expect("write test file");
+        path.display().to_string()
+    }
+}
+
+/// A JSON money string as the contract prints it.
+pub fn money(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("money is not a string: {v}"))
+}
+
+/// The row of a region in a JSON array of rows.
+pub fn row<'a>(rows: &'a Value, region: &str) -> &'a Value {
+    rows.as_array()
+        .and_then(|rows| rows.iter().find(|r| r["region"] == region))
+        .unwrap_or_else(|| panic!("no row for {region} in {rows}"))
+}
