@@ -2,7 +2,18 @@
 //! everything that may happen to them (payments, spend, recovery, reversals)
 //! as commands decided into events by the rules of the CLI contract.
 //!
-//! No I/O, no clock, no randomness: ids and dates come in with commands.
+//! No I/O, no clock, no randomness: ids and dates come in with commands, so
+//! the same state and command always give the same events.
+//!
+//! - [`money`]: pounds as exact decimals; the one input parser.
+//! - [`determination`], [`determination_file`], [`builtin`](mod@builtin): what was
+//!   determined, how it is read from TOML, and 31/7421 as shipped.
+//! - [`check`](mod@check): recomputing allocations from the formula.
+//! - [`command`], [`event`], [`state`], [`decide`](mod@decide): the decider: commands
+//!   are decided against the [`State`] of one stream into [`Event`]s, which
+//!   [`evolve`] folds back into the state.
+//! - [`error`]: malformed input (exit 2) versus refusals (exit 1).
+//! - [`limits`]: the bounds on everything input can make large.
 //!
 //! # Consistency boundary
 //!
@@ -16,6 +27,8 @@
 //! same state only one can append; the other must re-read and decide again,
 //! against a state that now includes the first writer's events. No rule
 //! spans two determinations, so no wider lock is ever needed.
+
+#![forbid(unsafe_code)]
 
 pub mod builtin;
 pub mod check;

@@ -5,7 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -188,11 +187,6 @@ impl Money {
 
     pub fn is_positive(self) -> bool {
         self.0.is_sign_positive() && !self.0.is_zero()
-    }
-
-    /// Whole pounds as an integer, for property tests and counts.
-    pub fn whole_pounds(self) -> i64 {
-        self.0.trunc().to_i64().unwrap_or(0)
     }
 }
 

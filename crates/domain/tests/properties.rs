@@ -208,7 +208,7 @@ fn assert_invariants(state: &State) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn accepted_events_never_break_an_invariant(instalments in 1u32..4, steps in proptest::collection::vec(step(), 1..60)) {
