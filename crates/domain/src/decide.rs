@@ -352,6 +352,13 @@ fn reverse_event(
     }
     let allocation = allocation(d, target.data.region().unwrap_or_default())?;
     let amount = target.data.amount().unwrap_or(Money::ZERO);
+    if !amount.is_positive() {
+        // Every recorded payment, spend and recovery is positive, so this
+        // target was not read from the log.
+        return Err(DomainError::refused(format!(
+            "event {target_id} has no positive amount to reverse ({amount})"
+        )));
+    }
     let reversed_date = target.data.effective_date();
     let effective = date.unwrap_or(reversed_date);
     if effective < reversed_date {
@@ -363,7 +370,11 @@ fn reverse_event(
     let region = &allocation.region;
     match target_type {
         EventType::PaymentIssued => {
-            if !figures.payments.iter().any(|p| p.id == target_id) {
+            if !figures
+                .payments
+                .iter()
+                .any(|p| p.id == target_id && p.amount == amount)
+            {
                 return Err(DomainError::refused(format!(
                     "event {target_id} is not a payment on record for {region} in determination {}",
                     d.id

@@ -30,7 +30,11 @@ pub fn parse_determination(toml_text: &str) -> Result<Determination, DomainError
     }
     let root: Table = toml::from_str(toml_text).map_err(|error| {
         let line = error.span().map(|span| {
-            toml_text[..span.start.min(toml_text.len())]
+            // Byte offsets from toml are char boundaries, but a wrong one
+            // must cost the line number, not a panic.
+            toml_text
+                .get(..span.start)
+                .unwrap_or(toml_text)
                 .matches('\n')
                 .count()
                 + 1
