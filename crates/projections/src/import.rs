@@ -183,7 +183,9 @@ impl<S: EventStore> Ledger<S> {
         plan: KeyPlan,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError> {
-        let mut next = models.clone();
+        let ids: std::collections::BTreeSet<&str> =
+            buffer.iter().map(|r| r.determination.trim()).collect();
+        let mut next = models.draft(ids.iter().copied());
         let mut batches: BTreeMap<String, StreamBatch> = BTreeMap::new();
         let (mut recorded, mut skipped) = (0u64, 0u64);
         for row in &buffer {
@@ -257,7 +259,7 @@ impl<S: EventStore> Ledger<S> {
         // with the iterator's.
         let keys = plan.fresh.clone();
         let ctx = RefCell::new(Streamed {
-            next: models.clone(),
+            next: models.draft([id.as_str()]),
             plan,
             error: None,
             recorded: 0,

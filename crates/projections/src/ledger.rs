@@ -118,7 +118,7 @@ impl<S: EventStore> Ledger<S> {
                 Command::ReverseEvent { target, .. } => Some(target.data.clone()),
                 _ => None,
             };
-            let mut next = models.clone();
+            let mut next = models.draft([id.as_str()]);
             for event in &events {
                 let reversed = match &event.data {
                     EventData::EventReversed(_) => target.clone(),
@@ -180,38 +180,40 @@ impl<S: EventStore> Ledger<S> {
         }
     }
 
-    /// Installs the models of a successful append. If another writer appended between our
-    /// refresh and our append (other streams only: ours was guarded by its version), its
-    /// events are folded in and the models saved again, so the stored ones stay exact.
+    /// Installs the models of a successful append (`next` holds the touched states only).
+    /// If another writer appended between our refresh and our append (other streams only:
+    /// ours were guarded by their versions), its events are folded in and the models saved
+    /// again, so the stored ones stay exact.
     pub(crate) fn settle<'a>(
         &self,
         models: &mut Projections,
-        mut next: Projections,
+        next: Projections,
         appended: &Appended,
         touched: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), LedgerError> {
         let expected_first = models.position.saturating_add(1);
-        if appended.first_position != expected_first {
-            let mut moved = Vec::new();
-            for rec in self.store.read_all(expected_first) {
-                let rec = rec?;
-                if rec.position >= appended.first_position {
-                    break;
-                }
-                let event = decode(&rec)?;
-                let reversed = reversed_target(&self.store, &event)?;
-                next.apply(&event, reversed.as_ref());
-                moved.push(event.data.determination_id().to_string());
-            }
-            moved.extend(touched.into_iter().map(str::to_string));
-            next.position = appended.last_position;
-            for write in next.writes(moved.iter().map(String::as_str))? {
-                self.store
-                    .save_model(&write.name, appended.last_position, write.bytes)?;
-            }
+        models.balances = next.balances;
+        models.spend = next.spend;
+        models.states.extend(next.states);
+        models.position = appended.last_position;
+        if appended.first_position == expected_first {
+            return Ok(());
         }
-        next.position = appended.last_position;
-        *models = next;
+        let mut moved: Vec<String> = touched.into_iter().map(str::to_string).collect();
+        for rec in self.store.read_all(expected_first) {
+            let rec = rec?;
+            if rec.position >= appended.first_position {
+                break;
+            }
+            let event = decode(&rec)?;
+            let reversed = reversed_target(&self.store, &event)?;
+            models.apply(&event, reversed.as_ref());
+            moved.push(event.data.determination_id().to_string());
+        }
+        for write in models.writes(moved.iter().map(String::as_str))? {
+            self.store
+                .save_model(&write.name, appended.last_position, write.bytes)?;
+        }
         Ok(())
     }
 

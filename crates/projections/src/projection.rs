@@ -50,6 +50,21 @@ impl Projections {
         self.states.insert(id.to_string(), evolve(state, event));
     }
 
+    /// A copy to fold a write's events into: the global models and only the named
+    /// determinations' states, so a write costs the same however many determinations exist.
+    pub fn draft<'a>(&self, determinations: impl IntoIterator<Item = &'a str>) -> Projections {
+        let states = determinations
+            .into_iter()
+            .filter_map(|id| Some((id.to_string(), self.states.get(id)?.clone())))
+            .collect();
+        Projections {
+            position: self.position,
+            balances: self.balances.clone(),
+            spend: self.spend.clone(),
+            states,
+        }
+    }
+
     /// The stored documents for the global models and the named determinations' states.
     pub fn writes<'a>(
         &self,

@@ -362,3 +362,26 @@ fn another_writers_append_to_another_stream_is_folded_into_the_saved_models() {
     assert_eq!(ledger.determinations().unwrap().len(), 2);
     ledger.verify().unwrap();
 }
+
+#[test]
+fn a_sled_ledger_reopens_with_its_models_and_refuses_a_second_opener() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    {
+        let ledger = Ledger::open(&path).unwrap();
+        ledger.record("a", None, make()).unwrap();
+        ledger
+            .record("a", Some("k"), pay("London", "318000", "2024-08-20"))
+            .unwrap();
+        let err = Ledger::open(&path).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+    }
+    let ledger = Ledger::open(&path).unwrap();
+    let london = ledger.balances(Some(D), Some("London"), None).unwrap();
+    assert_eq!(london[0].paid, money("318000"));
+    let again = ledger
+        .record("a", Some("k"), pay("London", "318000", "2024-08-20"))
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(ledger.verify().unwrap().events, 2);
+}
