@@ -182,7 +182,12 @@ fn build(ledger: &Ledger, actor: &str, d: &Determination) -> CliResult<Built> {
     }
 
     // A mis-keyed spend (a zero too many), reversed as a correction and re-entered.
-    let region = &d.allocations[1 % d.allocations.len()];
+    let Some(region) = d.allocations.get(1).or(d.allocations.first()) else {
+        return Err(CliError::unavailable(format!(
+            "determination {} has no allocations",
+            d.id
+        )));
+    };
     let purpose = d
         .components
         .iter()

@@ -432,7 +432,7 @@ pub const HISTORY_FIELDS: [&str; 11] = [
     "hash",
 ];
 
-pub fn history_csv_writer<'w>(out: &'w mut dyn Write) -> CliResult<csv::Writer<&'w mut dyn Write>> {
+pub fn history_csv_writer(out: &mut dyn Write) -> CliResult<csv::Writer<&mut dyn Write>> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(HISTORY_FIELDS)?;
     Ok(writer)
