@@ -57,6 +57,69 @@ fn stream_key(stream: &str, version: u64) -> Vec<u8> {
     k
 }
 
+/// A stream extent: `count` consecutive versions stored at consecutive positions from
+/// `first_position`, keyed by the stream and its first version.
+fn extent_value(first_position: u64, count: u64) -> [u8; 16] {
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&first_position.to_be_bytes());
+    v[8..].copy_from_slice(&count.to_be_bytes());
+    v
+}
+
+/// Walks a stream's extents, yielding (version, position) for versions in `from..=to`.
+struct ExtentIter<'a> {
+    extents: sled::Iter,
+    prefix_len: usize,
+    path: &'a Path,
+    /// (next version, its position, last version) of the extent being walked.
+    current: Option<(u64, u64, u64)>,
+    from: u64,
+    to: u64,
+}
+
+impl ExtentIter<'_> {
+    fn load(&mut self, k: &[u8], v: &[u8]) -> Result<(), StoreError> {
+        let first_version = be_u64(k.get(self.prefix_len..).unwrap_or(&[]), "stream extent key")?;
+        let first_position = be_u64(v.get(..8).unwrap_or(&[]), "stream extent position")?;
+        let count = be_u64(v.get(8..).unwrap_or(&[]), "stream extent count")?;
+        let last = count
+            .checked_sub(1)
+            .and_then(|c| first_version.checked_add(c))
+            .filter(|_| first_position.checked_add(count).is_some())
+            .ok_or_else(|| StoreError::corrupt("stream extent is empty or overflows"))?;
+        let skip = self.from.saturating_sub(first_version);
+        self.current = Some((
+            first_version + skip,
+            first_position + skip,
+            last.min(self.to),
+        ));
+        Ok(())
+    }
+}
+
+impl Iterator for ExtentIter<'_> {
+    type Item = Result<(u64, u64), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((v, p, last)) = self.current {
+                if v <= last {
+                    self.current = Some((v + 1, p + 1, last));
+                    return Some(Ok((v, p)));
+                }
+                self.current = None;
+            }
+            let (k, v) = match self.extents.next()? {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(from_sled(e, self.path))),
+            };
+            if let Err(e) = self.load(&k, &v) {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
 fn head_value(h: &Head) -> [u8; 40] {
     let mut v = [0u8; 40];
     v[..8].copy_from_slice(&h.position.to_be_bytes());
@@ -208,16 +271,24 @@ impl Backend for SledBackend {
         from: u64,
         to: u64,
     ) -> Box<dyn Iterator<Item = Result<(u64, u64), StoreError>> + '_> {
-        let prefix_len = 2 + stream.len();
-        Box::new(
-            self.stream_events
-                .range(stream_key(stream, from)..=stream_key(stream, to))
-                .map(move |item| {
-                    let (k, v) = self.sled(item)?;
-                    let version = be_u64(k.get(prefix_len..).unwrap_or(&[]), "stream index key")?;
-                    Ok((version, be_u64(&v, "stream index entry")?))
-                }),
-        )
+        // Start at the extent containing `from`: the last one starting at or before it.
+        let start = match self
+            .stream_events
+            .range(stream_key(stream, 0)..=stream_key(stream, from))
+            .next_back()
+        {
+            Some(Ok((k, _))) => k.to_vec(),
+            Some(Err(e)) => return Box::new(std::iter::once(Err(from_sled(e, &self.path)))),
+            None => stream_key(stream, from),
+        };
+        Box::new(ExtentIter {
+            extents: self.stream_events.range(start..=stream_key(stream, to)),
+            prefix_len: 2 + stream.len(),
+            path: &self.path,
+            current: None,
+            from,
+            to,
+        })
     }
 
     fn stage(&self, events: &[Staged]) -> Result<(), StoreError> {
@@ -226,12 +297,32 @@ impl Backend for SledBackend {
         let mut eb = Batch::default();
         let mut ib = Batch::default();
         let mut sb = Batch::default();
+        let mut run: Option<(&Staged, u64)> = None;
         for e in events {
             eb.insert(&pos_key(e.position), e.bytes.as_slice());
             ib.insert(e.event_id.as_bytes(), &pos_key(e.position));
+            run = match run {
+                Some((first, n))
+                    if first.stream == e.stream
+                        && first.stream_version + n == e.stream_version
+                        && first.position + n == e.position =>
+                {
+                    Some((first, n + 1))
+                }
+                Some((first, n)) => {
+                    sb.insert(
+                        stream_key(&first.stream, first.stream_version),
+                        &extent_value(first.position, n)[..],
+                    );
+                    Some((e, 1))
+                }
+                None => Some((e, 1)),
+            };
+        }
+        if let Some((first, n)) = run {
             sb.insert(
-                stream_key(&e.stream, e.stream_version),
-                &pos_key(e.position),
+                stream_key(&first.stream, first.stream_version),
+                &extent_value(first.position, n)[..],
             );
         }
         self.sled(self.events.apply_batch(eb))?;
@@ -262,8 +353,14 @@ impl Backend for SledBackend {
                     {
                         ib.remove(f.event_id.as_bytes());
                     }
+                    // An extent starts at its first event, so the first event removes it.
                     let sk = stream_key(f.stream, f.stream_version);
-                    if self.sled(self.stream_events.get(&sk))?.as_deref() == Some(&k[..]) {
+                    if self
+                        .sled(self.stream_events.get(&sk))?
+                        .as_deref()
+                        .and_then(|v| v.get(..8))
+                        == Some(&k[..])
+                    {
                         sb.remove(sk);
                     }
                 }
