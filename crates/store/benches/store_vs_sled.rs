@@ -77,7 +77,26 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
+    // GL_BENCH_ONLY=bulk runs only our bulk append, for profiling.
+    let only_bulk = std::env::var("GL_BENCH_ONLY").as_deref() == Ok("bulk");
     let dir = tempfile::tempdir().expect("tempdir");
+    if only_bulk {
+        let events: Vec<NewEvent> = (1..=n).map(event).collect();
+        let store = SledStore::open(&dir.path().join("bulk"), Arc::new(SystemClock)).expect("open");
+        let t = Instant::now();
+        store
+            .append_stream_bulk(
+                "bench",
+                vec![],
+                "bench",
+                ExpectedVersion::NoStream,
+                &mut events.into_iter().map(Ok),
+                &mut |_| vec![],
+            )
+            .expect("bulk");
+        line("ours append_stream_bulk (1 fsync)", n, t.elapsed());
+        return;
+    }
     println!(
         "{n} events, payload {} bytes, chunks of {CHUNK}",
         payload(0).len()

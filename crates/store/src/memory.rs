@@ -54,6 +54,14 @@ impl Backend for MemoryBackend {
         Ok(self.state().ids.get(&id).copied())
     }
 
+    fn indexed_ids(&self, sorted: &[Uuid]) -> Result<Vec<(Uuid, u64)>, StoreError> {
+        let s = self.state();
+        Ok(sorted
+            .iter()
+            .filter_map(|id| s.ids.get(id).map(|&p| (*id, p)))
+            .collect())
+    }
+
     fn raw_event(&self, position: u64) -> Result<Option<Self::Raw>, StoreError> {
         Ok(self.state().events.get(&position).cloned())
     }

@@ -250,6 +250,45 @@ impl Backend for SledBackend {
         }
     }
 
+    fn indexed_ids(&self, sorted: &[Uuid]) -> Result<Vec<(Uuid, u64)>, StoreError> {
+        let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
+            return Ok(vec![]);
+        };
+        // uuid v7 ids of new events usually sort after every recorded one, so scanning the
+        // index between the chunk's smallest and largest id is typically empty. Ids spread
+        // over the whole key space (imports of old or random ids) would make the scan long:
+        // past a budget, fall back to one lookup per id.
+        let budget = sorted.len() * 4 + 64;
+        let mut found = Vec::new();
+        let mut i = 0;
+        for (visited, item) in self
+            .event_ids
+            .range(*first.as_bytes()..=*last.as_bytes())
+            .enumerate()
+        {
+            if visited > budget {
+                return sorted
+                    .iter()
+                    .filter_map(|id| match self.event_id_position(*id) {
+                        Ok(Some(p)) => Some(Ok((*id, p))),
+                        Ok(None) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect();
+            }
+            let (k, v) = self.sled(item)?;
+            let id = Uuid::from_slice(&k)
+                .map_err(|_| StoreError::corrupt("an event id index key is not 16 bytes"))?;
+            while i < sorted.len() && sorted[i] < id {
+                i += 1;
+            }
+            if sorted.get(i) == Some(&id) {
+                found.push((id, be_u64(&v, "event id index entry")?));
+            }
+        }
+        Ok(found)
+    }
+
     fn raw_event(&self, position: u64) -> Result<Option<IVec>, StoreError> {
         self.sled(self.events.get(pos_key(position)))
     }

@@ -492,3 +492,67 @@ fn sled_store_keeps_everything_across_reopen() {
         .unwrap();
     assert_eq!(next.appended().first_position, 5);
 }
+
+#[test]
+fn duplicate_ids_are_caught_even_when_ids_are_spread_over_the_key_space() {
+    both(|s| {
+        // Ids that do not sort after the recorded ones (old or random ids on import) take
+        // the store's fallback lookup path.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut id = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            uuid::Uuid::from_u128(u128::from(x) << 64 | u128::from(x.rotate_left(17)))
+        };
+        let mut first = batch("a", ExpectedVersion::Any, 500);
+        for e in &mut first.events {
+            e.event_id = id();
+        }
+        let recorded = first.events[250].event_id;
+        s.append(req(vec![first])).unwrap();
+        let mut events: Vec<NewEvent> = (0..3_000).map(event).collect();
+        for e in &mut events {
+            e.event_id = id();
+        }
+        events[2_500].event_id = recorded;
+        let err = s
+            .append_stream_bulk(
+                "t",
+                vec![],
+                "b",
+                ExpectedVersion::Any,
+                &mut events.clone().into_iter().map(Ok),
+                &mut |_| vec![],
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::DuplicateEventId {
+                    position: Some(251),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        events[2_500].event_id = id();
+        s.append_stream_bulk(
+            "t",
+            vec![],
+            "b",
+            ExpectedVersion::Any,
+            &mut events.into_iter().map(Ok),
+            &mut |_| vec![],
+        )
+        .unwrap();
+        assert_eq!(
+            s.read_stream("b", 2_999)
+                .map(|e| e.unwrap().position)
+                .collect::<Vec<_>>(),
+            vec![3_499, 3_500]
+        );
+        assert_eq!(s.event_by_id(recorded).unwrap().unwrap().position, 251);
+        s.verify().unwrap();
+    });
+}
