@@ -177,7 +177,8 @@ bad position and exits 3.",
         long_about = "Build a fresh demonstration ledger in a new temporary directory (or --ledger DIR, \
 which must not hold a ledger yet), import 31/7421, record the nine payments on time and a \
 realistic set of spends, then print balances, deadlines, the spend report and the \
-determination check.",
+determination check. GRANT_LEDGER_DIR is ignored here, so the demo never writes into your \
+real ledger; the directory used is printed so you can explore it with --ledger.",
         after_help = "Example:\n  grant-ledger demo\n  grant-ledger --ledger ./demo-ledger demo"
     )]
     Demo,
