@@ -89,10 +89,17 @@ impl Backend for MemoryBackend {
         }))
     }
 
-    fn stage(&self, events: &[Staged]) -> Result<(), StoreError> {
+    fn stage_events(&self, events: &[Staged]) -> Result<(), StoreError> {
         let mut s = self.state();
         for e in events {
             s.events.insert(e.position, Arc::from(e.bytes.as_slice()));
+        }
+        Ok(())
+    }
+
+    fn stage_index(&self, events: &[Staged]) -> Result<(), StoreError> {
+        let mut s = self.state();
+        for e in events {
             s.ids.insert(e.event_id, e.position);
             s.stream_events
                 .insert((e.stream.clone(), e.stream_version), e.position);

@@ -330,16 +330,27 @@ impl Backend for SledBackend {
         })
     }
 
-    fn stage(&self, events: &[Staged]) -> Result<(), StoreError> {
-        // Events first, then indexes: sled recovers a prefix of its log, so an index entry
-        // that survives a crash always has its event to be discarded with.
-        let mut eb = Batch::default();
-        let mut ib = Batch::default();
-        let mut sb = Batch::default();
+    fn stage_events(&self, events: &[Staged]) -> Result<(), StoreError> {
+        for e in events {
+            self.sled(self.events.insert(pos_key(e.position), e.bytes.as_slice()))?;
+        }
+        Ok(())
+    }
+
+    fn stage_index(&self, events: &[Staged]) -> Result<(), StoreError> {
+        let extent = |first: &Staged, n: u64| {
+            self.sled(self.stream_events.insert(
+                stream_key(&first.stream, first.stream_version),
+                &extent_value(first.position, n)[..],
+            ))
+            .map(drop)
+        };
         let mut run: Option<(&Staged, u64)> = None;
         for e in events {
-            eb.insert(&pos_key(e.position), e.bytes.as_slice());
-            ib.insert(e.event_id.as_bytes(), &pos_key(e.position));
+            self.sled(
+                self.event_ids
+                    .insert(e.event_id.as_bytes(), &pos_key(e.position)),
+            )?;
             run = match run {
                 Some((first, n))
                     if first.stream == e.stream
@@ -349,24 +360,15 @@ impl Backend for SledBackend {
                     Some((first, n + 1))
                 }
                 Some((first, n)) => {
-                    sb.insert(
-                        stream_key(&first.stream, first.stream_version),
-                        &extent_value(first.position, n)[..],
-                    );
+                    extent(first, n)?;
                     Some((e, 1))
                 }
                 None => Some((e, 1)),
             };
         }
         if let Some((first, n)) = run {
-            sb.insert(
-                stream_key(&first.stream, first.stream_version),
-                &extent_value(first.position, n)[..],
-            );
+            extent(first, n)?;
         }
-        self.sled(self.events.apply_batch(eb))?;
-        self.sled(self.event_ids.apply_batch(ib))?;
-        self.sled(self.stream_events.apply_batch(sb))?;
         Ok(())
     }
 
