@@ -168,12 +168,6 @@ struct Chain<'a, B> {
     recorded_at: chrono::DateTime<chrono::Utc>,
     /// Ids in the current, not yet staged, chunk.
     pending_ids: HashSet<Uuid>,
-    /// Ids of the staged chunk whose index entries are not written yet (earlier chunks'
-    /// ids are in the id index).
-    prev_ids: HashSet<Uuid>,
-    /// The staged chunk whose index entries are not written yet: they are written while
-    /// the next chunk's events are, see [`Chain::stage`].
-    unindexed: Option<Vec<Staged>>,
 }
 
 impl<'a, B: Backend> Chain<'a, B> {
@@ -186,8 +180,6 @@ impl<'a, B: Backend> Chain<'a, B> {
             actor,
             recorded_at: clock.now(),
             pending_ids: HashSet::new(),
-            prev_ids: HashSet::new(),
-            unindexed: None,
         }
     }
 
@@ -231,7 +223,7 @@ impl<'a, B: Backend> Chain<'a, B> {
         stream_version: u64,
         ev: &NewEvent,
     ) -> Result<Staged, StoreError> {
-        if self.prev_ids.contains(&ev.event_id) || !self.pending_ids.insert(ev.event_id) {
+        if !self.pending_ids.insert(ev.event_id) {
             return Err(Self::duplicate_in_chunk(ev.event_id));
         }
         let (bytes, hash) = envelope::encode(&Fields {
@@ -259,36 +251,13 @@ impl<'a, B: Backend> Chain<'a, B> {
         Ok(staged)
     }
 
-    /// Stages a chunk. A chunk's index entries are written only after its events (so an
-    /// index entry that survives a crash always has its event, which `discard_above`
-    /// finds and cleans up with it), and concurrently with the *next* chunk's events, so
-    /// a bulk append keeps two cores busy: plain sled inserts into different trees run in
-    /// parallel, where `apply_batch` would serialise on sled's global batch lock.
+    /// Stages a chunk: its events, then its index entries, so an index entry that survives
+    /// a crash always has its event (which `discard_above` finds and cleans up with it).
     fn stage(&mut self, chunk: Vec<Staged>) -> Result<(), StoreError> {
         self.check_chunk_ids(&chunk)?;
-        let backend = self.backend;
-        match self.unindexed.take() {
-            None => backend.stage_events(&chunk)?,
-            Some(prev) => std::thread::scope(|s| {
-                let index = s.spawn(|| backend.stage_index(&prev));
-                let events = backend.stage_events(&chunk);
-                let index = index.join().unwrap_or_else(|_| {
-                    Err(StoreError::corrupt("the index staging thread panicked"))
-                });
-                events.and(index)
-            })?,
-        }
-        self.prev_ids = std::mem::take(&mut self.pending_ids);
-        self.unindexed = Some(chunk);
-        Ok(())
-    }
-
-    /// Writes the index entries of the last staged chunk; required before committing.
-    fn finish_staging(&mut self) -> Result<(), StoreError> {
-        if let Some(prev) = self.unindexed.take() {
-            self.backend.stage_index(&prev)?;
-        }
-        self.prev_ids.clear();
+        self.backend.stage_events(&chunk)?;
+        self.backend.stage_index(&chunk)?;
+        self.pending_ids.clear();
         Ok(())
     }
 
@@ -466,7 +435,6 @@ impl<B: Backend> Engine<B> {
         }
         let appended = self.staged_attempt(head.position, || {
             chain.stage(staged)?;
-            chain.finish_staging()?;
             self.finish(&chain, head.position + 1, streams, req.keys, req.models)
         })?;
         Ok(AppendOutcome::Written(appended))
@@ -510,7 +478,7 @@ impl<B: Backend> Engine<B> {
             if !chunk.is_empty() {
                 chain.stage(chunk)?;
             }
-            chain.finish_staging()?;
+
             if version == base {
                 return Err(StoreError::invalid(
                     "a bulk append must carry at least one event",
