@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::engine::{forward_event_store, Backend, Commit, Engine, RawIter, Staged};
 use crate::envelope::{self, STORAGE_FORMAT};
 use crate::error::{from_sled, StoreError};
+use crate::limits;
 use crate::open_registry::{open_exclusive, OpenGuard};
 use crate::types::{Appended, Head, KeyRecord};
 
@@ -89,8 +90,8 @@ impl ExtentIter<'_> {
             .ok_or_else(|| StoreError::corrupt("stream extent is empty or overflows"))?;
         let skip = self.from.saturating_sub(first_version);
         self.current = Some((
-            first_version + skip,
-            first_position + skip,
+            first_version.saturating_add(skip),
+            first_position.saturating_add(skip),
             last.min(self.to),
         ));
         Ok(())
@@ -385,7 +386,12 @@ impl Backend for SledBackend {
                 let (k, v) = self.sled(item)?;
                 eb.remove(k.clone());
                 n += 1;
-                if let Ok(env) = envelope::decode(&v) {
+                // Only well-formed leftovers have index entries we could have written;
+                // anything else is just removed.
+                let decoded = envelope::decode(&v)
+                    .ok()
+                    .filter(|env| env.fields.stream.len() <= limits::MAX_STREAM_NAME_BYTES);
+                if let Some(env) = decoded {
                     let f = env.fields;
                     if self
                         .sled(self.event_ids.get(f.event_id.as_bytes()))?
