@@ -32,6 +32,11 @@ const TREE_MODELS: &str = "models";
 const TREE_META: &str = "meta";
 const META_FORMAT: &[u8] = b"format";
 const META_HEAD: &[u8] = b"head";
+/// sled's page cache. sled keeps every page it touched up to this size (its default is
+/// 1 GiB), so this, not the store's own buffers, bounds the memory a million-event import
+/// or full read costs. Appends and scans touch the tail and stream once, so a modest
+/// cache costs little.
+const SLED_CACHE_BYTES: u64 = 256 << 20;
 /// Staged leftovers removed per batch when discarding.
 const DISCARD_BATCH: usize = 4096;
 
@@ -544,8 +549,13 @@ impl SledStore {
 fn open_backend(path: &Path) -> Result<SledBackend, StoreError> {
     // sled 0.34 can panic on some damaged files instead of returning an error; a damaged
     // ledger must be an error for the caller, never a crash.
-    let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()))
-        .map_err(|_| StoreError::corrupt("sled panicked while opening the database"))?;
+    let opened = catch_unwind(AssertUnwindSafe(|| {
+        sled::Config::new()
+            .path(path)
+            .cache_capacity(SLED_CACHE_BYTES)
+            .open()
+    }))
+    .map_err(|_| StoreError::corrupt("sled panicked while opening the database"))?;
     let db = opened.map_err(|e| from_sled(e, path))?;
     let tree = |name: &str| db.open_tree(name).map_err(|e| from_sled(e, path));
     let events = tree(TREE_EVENTS)?;
