@@ -366,9 +366,13 @@ impl<B: Backend> Engine<B> {
     ) -> Result<T, StoreError> {
         let result = f();
         if result.is_err() {
-            // Best effort: if this fails too, open() discards the leftovers, and readers
-            // never look above the head meanwhile. The original error is the useful one.
-            let _ = self.backend.discard_above(head);
+            // Only if the commit did not take effect: when it did and only the sync after it
+            // failed, the events are the ledger's now and must not be removed. Best effort:
+            // if this fails too, open() discards the leftovers, and readers never look above
+            // the head meanwhile. The original error is the useful one.
+            if matches!(self.backend.head(), Ok(h) if h.position == head) {
+                let _ = self.backend.discard_above(head);
+            }
         }
         result
     }

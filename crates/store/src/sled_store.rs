@@ -7,6 +7,7 @@
 //! creation we also fsync `DIR/conf` and the directories, so the files themselves survive.
 
 use std::fs::File;
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -576,7 +577,26 @@ fn open_backend(path: &Path) -> Result<SledBackend, StoreError> {
     Ok(backend)
 }
 
+/// sled treats an unreadable log as torn and quietly recovers what precedes it, which
+/// for a thoroughly damaged file is an empty database. This marker file, written once the
+/// format entry is durable, lets `open` tell "new ledger" from "ledger that lost its data".
+const MARKER_FILE: &str = "GRANT_LEDGER";
+
+fn write_marker(dir: &Path) -> Result<(), StoreError> {
+    let mut f = File::create(dir.join(MARKER_FILE))?;
+    f.write_all(
+        format!(
+            "grant ledger, storage format {STORAGE_FORMAT}: see docs/storage.md\n\
+             The sled database in this directory holds its events.\n"
+        )
+        .as_bytes(),
+    )?;
+    f.sync_all()?;
+    sync_dir(dir)
+}
+
 fn check_format(b: &SledBackend) -> Result<(), StoreError> {
+    let marked = b.path.join(MARKER_FILE).exists();
     match b.sled(b.meta.get(META_FORMAT))? {
         Some(v) => {
             let a: [u8; 4] = v[..].try_into().map_err(|_| {
@@ -592,8 +612,17 @@ fn check_format(b: &SledBackend) -> Result<(), StoreError> {
             if found == 0 {
                 return Err(StoreError::corrupt("meta format is 0"));
             }
+            if !marked {
+                // A crash between the format entry and the marker: finish creating.
+                write_marker(&b.path)?;
+            }
             Ok(())
         }
+        None if marked => Err(StoreError::corrupt(format!(
+            "the database has lost its contents: {} says a ledger was created here, \
+             but sled recovered no format entry",
+            b.path.join(MARKER_FILE).display()
+        ))),
         None => {
             let untouched = b.meta.is_empty() && b.events.is_empty() && b.streams.is_empty();
             if !untouched {
@@ -602,7 +631,8 @@ fn check_format(b: &SledBackend) -> Result<(), StoreError> {
                 ));
             }
             b.sled(b.meta.insert(META_FORMAT, &STORAGE_FORMAT.to_be_bytes()))?;
-            b.sync()
+            b.sync()?;
+            write_marker(&b.path)
         }
     }
 }
