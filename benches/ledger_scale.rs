@@ -1,0 +1,287 @@
+//! The whole program at scale, against the floor raw sled sets, in one run.
+//!
+//! Builds a ledger of `GL_SCALE_EVENTS` (default 1,000,000) spend events with the real
+//! binary's `spend-import`, then measures, on the same machine in the same run:
+//! - import events/s against raw sled `apply_batch` inserts of the same count and value
+//!   size (target >= 0.5x);
+//! - the whole-process time of `balances` on that ledger against a bare process that opens
+//!   the same sled database and reads one key (target within 1.5x), and against `balances`
+//!   on a ten-event ledger;
+//! - `verify` events/s against a raw sled scan of the same database decoding every value
+//!   with serde_json into a `serde_json::Value` (target >= 0.5x).
+//!
+//! Times are whole processes (spawn, open, work, exit) measured from here; each query is
+//! run `GL_SCALE_RUNS` times (default 5) and the median is reported.
+//!
+//! Run: `cargo bench --bench ledger_scale` (or `GL_SCALE_EVENTS=100000 cargo bench ...`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_grant-ledger");
+const DETERMINATION: &str = "31/7421";
+const PURPOSES: [&str; 5] = [
+    "data-coordinator",
+    "sector-led-improvement",
+    "self-assessment",
+    "data-to-insight",
+    "national-framework",
+];
+
+type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> BenchResult {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--bare-open") {
+        let dir = args.get(i + 1).ok_or("--bare-open needs a directory")?;
+        return bare_open(Path::new(dir));
+    }
+    let events = env_number("GL_SCALE_EVENTS", 1_000_000);
+    let runs = env_number("GL_SCALE_RUNS", 5).max(1) as usize;
+    let work = tempfile::tempdir()?;
+    println!("ledger_scale: {events} spend events, medians of {runs} runs, binary {BIN}");
+
+    let big = work.path().join("big");
+    let allocations = prepare(&big)?;
+    let csv_path = work.path().join("spends.csv");
+    write_spends(&csv_path, events, &allocations)?;
+
+    let import = time(|| run_ok(&big, &["spend-import", path_str(&csv_path)?]))?;
+    let import_rate = events as f64 / import.as_secs_f64();
+
+    let value_size = mean_event_size(&big)?;
+    let samples = history_samples(&big)?;
+    let raw_size = samples.iter().map(Vec::len).sum::<usize>() / samples.len().max(1);
+    let raw = work.path().join("raw");
+    let raw_insert = raw_sled_inserts(&raw, events + 10, &samples)?;
+    let raw_insert_rate = events as f64 / raw_insert.as_secs_f64();
+
+    let small = work.path().join("small");
+    prepare(&small)?;
+    let balances_big = median(runs, || run_ok(&big, &["balances", "--format", "json"]))?;
+    let balances_small = median(runs, || run_ok(&small, &["balances", "--format", "json"]))?;
+    let exe = std::env::current_exe()?;
+    let bare = median(runs, || {
+        let status = Command::new(&exe)
+            .arg("--bare-open")
+            .arg(&big)
+            .stdout(Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err("bare open failed".into())
+        }
+    })?;
+
+    let total_events = events + 10;
+    let verify = time(|| run_ok(&big, &["verify"]))?;
+    let verify_rate = total_events as f64 / verify.as_secs_f64();
+    let raw_scan = raw_sled_scan(&raw)?;
+    let raw_scan_rate = total_events as f64 / raw_scan.as_secs_f64();
+
+    println!();
+    println!("import     ours {:>10.0} events/s ({:.2?})   raw sled apply_batch {:>10.0} inserts/s ({:.2?}, {raw_size} B JSON values; ours {value_size} B)   ratio {:.2}x (target >= 0.50x)",
+        import_rate, import, raw_insert_rate, raw_insert, import_rate / raw_insert_rate);
+    println!("balances   {events}-event ledger {:>8.1} ms   bare open + one read {:>8.1} ms   ratio {:.2}x (target <= 1.50x)   ten-event ledger {:>8.1} ms   ratio {:.2}x",
+        ms(balances_big), ms(bare), ms(balances_big) / ms(bare), ms(balances_small), ms(balances_big) / ms(balances_small));
+    println!("verify     ours {:>10.0} events/s ({:.2?})   raw sled scan + serde_json {:>10.0} events/s ({:.2?})   ratio {:.2}x (target >= 0.50x)",
+        verify_rate, verify, raw_scan_rate, raw_scan, verify_rate / raw_scan_rate);
+    Ok(())
+}
+
+/// A process that opens the ledger's sled database and reads one key: the floor for any
+/// query, since every query must open the database.
+fn bare_open(dir: &Path) -> BenchResult {
+    let db = sled::open(dir)?;
+    let events = db.open_tree("events")?;
+    let first = events.get(1u64.to_be_bytes())?;
+    println!("{}", first.map_or(0, |v| v.len()));
+    Ok(())
+}
+
+/// A ledger holding 31/7421 and its nine on-time payments: ten events.
+/// Returns each region's slug.
+fn prepare(dir: &Path) -> BenchResult<Vec<String>> {
+    run_ok(
+        dir,
+        &["determination", "import", "--builtin", DETERMINATION],
+    )?;
+    let out = run(dir, &["balances", DETERMINATION, "--format", "json"])?;
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out)?;
+    let mut regions = Vec::new();
+    for row in rows {
+        let region = row["region"]
+            .as_str()
+            .ok_or("balances row without region")?;
+        let amount = row["determined"]
+            .as_str()
+            .ok_or("balances row without amount")?;
+        run_ok(
+            dir,
+            &[
+                "pay",
+                DETERMINATION,
+                "--region",
+                region,
+                "--amount",
+                amount,
+                "--date",
+                "2024-08-28",
+            ],
+        )?;
+        regions.push(region.to_string());
+    }
+    Ok(regions)
+}
+
+/// `events` rows of £1.00 each spread over the regions, purposes and the grant period:
+/// at most ~£111,112 per region for a million rows, well inside every allocation.
+fn write_spends(path: &Path, events: u64, regions: &[String]) -> BenchResult {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "determination,region,amount,date,purpose,authority,description,reference,key"
+    )?;
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 9, 1).ok_or("bad date")?;
+    for i in 0..events {
+        let region = &regions[(i % regions.len() as u64) as usize];
+        let purpose = PURPOSES[(i / 9 % 5) as usize];
+        let date = start + chrono::Days::new(i % 200);
+        writeln!(
+            out,
+            "{DETERMINATION},{region},1.00,{date},{purpose},,bench spend {i},INV-{i:07},"
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn mean_event_size(dir: &Path) -> BenchResult<usize> {
+    let db = sled::open(dir)?;
+    let events = db.open_tree("events")?;
+    let (mut count, mut bytes) = (0usize, 0usize);
+    for item in events.iter().take(10_000) {
+        let (_, value) = item?;
+        count += 1;
+        bytes += value.len();
+    }
+    Ok(bytes / count.max(1))
+}
+
+/// What a naive JSON event store would keep: the ledger's own events as `history` prints
+/// them (envelope fields, the event's data and its hash), one JSON object each.
+fn history_samples(dir: &Path) -> BenchResult<Vec<Vec<u8>>> {
+    let out = run(
+        dir,
+        &[
+            "history",
+            "--type",
+            "FundsSpent",
+            "--limit",
+            "1000",
+            "--format",
+            "json",
+        ],
+    )?;
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out)?;
+    let samples = rows
+        .iter()
+        .map(serde_json::to_vec)
+        .collect::<Result<Vec<_>, _>>()?;
+    if samples.is_empty() {
+        return Err("the ledger has no spend to sample".into());
+    }
+    Ok(samples)
+}
+
+/// Raw sled `apply_batch` inserts (10,000 per batch, one flush) of `events` JSON values.
+fn raw_sled_inserts(dir: &Path, events: u64, samples: &[Vec<u8>]) -> BenchResult<Duration> {
+    let db = sled::open(dir)?;
+    let tree = db.open_tree("events")?;
+    let started = Instant::now();
+    let mut batch = sled::Batch::default();
+    for position in 1..=events {
+        let value = &samples[(position % samples.len() as u64) as usize];
+        batch.insert(&position.to_be_bytes(), value.as_slice());
+        if position % 10_000 == 0 {
+            tree.apply_batch(std::mem::take(&mut batch))?;
+        }
+    }
+    tree.apply_batch(batch)?;
+    db.flush()?;
+    Ok(started.elapsed())
+}
+
+fn raw_sled_scan(dir: &Path) -> BenchResult<Duration> {
+    let started = Instant::now();
+    let db = sled::open(dir)?;
+    let tree = db.open_tree("events")?;
+    let mut decoded = 0u64;
+    for item in tree.iter() {
+        let (_, value) = item?;
+        let v: serde_json::Value = serde_json::from_slice(&value)?;
+        decoded += u64::from(!v.is_null());
+    }
+    let elapsed = started.elapsed();
+    std::hint::black_box(decoded);
+    Ok(elapsed)
+}
+
+fn run(dir: &Path, args: &[&str]) -> BenchResult<Vec<u8>> {
+    let out = Command::new(BIN)
+        .arg("--ledger")
+        .arg(dir)
+        .args(args)
+        .env("GRANT_LEDGER_ACTOR", "bench")
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "grant-ledger {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(out.stdout)
+}
+
+fn run_ok(dir: &Path, args: &[&str]) -> BenchResult {
+    run(dir, args).map(drop)
+}
+
+fn time(f: impl FnOnce() -> BenchResult) -> BenchResult<Duration> {
+    let started = Instant::now();
+    f()?;
+    Ok(started.elapsed())
+}
+
+fn median(runs: usize, mut f: impl FnMut() -> BenchResult) -> BenchResult<Duration> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        f()?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn path_str(path: &PathBuf) -> BenchResult<&str> {
+    path.to_str()
+        .ok_or_else(|| "temporary path is not UTF-8".into())
+}
