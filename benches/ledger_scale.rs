@@ -16,7 +16,7 @@
 //! Run: `cargo bench --bench ledger_scale` (or `GL_SCALE_EVENTS=100000 cargo bench ...`).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -281,7 +281,7 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn path_str(path: &PathBuf) -> BenchResult<&str> {
+fn path_str(path: &Path) -> BenchResult<&str> {
     path.to_str()
         .ok_or_else(|| "temporary path is not UTF-8".into())
 }
