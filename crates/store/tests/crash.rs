@@ -271,7 +271,7 @@ fn sigkilled_appenders_lose_nothing_acknowledged_and_leave_no_partial_batch() {
         acked.len()
     );
     // No staged leftovers survive an open: every index entry belongs to a committed event.
-    let db = sled::open(dir.path()).unwrap();
+    let db = raw_db(dir.path());
     let events = db.open_tree("events").unwrap();
     let last_key = events.last().unwrap().map(|(k, _)| k.to_vec());
     assert_eq!(last_key, Some(last_head.to_be_bytes().to_vec()));
@@ -302,7 +302,7 @@ fn an_interrupted_bulk_import_leaves_no_trace_after_reopen() {
     assert!(reader.join().unwrap().iter().any(|l| l == "ABORTING"));
     {
         // The staged events really reached the disk: the test would prove nothing otherwise.
-        let db = sled::open(dir.path()).unwrap();
+        let db = raw_db(dir.path());
         let staged = db
             .open_tree("events")
             .unwrap()
@@ -323,7 +323,7 @@ fn an_interrupted_bulk_import_leaves_no_trace_after_reopen() {
     assert_eq!(next.appended().first_position, 4);
     drop(s);
     std::thread::sleep(Duration::from_millis(100));
-    let db = sled::open(dir.path()).unwrap();
+    let db = raw_db(dir.path());
     assert_eq!(db.open_tree("events").unwrap().len(), 4);
     assert_eq!(db.open_tree("event_ids").unwrap().len(), 4);
     assert_eq!(indexed_stream_events(&db), 4);

@@ -28,18 +28,6 @@ fn ledger_of_ten(dir: &Path) -> Vec<RecordedEvent> {
     s.read_all(0).map(Result::unwrap).collect()
 }
 
-/// Opens the raw sled database (the store must be closed), retrying while sled's
-/// background threads of the last handle still hold the lock.
-fn raw_db(dir: &Path) -> sled::Db {
-    for _ in 0..500 {
-        if let Ok(db) = sled::open(dir) {
-            return db;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("cannot open raw sled db");
-}
-
 #[test]
 fn racing_writers_on_one_stream_exactly_one_wins() {
     let dir = TempDir::new().unwrap();
