@@ -39,6 +39,7 @@ pub(crate) fn new_event(event: &Event, key: Option<&str>) -> NewEvent {
         schema_version: event.data.schema_version(),
         payload: event.data.to_payload(),
         key: key.map(str::to_string),
+        key_fingerprint: None,
     }
 }
 

@@ -248,6 +248,7 @@ fn interloper(command: grant_ledger_domain::Command) -> Hook {
                     schema_version: e.data.schema_version(),
                     payload: e.data.to_payload(),
                     key: None,
+                    key_fingerprint: None,
                 })
                 .collect(),
         };
@@ -346,6 +347,7 @@ fn another_writers_append_to_another_stream_is_folded_into_the_saved_models() {
                         schema_version: 1,
                         payload: e.data.to_payload(),
                         key: None,
+                        key_fingerprint: None,
                     }],
                 }],
                 models: vec![],

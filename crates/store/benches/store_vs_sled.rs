@@ -49,6 +49,7 @@ fn event(i: u64) -> NewEvent {
         schema_version: 1,
         payload: payload(i),
         key: None,
+        key_fingerprint: None,
     }
 }
 

@@ -5,6 +5,11 @@
 //! the committed head, where no reader looks. Then one atomic *commit* moves the head and
 //! records stream versions, idempotency keys and read models, and is made durable. Anything
 //! staged but not committed is discarded on failure and again on the next open.
+//!
+//! Per-event idempotency keys (`NewEvent::key_fingerprint`) are index entries like the
+//! event-id index: staged with their events, so an append may carry any number of them, and
+//! trusted only when they name an event at or below the head whose envelope carries that
+//! key. Keys of a whole append (`AppendRequest::keys`, few) are written by the commit.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,6 +36,23 @@ pub(crate) struct Staged {
     pub stream: String,
     pub stream_version: u64,
     pub bytes: Vec<u8>,
+    /// The event's own idempotency key and fingerprint, staged into the key index with it.
+    pub event_key: Option<(String, [u8; 32])>,
+}
+
+/// An entry of the key index as a backend stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyEntry {
+    /// A key of a whole append, written by its commit: always committed.
+    Append(KeyRecord),
+    /// A per-event key, staged with its event: it counts only once that event is committed,
+    /// and only if the envelope there is still that event (a discarded append may have left
+    /// the entry behind, and its position may since have been reused).
+    Event {
+        position: u64,
+        event_id: Uuid,
+        fingerprint: [u8; 32],
+    },
 }
 
 /// Everything that becomes visible at once when an append commits.
@@ -51,7 +73,8 @@ pub(crate) trait Backend: Send + Sync {
 
     fn head(&self) -> Result<Head, StoreError>;
     fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
-    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError>;
+    /// The raw key-index entry, committed, staged or stale; the engine decides which.
+    fn key_entry(&self, key: &str) -> Result<Option<KeyEntry>, StoreError>;
     /// Position an event id is indexed at, staged or committed (may be stale garbage).
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError>;
     /// Which of `sorted` (ascending, distinct) are in the id index, with their positions.
@@ -69,9 +92,10 @@ pub(crate) trait Backend: Send + Sync {
     ) -> Box<dyn Iterator<Item = Result<(u64, u64), StoreError>> + '_>;
     /// Writes staged envelopes above the head.
     fn stage_events(&self, events: &[Staged]) -> Result<(), StoreError>;
-    /// Writes the id and stream index entries of events already written by `stage_events`.
+    /// Writes the id, stream and per-event key index entries of events already written by
+    /// `stage_events`.
     fn stage_index(&self, events: &[Staged]) -> Result<(), StoreError>;
-    /// Removes every staged event above `head` and its index entries.
+    /// Removes every staged event above `head` and its index entries (per-event keys too).
     fn discard_above(&self, head: u64) -> Result<(), StoreError>;
     fn commit(&self, commit: Commit) -> Result<(), StoreError>;
     fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
@@ -94,7 +118,66 @@ fn validate_event(ev: &NewEvent) -> Result<(), StoreError> {
     if let Some(k) = &ev.key {
         limits::key(k)?;
     }
+    if ev.key_fingerprint.is_some() && ev.key.is_none() {
+        return Err(StoreError::invalid(
+            "an event has a key fingerprint but no key",
+        ));
+    }
     Ok(())
+}
+
+fn key_twice(key: &str) -> StoreError {
+    StoreError::invalid(format!("idempotency key '{key}' appears twice"))
+}
+
+/// `(stream, version)` of the event at `position` if it is `event_id` and carries `key`;
+/// `None` if the position is empty or holds something else (a stale key entry).
+fn event_with_key<B: Backend>(
+    backend: &B,
+    position: u64,
+    event_id: Uuid,
+    key: &str,
+) -> Result<Option<(String, u64)>, StoreError> {
+    let Some(raw) = backend.raw_event(position)? else {
+        return Ok(None);
+    };
+    // An envelope that does not decode carries no key we wrote; `verify` reports it.
+    Ok(envelope::decode(raw.as_ref()).ok().and_then(|env| {
+        let f = env.fields;
+        (f.event_id == event_id && f.key == Some(key))
+            .then(|| (f.stream.to_owned(), f.stream_version))
+    }))
+}
+
+/// What `key` is recorded with as of committed head `head`, if anything.
+fn recorded_key<B: Backend>(
+    backend: &B,
+    key: &str,
+    head: u64,
+) -> Result<Option<KeyRecord>, StoreError> {
+    match backend.key_entry(key)? {
+        None => Ok(None),
+        Some(KeyEntry::Append(rec)) => Ok(Some(rec)),
+        Some(KeyEntry::Event {
+            position,
+            event_id,
+            fingerprint,
+        }) => {
+            if position == 0 || position > head {
+                return Ok(None);
+            }
+            Ok(
+                event_with_key(backend, position, event_id, key)?.map(|stream| KeyRecord {
+                    fingerprint,
+                    appended: Appended {
+                        first_position: position,
+                        last_position: position,
+                        streams: vec![stream],
+                    },
+                }),
+            )
+        }
+    }
 }
 
 fn validate_keys(keys: &[Idempotency]) -> Result<(), StoreError> {
@@ -109,10 +192,7 @@ fn validate_keys(keys: &[Idempotency]) -> Result<(), StoreError> {
     for k in keys {
         limits::key(&k.key)?;
         if !seen.insert(k.key.as_str()) {
-            return Err(StoreError::invalid(format!(
-                "idempotency key '{}' appears twice",
-                k.key
-            )));
+            return Err(key_twice(&k.key));
         }
     }
     Ok(())
@@ -168,11 +248,20 @@ struct Chain<'a, B> {
     recorded_at: chrono::DateTime<chrono::Utc>,
     /// Ids in the current, not yet staged, chunk.
     pending_ids: HashSet<Uuid>,
+    /// The append's own keys (`AppendRequest::keys`): no event may reuse one.
+    append_keys: HashSet<String>,
 }
 
 impl<'a, B: Backend> Chain<'a, B> {
-    fn new(backend: &'a B, head: Head, actor: &'a str, clock: &dyn Clock) -> Self {
+    fn new(
+        backend: &'a B,
+        head: Head,
+        actor: &'a str,
+        clock: &dyn Clock,
+        append_keys: &[Idempotency],
+    ) -> Self {
         Chain {
+            append_keys: append_keys.iter().map(|k| k.key.clone()).collect(),
             backend,
             head: head.position,
             next: head.position + 1,
@@ -217,6 +306,50 @@ impl<'a, B: Backend> Chain<'a, B> {
         Ok(())
     }
 
+    /// Refuses per-event keys of `chunk` that are already recorded (whatever the
+    /// fingerprint: a repeat should have been filtered out by the caller, and recording a key
+    /// twice would make it ambiguous) or that appear earlier in this append. Earlier chunks
+    /// are found through their staged entries, so memory stays at one chunk's keys.
+    fn check_chunk_keys(&self, chunk: &[Staged]) -> Result<(), StoreError> {
+        let Some(chunk_start) = chunk.first().map(|e| e.position) else {
+            return Ok(());
+        };
+        let mut in_chunk = HashSet::new();
+        for e in chunk {
+            let Some((key, _)) = &e.event_key else {
+                continue;
+            };
+            if self.append_keys.contains(key) || !in_chunk.insert(key.as_str()) {
+                return Err(key_twice(key));
+            }
+            match self.backend.key_entry(key)? {
+                None => {}
+                Some(KeyEntry::Append(rec)) => {
+                    return Err(StoreError::KeyReused {
+                        key: key.clone(),
+                        position: rec.appended.first_position,
+                    })
+                }
+                Some(KeyEntry::Event {
+                    position, event_id, ..
+                }) => {
+                    let live = position < chunk_start
+                        && event_with_key(self.backend, position, event_id, key)?.is_some();
+                    if live && position <= self.head {
+                        return Err(StoreError::KeyReused {
+                            key: key.clone(),
+                            position,
+                        });
+                    }
+                    if live {
+                        return Err(key_twice(key));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn push(
         &mut self,
         stream: &str,
@@ -245,6 +378,10 @@ impl<'a, B: Backend> Chain<'a, B> {
             stream: stream.to_owned(),
             stream_version,
             bytes,
+            event_key: match (&ev.key, ev.key_fingerprint) {
+                (Some(k), Some(f)) => Some((k.clone(), f)),
+                _ => None,
+            },
         };
         self.prev_hash = hash;
         self.next += 1;
@@ -255,6 +392,7 @@ impl<'a, B: Backend> Chain<'a, B> {
     /// a crash always has its event (which `discard_above` finds and cleans up with it).
     fn stage(&mut self, chunk: Vec<Staged>) -> Result<(), StoreError> {
         self.check_chunk_ids(&chunk)?;
+        self.check_chunk_keys(&chunk)?;
         self.backend.stage_events(&chunk)?;
         self.backend.stage_index(&chunk)?;
         self.pending_ids.clear();
@@ -290,7 +428,7 @@ impl<B: Backend> Engine<B> {
         let mut recorded: Option<(&str, Appended)> = None;
         let mut fresh = false;
         for k in keys {
-            match self.backend.key(&k.key)? {
+            match self.key(&k.key)? {
                 Some(rec) if rec.fingerprint != k.fingerprint => {
                     return Err(StoreError::KeyReused {
                         key: k.key.clone(),
@@ -424,7 +562,13 @@ impl<B: Backend> Engine<B> {
             versions.push(actual);
         }
         let head = self.backend.head()?;
-        let mut chain = Chain::new(&self.backend, head, &req.actor, self.clock.as_ref());
+        let mut chain = Chain::new(
+            &self.backend,
+            head,
+            &req.actor,
+            self.clock.as_ref(),
+            &req.keys,
+        );
         let mut staged = Vec::with_capacity(total);
         let mut streams = Vec::with_capacity(req.batches.len());
         for (b, base) in req.batches.iter().zip(versions) {
@@ -465,7 +609,7 @@ impl<B: Backend> Engine<B> {
         let base = self.backend.stream_version(stream)?;
         check_expected(stream, expected, base)?;
         let head = self.backend.head()?;
-        let mut chain = Chain::new(&self.backend, head, actor, self.clock.as_ref());
+        let mut chain = Chain::new(&self.backend, head, actor, self.clock.as_ref(), &keys);
         let appended = self.staged_attempt(head.position, || {
             let mut chunk = Vec::with_capacity(BULK_CHUNK_EVENTS);
             let mut version = base;
@@ -613,7 +757,9 @@ impl<B: Backend> Engine<B> {
     }
 
     pub(crate) fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
-        self.backend.key(key)
+        // Head first: an entry committed after this read is above it and so not yet found.
+        let head = self.backend.head()?.position;
+        recorded_key(&self.backend, key, head)
     }
 
     pub(crate) fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {

@@ -30,7 +30,8 @@ use uuid::Uuid;
 use crate::types::RecordedEvent;
 
 /// The storage format this build writes and the newest it reads (kept in `meta`/`format`).
-pub const STORAGE_FORMAT: u32 = 1;
+/// 2 added per-event key entries to the `keys` tree; a format-1 ledger is upgraded on open.
+pub const STORAGE_FORMAT: u32 = 2;
 
 const TAG: &[u8; 16] = b"grant-ledger.ev1";
 const HASH_LEN: usize = 32;

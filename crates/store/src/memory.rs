@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::engine::{forward_event_store, Backend, Commit, Engine, RawIter, Staged};
+use crate::engine::{forward_event_store, Backend, Commit, Engine, KeyEntry, RawIter, Staged};
 use crate::error::StoreError;
-use crate::types::{Head, KeyRecord};
+use crate::types::Head;
 
 #[derive(Default)]
 struct State {
@@ -20,7 +20,7 @@ struct State {
     ids: HashMap<Uuid, u64>,
     stream_events: BTreeMap<(String, u64), u64>,
     streams: BTreeMap<String, u64>,
-    keys: HashMap<String, KeyRecord>,
+    keys: HashMap<String, KeyEntry>,
     models: BTreeMap<String, (u64, Vec<u8>)>,
     head: Head,
 }
@@ -46,7 +46,7 @@ impl Backend for MemoryBackend {
         Ok(self.state().streams.get(stream).copied().unwrap_or(0))
     }
 
-    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+    fn key_entry(&self, key: &str) -> Result<Option<KeyEntry>, StoreError> {
         Ok(self.state().keys.get(key).cloned())
     }
 
@@ -103,6 +103,14 @@ impl Backend for MemoryBackend {
             s.ids.insert(e.event_id, e.position);
             s.stream_events
                 .insert((e.stream.clone(), e.stream_version), e.position);
+            if let Some((key, fingerprint)) = &e.event_key {
+                let entry = KeyEntry::Event {
+                    position: e.position,
+                    event_id: e.event_id,
+                    fingerprint: *fingerprint,
+                };
+                s.keys.insert(key.clone(), entry);
+            }
         }
         Ok(())
     }
@@ -120,6 +128,13 @@ impl Backend for MemoryBackend {
                 if s.stream_events.get(&k) == Some(&position) {
                     s.stream_events.remove(&k);
                 }
+                if let Some(key) = f.key {
+                    let ours = matches!(s.keys.get(key),
+                        Some(KeyEntry::Event { position: p, .. }) if *p == position);
+                    if ours {
+                        s.keys.remove(key);
+                    }
+                }
             }
         }
         Ok(())
@@ -131,7 +146,7 @@ impl Backend for MemoryBackend {
             s.streams.insert(name, v);
         }
         for (k, rec) in c.keys {
-            s.keys.insert(k, rec);
+            s.keys.insert(k, KeyEntry::Append(rec));
         }
         for (name, value) in c.models {
             // `value` is the engine's checkpoint-prefixed form; keep it split here.

@@ -17,7 +17,7 @@ use sled::{Batch, IVec, Transactional, Tree};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::engine::{forward_event_store, Backend, Commit, Engine, RawIter, Staged};
+use crate::engine::{forward_event_store, Backend, Commit, Engine, KeyEntry, RawIter, Staged};
 use crate::envelope::{self, STORAGE_FORMAT};
 use crate::error::{from_sled, StoreError};
 use crate::limits;
@@ -168,19 +168,49 @@ fn encode_key_record(r: &KeyRecord) -> Result<Vec<u8>, StoreError> {
     .map_err(|e| StoreError::invalid(format!("cannot encode key record: {e}")))
 }
 
-fn decode_key_record(key: &str, v: &[u8]) -> Result<KeyRecord, StoreError> {
+/// First byte of a per-event key entry. A whole-append record is JSON and starts with `{`.
+const EVENT_KEY_TAG: u8 = 1;
+/// Tag, position `u64`, event id (16 bytes), fingerprint (32 bytes).
+const EVENT_KEY_LEN: usize = 1 + 8 + 16 + 32;
+
+/// Per-event keys can number millions per import, so they are fixed-size binary, not JSON.
+fn encode_event_key(position: u64, event_id: Uuid, fingerprint: &[u8; 32]) -> [u8; EVENT_KEY_LEN] {
+    let mut v = [0u8; EVENT_KEY_LEN];
+    v[0] = EVENT_KEY_TAG;
+    v[1..9].copy_from_slice(&position.to_be_bytes());
+    v[9..25].copy_from_slice(event_id.as_bytes());
+    v[25..].copy_from_slice(fingerprint);
+    v
+}
+
+fn decode_key_entry(key: &str, v: &[u8]) -> Result<KeyEntry, StoreError> {
     let bad = |why: String| StoreError::corrupt(format!("key record '{key}': {why}"));
+    if v.first() == Some(&EVENT_KEY_TAG) {
+        if v.len() != EVENT_KEY_LEN {
+            return Err(bad(format!(
+                "an event key entry is {} bytes, not {EVENT_KEY_LEN}",
+                v.len()
+            )));
+        }
+        let mut fingerprint = [0u8; 32];
+        fingerprint.copy_from_slice(&v[25..]);
+        return Ok(KeyEntry::Event {
+            position: be_u64(&v[1..9], "event key position")?,
+            event_id: Uuid::from_slice(&v[9..25]).map_err(|e| bad(e.to_string()))?,
+            fingerprint,
+        });
+    }
     let d: KeyRecordDisk = serde_json::from_slice(v).map_err(|e| bad(e.to_string()))?;
     let mut fingerprint = [0u8; 32];
     hex::decode_to_slice(&d.fingerprint, &mut fingerprint).map_err(|e| bad(e.to_string()))?;
-    Ok(KeyRecord {
+    Ok(KeyEntry::Append(KeyRecord {
         fingerprint,
         appended: Appended {
             first_position: d.first_position,
             last_position: d.last_position,
             streams: d.streams,
         },
-    })
+    }))
 }
 
 fn decode_model(name: &str, v: &[u8]) -> Result<(u64, Vec<u8>), StoreError> {
@@ -243,9 +273,9 @@ impl Backend for SledBackend {
         }
     }
 
-    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+    fn key_entry(&self, key: &str) -> Result<Option<KeyEntry>, StoreError> {
         match self.sled(self.keys.get(key.as_bytes()))? {
-            Some(v) => decode_key_record(key, &v).map(Some),
+            Some(v) => decode_key_entry(key, &v).map(Some),
             None => Ok(None),
         }
     }
@@ -358,6 +388,10 @@ impl Backend for SledBackend {
                 self.event_ids
                     .insert(e.event_id.as_bytes(), &pos_key(e.position)),
             )?;
+            if let Some((key, fingerprint)) = &e.event_key {
+                let entry = encode_event_key(e.position, e.event_id, fingerprint);
+                self.sled(self.keys.insert(key.as_bytes(), &entry[..]))?;
+            }
             run = match run {
                 Some((first, n))
                     if first.stream == e.stream
@@ -387,6 +421,7 @@ impl Backend for SledBackend {
             let mut eb = Batch::default();
             let mut ib = Batch::default();
             let mut sb = Batch::default();
+            let mut kb = Batch::default();
             let mut n = 0;
             for item in self.events.range(pos_key(start)..).take(DISCARD_BATCH) {
                 let (k, v) = self.sled(item)?;
@@ -416,6 +451,17 @@ impl Backend for SledBackend {
                     {
                         sb.remove(sk);
                     }
+                    // Only a per-event entry naming this position is ours to remove: a
+                    // whole-append record under the same key is committed.
+                    if let Some(key) = f.key {
+                        let entry = self.sled(self.keys.get(key.as_bytes()))?;
+                        let ours = entry.as_deref().is_some_and(|v| {
+                            v.len() == EVENT_KEY_LEN && v[0] == EVENT_KEY_TAG && v[1..9] == k[..]
+                        });
+                        if ours {
+                            kb.remove(key.as_bytes());
+                        }
+                    }
                 }
             }
             if n == 0 {
@@ -423,6 +469,7 @@ impl Backend for SledBackend {
             }
             self.sled(self.event_ids.apply_batch(ib))?;
             self.sled(self.stream_events.apply_batch(sb))?;
+            self.sled(self.keys.apply_batch(kb))?;
             self.sled(self.events.apply_batch(eb))?;
         }
         self.sync()
@@ -611,6 +658,13 @@ fn check_format(b: &SledBackend) -> Result<(), StoreError> {
             }
             if found == 0 {
                 return Err(StoreError::corrupt("meta format is 0"));
+            }
+            if found < STORAGE_FORMAT {
+                // Every older format is a subset of this one (format 2 only added per-event
+                // key entries), so upgrading is just the number, written before anything new
+                // is: an older build then refuses the ledger rather than misreading it.
+                b.sled(b.meta.insert(META_FORMAT, &STORAGE_FORMAT.to_be_bytes()))?;
+                b.sync()?;
             }
             if !marked {
                 // A crash between the format entry and the marker: finish creating.

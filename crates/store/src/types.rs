@@ -16,6 +16,13 @@ pub struct NewEvent {
     pub payload: Vec<u8>,
     /// The idempotency key this event was recorded under, kept in the envelope for audit.
     pub key: Option<String>,
+    /// With `key`: also record `key` as this event's own idempotency key, guarding exactly
+    /// this event, with this fingerprint (the caller's hash of what the event records).
+    /// Staged and committed with the event, so an append may carry any number of them;
+    /// refused as [`crate::StoreError::KeyReused`] if the key is already recorded (whatever
+    /// its fingerprint: callers filter repeats out first with [`crate::EventStore::key`]),
+    /// and as invalid if it appears twice in one append. `None` keeps `key` as audit only.
+    pub key_fingerprint: Option<[u8; 32]>,
 }
 
 /// What the caller believes a stream's version is. A stream's version is the number of
@@ -127,6 +134,11 @@ pub struct Head {
 }
 
 /// What an idempotency key was recorded with.
+///
+/// For a key of a whole append (`AppendRequest::keys`), `appended` is that append's result.
+/// For a per-event key (`NewEvent::key_fingerprint`), it covers exactly that one event:
+/// `first_position == last_position` is its position and `streams` holds its stream and
+/// stream version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     pub fingerprint: [u8; 32],

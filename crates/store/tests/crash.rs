@@ -59,6 +59,7 @@ fn tagged_event(batch: uuid::Uuid, n: u64) -> NewEvent {
         schema_version: 1,
         payload: format!(r#"{{"batch":"{batch}","n":{n}}}"#).into_bytes(),
         key: None,
+        key_fingerprint: None,
     }
 }
 
@@ -118,8 +119,8 @@ fn append_loop(dir: &Path) {
     }
 }
 
-/// Starts a bulk import, lets sled's background flusher persist the staged chunks, then
-/// dies without committing.
+/// Starts a bulk import whose events carry per-event keys, lets sled's background flusher
+/// persist the staged chunks (and their key entries), then dies without committing.
 fn bulk_then_abort(dir: &Path) {
     let store = SledStore::open(dir, dyn_clock()).unwrap();
     let batch = uuid::Uuid::now_v7();
@@ -129,7 +130,11 @@ fn bulk_then_abort(dir: &Path) {
             println!("ABORTING");
             std::process::abort();
         }
-        Ok(tagged_event(batch, 20_000))
+        Ok(NewEvent {
+            key: Some(format!("row-{i}")),
+            key_fingerprint: Some([7; 32]),
+            ..tagged_event(batch, 20_000)
+        })
     });
     let _ = store.append_stream_bulk(
         "child",
@@ -309,12 +314,15 @@ fn an_interrupted_bulk_import_leaves_no_trace_after_reopen() {
             .range(4u64.to_be_bytes()..)
             .count();
         assert!(staged >= 2048, "only {staged} staged events were persisted");
+        let keys = db.open_tree("keys").unwrap().len();
+        assert!(keys >= 2048, "only {keys} staged event keys were persisted");
     }
     std::thread::sleep(Duration::from_millis(100));
     let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
     assert_eq!(s.head().unwrap(), before);
     assert_eq!(s.stream_version("bulk").unwrap(), 0);
     assert!(s.key("bulk").unwrap().is_none());
+    assert!(s.key("row-0").unwrap().is_none());
     assert_eq!(s.read_all(0).count(), 3);
     s.verify().unwrap();
     let next = s
@@ -327,6 +335,11 @@ fn an_interrupted_bulk_import_leaves_no_trace_after_reopen() {
     assert_eq!(db.open_tree("events").unwrap().len(), 4);
     assert_eq!(db.open_tree("event_ids").unwrap().len(), 4);
     assert_eq!(indexed_stream_events(&db), 4);
+    assert_eq!(
+        db.open_tree("keys").unwrap().len(),
+        0,
+        "a staged event key survived"
+    );
 }
 
 #[test]

@@ -102,6 +102,7 @@ fn payload_and_envelope_fields_round_trip_exactly() {
                 schema_version: 3,
                 payload: payload.clone(),
                 key: Some("cmd-1".into()),
+                key_fingerprint: None,
             }],
         }]);
         r.actor = "treasury-officer".into();
@@ -231,6 +232,126 @@ fn a_repeated_key_returns_the_original_result_and_writes_nothing() {
             .unwrap();
         assert!(out.is_duplicate());
         assert_eq!(s.head().unwrap().position, 2);
+    });
+}
+
+#[test]
+fn per_event_keys_are_recorded_found_and_never_recorded_twice() {
+    both(|s| {
+        s.append(req(vec![batch("a", ExpectedVersion::Any, 1)]))
+            .unwrap();
+        let mut b = batch("a", ExpectedVersion::Exact(1), 0);
+        b.events = vec![
+            keyed_event(0, "row-1", 1),
+            event(1),
+            keyed_event(2, "row-2", 2),
+        ];
+        let out = s.append(req(vec![b])).unwrap();
+        assert_eq!(out.appended().first_position, 2);
+
+        // Each key guards exactly its own event.
+        let r1 = s.key("row-1").unwrap().unwrap();
+        assert_eq!(r1.fingerprint, [1; 32]);
+        assert_eq!(
+            r1.appended,
+            Appended {
+                first_position: 2,
+                last_position: 2,
+                streams: vec![("a".into(), 2)]
+            }
+        );
+        assert_eq!(s.key("row-2").unwrap().unwrap().appended.first_position, 4);
+        assert_eq!(
+            s.event_at(4).unwrap().unwrap().key.as_deref(),
+            Some("row-2")
+        );
+
+        // Recorded with another fingerprint, or (a race the caller should have filtered
+        // out) the same one: refused, naming the key, nothing written.
+        for fp in [9, 1] {
+            let mut again = batch("a", ExpectedVersion::Any, 0);
+            again.events = vec![event(5), keyed_event(6, "row-1", fp)];
+            let err = s.append(req(vec![again])).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::KeyReused, "{err}");
+            assert_eq!(
+                err.to_string(),
+                "idempotency key 'row-1' was already used for a different command at position 2"
+            );
+        }
+        // A key recorded for a whole append is just as taken.
+        let mut whole = req(vec![batch("b", ExpectedVersion::Any, 1)]);
+        whole.keys = vec![key("cmd", 3)];
+        s.append(whole).unwrap();
+        let mut clash = batch("a", ExpectedVersion::Any, 0);
+        clash.events = vec![keyed_event(7, "cmd", 3)];
+        assert_eq!(
+            s.append(req(vec![clash])).unwrap_err().kind(),
+            ErrorKind::KeyReused
+        );
+        // ... and a whole-append key finds a per-event record like its own.
+        let mut repeat = req(vec![batch("b", ExpectedVersion::Any, 1)]);
+        repeat.keys = vec![key("row-2", 2)];
+        assert!(s.append(repeat).unwrap().is_duplicate());
+
+        // Twice in one append: within a chunk, across bulk chunks, or as the append's own key.
+        let mut twice = batch("a", ExpectedVersion::Any, 0);
+        twice.events = vec![keyed_event(8, "x", 1), keyed_event(9, "x", 2)];
+        let err = s.append(req(vec![twice])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+        assert_eq!(
+            err.to_string(),
+            "invalid request: idempotency key 'x' appears twice"
+        );
+        let err = s
+            .append_stream_bulk(
+                "t",
+                vec![],
+                "bulk",
+                ExpectedVersion::Any,
+                &mut (0..5_000u64).map(|i| {
+                    let k = if i == 4_999 { 3 } else { i };
+                    Ok(keyed_event(i, &format!("bulk-{k}"), 1))
+                }),
+                &mut |_| vec![],
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid request: idempotency key 'bulk-3' appears twice"
+        );
+        let mut own = req(vec![batch("a", ExpectedVersion::Any, 0)]);
+        own.batches[0].events = vec![keyed_event(10, "own", 1)];
+        own.keys = vec![key("own", 1)];
+        assert_eq!(s.append(own).unwrap_err().kind(), ErrorKind::Invalid);
+        assert!(s.key("x").unwrap().is_none());
+        assert!(s.key("bulk-0").unwrap().is_none());
+        assert!(s.key("own").unwrap().is_none());
+
+        // A fingerprint needs a key.
+        let mut orphan = batch("a", ExpectedVersion::Any, 1);
+        orphan.events[0].key_fingerprint = Some([1; 32]);
+        assert_eq!(
+            s.append(req(vec![orphan])).unwrap_err().kind(),
+            ErrorKind::Invalid
+        );
+
+        // A bulk append records any number of per-event keys, all at its commit.
+        let out = s
+            .append_stream_bulk(
+                "t",
+                vec![],
+                "bulk",
+                ExpectedVersion::NoStream,
+                &mut (0..5_000u64).map(|i| Ok(keyed_event(i, &format!("bulk-{i}"), 4))),
+                &mut |_| vec![],
+            )
+            .unwrap();
+        let first = out.appended().first_position;
+        let rec = s.key("bulk-4321").unwrap().unwrap();
+        assert_eq!(rec.appended.first_position, first + 4321);
+        assert_eq!(rec.appended.streams, vec![("bulk".to_string(), 4322)]);
+        assert_eq!(s.head().unwrap().position, first + 4_999);
+        s.verify().unwrap();
     });
 }
 
@@ -399,7 +520,7 @@ fn a_failed_bulk_append_leaves_no_trace() {
             if i == 4_500 {
                 return Err(StoreError::Invalid("row 4500 is malformed".into()));
             }
-            let e = event(i);
+            let e = keyed_event(i, &format!("row-{i}"), 1);
             ids.push(e.event_id);
             Ok(e)
         });
@@ -417,6 +538,8 @@ fn a_failed_bulk_append_leaves_no_trace() {
         assert_eq!(s.head().unwrap(), head);
         assert_eq!(s.stream_version("import").unwrap(), 0);
         assert!(s.key("k").unwrap().is_none());
+        assert!(s.key("row-0").unwrap().is_none());
+        assert!(s.key("row-4000").unwrap().is_none());
         assert_eq!(s.read_all(0).count(), 1);
         assert!(s.event_by_id(ids[0]).unwrap().is_none());
         assert!(s.event_by_id(ids[4_000]).unwrap().is_none());
@@ -445,6 +568,12 @@ fn a_failed_bulk_append_leaves_no_trace() {
         let ok = s.append(req(vec![reuse])).unwrap();
         assert_eq!(ok.appended().first_position, 2);
         assert_eq!(s.event_by_id(ids[0]).unwrap().unwrap().position, 2);
+        // The failed import's keys are free, even where its positions were reused.
+        let mut rekeyed = batch("import", ExpectedVersion::Exact(1), 0);
+        rekeyed.events = vec![keyed_event(0, "row-3", 2)];
+        s.append(req(vec![rekeyed])).unwrap();
+        assert_eq!(s.key("row-3").unwrap().unwrap().fingerprint, [2; 32]);
+        assert!(s.key("row-2").unwrap().is_none());
         s.verify().unwrap();
     });
 }

@@ -153,6 +153,35 @@ fn a_newer_storage_format_is_refused() {
 }
 
 #[test]
+fn a_format_1_ledger_is_upgraded_on_open() {
+    let dir = TempDir::new().unwrap();
+    let events = ledger_of_ten(dir.path());
+    {
+        let db = raw_db(dir.path());
+        db.open_tree("meta")
+            .unwrap()
+            .insert("format", &1u32.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    {
+        let s = open(dir.path());
+        assert_eq!(s.read_all(0).count(), events.len());
+        s.verify().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let db = raw_db(dir.path());
+    let format = db
+        .open_tree("meta")
+        .unwrap()
+        .get("format")
+        .unwrap()
+        .unwrap();
+    assert_eq!(format.as_ref(), &STORAGE_FORMAT.to_be_bytes()[..]);
+    assert_eq!(STORAGE_FORMAT, 2);
+}
+
+#[test]
 fn inconsistent_metadata_is_corrupt() {
     let dir = TempDir::new().unwrap();
     ledger_of_ten(dir.path());

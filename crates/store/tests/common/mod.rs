@@ -26,6 +26,16 @@ pub fn event(n: u64) -> NewEvent {
         schema_version: 1,
         payload: format!(r#"{{"n":{n},"amount":"12.50"}}"#).into_bytes(),
         key: None,
+        key_fingerprint: None,
+    }
+}
+
+/// An event that records `k` as its own idempotency key with fingerprint `[fp; 32]`.
+pub fn keyed_event(n: u64, k: &str, fp: u8) -> NewEvent {
+    NewEvent {
+        key: Some(k.into()),
+        key_fingerprint: Some([fp; 32]),
+        ..event(n)
     }
 }
 
