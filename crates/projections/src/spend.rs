@@ -109,6 +109,9 @@ impl SpendByPurpose {
             .into_iter()
             .flatten()
             .filter(move |l| region.map_or(true, |r| r == l.region))
+            // A purpose the formula gives this region nothing for, and that it has not
+            // spent on (Data to Insight outside the South East), is noise in a report.
+            .filter(|l| !(l.budget.is_zero() && l.spent.is_zero()))
             .map(move |l| SpendReportRow {
                 determination: determination.to_string(),
                 region: l.region.clone(),
