@@ -85,17 +85,17 @@ impl Money {
                 MoneyError::Invalid(shown.clone())
             }
         })?;
+        // ".50" and a bare "£" are not among the contract's forms: pounds come first.
+        if digits.is_empty() {
+            return Err(MoneyError::Invalid(shown));
+        }
         // Twelve digits already reach the limit; checking length first keeps
         // the Decimal parse below far from its own overflow.
         let significant = digits.trim_start_matches('0');
         if significant.len() > 12 {
             return Err(MoneyError::TooLarge(shown));
         }
-        let canonical = format!(
-            "{}.{}",
-            if digits.is_empty() { "0" } else { &digits },
-            fraction.unwrap_or("0")
-        );
+        let canonical = format!("{}.{}", digits, fraction.unwrap_or("0"));
         let amount =
             Decimal::from_str(&canonical).map_err(|_| MoneyError::Invalid(shown.clone()))?;
         let money = Money::from_decimal(amount).map_err(|_| MoneyError::TooLarge(shown.clone()))?;
@@ -208,7 +208,7 @@ fn shorten(input: &str) -> String {
 /// in threes (`318,000`, `1,318,000`); `None` for anything else.
 fn ungroup(whole: &str) -> Option<String> {
     if whole.is_empty() {
-        // ".50" is fifty pence.
+        // The caller refuses this: ".50" is not one of the contract's forms.
         return Some(String::new());
     }
     if !whole.contains(',') {

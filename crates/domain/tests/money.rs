@@ -24,7 +24,6 @@ fn accepts_every_form_the_contract_lists() {
     assert_eq!(pounds("£318,000.50").plain(), "318000.50");
     assert_eq!(pounds("1,234,567.89").plain(), "1234567.89");
     assert_eq!(pounds("0.01").plain(), "0.01");
-    assert_eq!(pounds(".5").plain(), "0.50");
     assert_eq!(pounds("999999999999.99").plain(), "999999999999.99");
 }
 
@@ -52,6 +51,9 @@ fn refuses_everything_else_with_a_message_naming_the_input() {
         (",318", |e| matches!(e, MoneyError::Grouping(_))),
         ("318,000,", |e| matches!(e, MoneyError::Grouping(_))),
         ("abc", |e| matches!(e, MoneyError::Invalid(_))),
+        (".5", |e| matches!(e, MoneyError::Invalid(_))),
+        ("£.50", |e| matches!(e, MoneyError::Invalid(_))),
+        ("£", |e| matches!(e, MoneyError::Invalid(_))),
         ("12.", |e| matches!(e, MoneyError::Invalid(_))),
         ("1.2.3", |e| matches!(e, MoneyError::Invalid(_))),
         ("+5", |e| matches!(e, MoneyError::Invalid(_))),
