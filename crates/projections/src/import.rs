@@ -3,23 +3,28 @@
 //! The first [`IMPORT_BUFFER_ROWS`] rows are read into memory. A file that ends within them
 //! is decided row by row and appended as one multi-stream append (any mix of
 //! determinations). A longer file must be of one determination: it is streamed through the
-//! store's bulk append in constant memory, each row decided as it is pulled, so a million
-//! rows never sit in memory at once. Either way an error names its line and nothing is
+//! store's bulk append, each row decided as it is pulled, so a million rows never sit in
+//! memory at once (only their keys' hashes, below). Either way an error names its line and nothing is
 //! written.
 //!
-//! Row keys: the store records idempotency keys up front and at most
-//! [`MAX_IMPORT_KEYS`] per append, so new keys may appear only in the buffered rows and
-//! only that many per file. A row whose key was already recorded for an identical row is
-//! skipped; for a different row it is refused.
+//! Row keys, any number of them, anywhere in the file: each keyed row is looked up in the
+//! store as it is read. Recorded for an identical row: the row is skipped. Recorded for a
+//! different one: refused. New: the key and the row's fingerprint ride on the row's event,
+//! and the store records it as that event's own key in the same commit (or not at all).
+//! The same key on two rows of one file is refused naming both lines, even if the rows are
+//! identical: a file that repeats a key is more likely wrong than deliberately redundant.
+//! To name the earlier line, the import remembers a 128-bit hash and the line of every key
+//! it has read (about 32 bytes per keyed row); an unkeyed import stays in constant memory.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use grant_ledger_domain::{decide, stream_for, Command};
 use grant_ledger_store::{
-    limits::MAX_KEYS_PER_APPEND, AppendOutcome, AppendRequest, Appended, EventStore,
-    ExpectedVersion, Idempotency, NewEvent, StoreError, StreamBatch,
+    AppendOutcome, AppendRequest, Appended, EventStore, ExpectedVersion, NewEvent, StoreError,
+    StreamBatch,
 };
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::codec::new_event;
@@ -31,9 +36,6 @@ use crate::rows::{ImportSummary, SpendRow};
 
 /// Rows held in memory before an import must be of a single determination and streamed.
 pub const IMPORT_BUFFER_ROWS: usize = 20_000;
-
-/// Most new idempotency keys one import can record (the store's per-append limit).
-pub const MAX_IMPORT_KEYS: usize = MAX_KEYS_PER_APPEND;
 
 /// How often `progress` is called, in rows (and once more at the end).
 const PROGRESS_EVERY: u64 = 256;
@@ -55,79 +57,77 @@ impl SpendRow {
     }
 }
 
-/// Which keyed rows are new, which repeat something already recorded, which conflict.
+/// What a row's key means for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowKey {
+    /// No key: always recorded.
+    Unkeyed,
+    /// Already recorded for an identical row: skipped.
+    Repeat,
+    /// New: recorded with the row's event, guarding it with this fingerprint.
+    New([u8; 32]),
+}
+
+fn row_key(row: &SpendRow) -> Option<&str> {
+    row.key.as_deref().map(str::trim).filter(|k| !k.is_empty())
+}
+
+/// The keys read so far in this file, by hash (a 128-bit prefix of SHA-256: a collision
+/// among even billions of keys is out of reach), with the line each was on.
 #[derive(Default)]
 struct KeyPlan {
-    seen: HashMap<String, [u8; 32]>,
-    fresh: Vec<Idempotency>,
-    skip: HashSet<u64>,
+    seen: HashMap<u128, u64>,
 }
 
 impl KeyPlan {
-    fn admit<S: EventStore>(
-        &mut self,
-        store: &S,
-        row: &SpendRow,
-        may_add: bool,
-    ) -> Result<(), LedgerError> {
-        let Some(key) = row.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) else {
-            return Ok(());
+    fn admit<S: EventStore>(&mut self, store: &S, row: &SpendRow) -> Result<RowKey, LedgerError> {
+        let Some(key) = row_key(row) else {
+            return Ok(RowKey::Unkeyed);
         };
-        let print = fingerprint(&row.command(Uuid::nil()));
-        if let Some(seen) = self.seen.get(key) {
-            if *seen == print {
-                self.skip.insert(row.line);
-                return Ok(());
-            }
+        let digest = Sha256::digest(key.as_bytes());
+        let mut prefix = [0u8; 16];
+        prefix.copy_from_slice(&digest[..16]);
+        if let Some(first) = self.seen.insert(u128::from_be_bytes(prefix), row.line) {
             return Err(LedgerError::refused(format!(
-                "idempotency key '{key}' is used by an earlier row for a different spend"
+                "idempotency key '{key}' is also used by line {first}; each row needs its own key"
             ))
             .at_line(row.line));
         }
+        let print = fingerprint(&row.command(Uuid::nil()));
         match store.key(key)? {
-            Some(rec) if rec.fingerprint == print => {
-                self.seen.insert(key.to_string(), print);
-                self.skip.insert(row.line);
-                Ok(())
-            }
+            Some(rec) if rec.fingerprint == print => Ok(RowKey::Repeat),
             Some(rec) => Err(LedgerError::refused(format!(
                 "idempotency key '{key}' was already used for a different command at position {}",
                 rec.appended.first_position
             ))
             .at_line(row.line)),
-            None if !may_add => Err(LedgerError::refused(format!(
-                "a spend import longer than {IMPORT_BUFFER_ROWS} rows may carry new keys only in its first {IMPORT_BUFFER_ROWS} rows"
-            ))
-            .at_line(row.line)),
-            None if self.fresh.len() >= MAX_IMPORT_KEYS => Err(LedgerError::refused(format!(
-                "a spend import may record at most {MAX_IMPORT_KEYS} new keys"
-            ))
-            .at_line(row.line)),
-            None => {
-                self.seen.insert(key.to_string(), print);
-                self.fresh.push(Idempotency {
-                    key: key.to_string(),
-                    fingerprint: print,
-                });
-                Ok(())
-            }
+            None => Ok(RowKey::New(print)),
         }
     }
 }
 
-/// Decides one row against `next` and folds its events in; returns them for the store.
-fn decide_row(next: &mut Projections, row: &SpendRow) -> Result<Vec<NewEvent>, LedgerError> {
+/// Decides one row against `next` and folds its events in; returns them for the store. A
+/// new row key becomes the first event's own key (the guard of the row); every event of the
+/// row carries the key for audit.
+fn decide_row(
+    next: &mut Projections,
+    row: &SpendRow,
+    guard: RowKey,
+) -> Result<Vec<NewEvent>, LedgerError> {
     let id = row.determination.trim();
     let Some(state) = next.states.get(id).filter(|s| s.determination.is_some()) else {
         return Err(LedgerError::refused(format!("unknown determination {id}")).at_line(row.line));
     };
     let events = decide(state, row.command(Uuid::now_v7()))
         .map_err(|e| LedgerError::from(e).at_line(row.line))?;
-    let key = row.key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    let key = row_key(row);
     let mut out = Vec::with_capacity(events.len());
     for event in &events {
         next.apply(event, None);
         out.push(new_event(event, key));
+    }
+    if let (RowKey::New(print), Some(first)) = (guard, out.first_mut()) {
+        first.key_fingerprint = Some(print);
     }
     Ok(out)
 }
@@ -163,13 +163,14 @@ impl<S: EventStore> Ledger<S> {
             }
         }
         let mut plan = KeyPlan::default();
-        for row in &buffer {
-            plan.admit(self.store(), row, true)?;
-        }
+        let buffer = buffer
+            .into_iter()
+            .map(|row| Ok((plan.admit(self.store(), &row)?, row)))
+            .collect::<Result<Vec<_>, LedgerError>>()?;
         let mut models = self.lock();
         models.refresh(self.store())?;
         if ended {
-            self.import_buffered(&mut models, actor, buffer, plan, progress)
+            self.import_buffered(&mut models, actor, buffer, progress)
         } else {
             self.import_streamed(&mut models, actor, buffer, rows, plan, progress)
         }
@@ -179,24 +180,23 @@ impl<S: EventStore> Ledger<S> {
         &self,
         models: &mut Projections,
         actor: &str,
-        buffer: Vec<SpendRow>,
-        plan: KeyPlan,
+        buffer: Vec<(RowKey, SpendRow)>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError> {
         let ids: std::collections::BTreeSet<&str> =
-            buffer.iter().map(|r| r.determination.trim()).collect();
+            buffer.iter().map(|(_, r)| r.determination.trim()).collect();
         let mut next = models.draft(ids.iter().copied());
         let mut batches: BTreeMap<String, StreamBatch> = BTreeMap::new();
         let (mut recorded, mut skipped) = (0u64, 0u64);
-        for row in &buffer {
-            if plan.skip.contains(&row.line) {
+        for (guard, row) in &buffer {
+            if *guard == RowKey::Repeat {
                 skipped += 1;
             } else {
                 let base = next
                     .states
                     .get(row.determination.trim())
                     .map_or(0, |s| s.version);
-                let events = decide_row(&mut next, row)?;
+                let events = decide_row(&mut next, row, *guard)?;
                 let stream = stream_for(row.determination.trim());
                 batches
                     .entry(stream.clone())
@@ -219,13 +219,13 @@ impl<S: EventStore> Ledger<S> {
         }
         let touched: Vec<String> = buffer
             .iter()
-            .map(|r| r.determination.trim().to_string())
+            .map(|(_, r)| r.determination.trim().to_string())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
         let request = AppendRequest {
             actor: actor.to_string(),
-            keys: plan.fresh,
+            keys: Vec::new(),
             batches: batches.into_values().collect(),
             models: next.writes(touched.iter().map(String::as_str))?,
         };
@@ -238,12 +238,12 @@ impl<S: EventStore> Ledger<S> {
         &self,
         models: &mut Projections,
         actor: &str,
-        buffer: Vec<SpendRow>,
+        buffer: Vec<(RowKey, SpendRow)>,
         rest: &mut dyn Iterator<Item = Result<SpendRow, LedgerError>>,
         plan: KeyPlan,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError> {
-        let Some(first) = buffer.first() else {
+        let Some((_, first)) = buffer.first() else {
             return Ok(ImportSummary::default());
         };
         let id = first.determination.trim().to_string();
@@ -255,9 +255,6 @@ impl<S: EventStore> Ledger<S> {
                 )
             }
         };
-        // Taken out before the append: a borrow of `ctx` held across the call would collide
-        // with the iterator's.
-        let keys = plan.fresh.clone();
         let ctx = RefCell::new(Streamed {
             next: models.draft([id.as_str()]),
             plan,
@@ -286,7 +283,7 @@ impl<S: EventStore> Ledger<S> {
         };
         let outcome = self.store().append_stream_bulk(
             actor,
-            keys,
+            Vec::new(),
             &stream_for(&id),
             ExpectedVersion::Exact(base),
             &mut events,
@@ -321,9 +318,10 @@ impl<S: EventStore> Ledger<S> {
 fn written(outcome: Result<AppendOutcome, StoreError>) -> Result<Appended, LedgerError> {
     match outcome {
         Ok(AppendOutcome::Written(appended)) => Ok(appended),
-        // Only possible if every new key was recorded by someone else meanwhile.
+        // An import carries no whole-append keys (row keys are per event), so the store has
+        // nothing to call a duplicate; refuse rather than report rows as recorded.
         Ok(AppendOutcome::Duplicate(_)) => Err(LedgerError::refused(
-            "the keys of this import were recorded by another writer meanwhile; run the import again",
+            "the store reported this import as a repeat; run the import again",
         )),
         Err(e) => Err(e.into()),
     }
@@ -342,7 +340,7 @@ struct Streamed {
 /// way through, so memory stays at one row's events.
 struct StreamedRows<'a, S> {
     id: &'a str,
-    buffered: std::vec::IntoIter<SpendRow>,
+    buffered: std::vec::IntoIter<(RowKey, SpendRow)>,
     rest: &'a mut dyn Iterator<Item = Result<SpendRow, LedgerError>>,
     ctx: &'a RefCell<Streamed>,
     store: &'a S,
@@ -360,7 +358,7 @@ impl<S: EventStore> StreamedRows<'_, S> {
         )))
     }
 
-    fn take(&mut self, row: &SpendRow, from_buffer: bool) -> Result<(), LedgerError> {
+    fn take(&mut self, row: &SpendRow, admitted: Option<RowKey>) -> Result<(), LedgerError> {
         if row.determination.trim() != self.id {
             return Err(LedgerError::refused(format!(
                 "a spend import longer than {IMPORT_BUFFER_ROWS} rows must be of one determination, but this row is of {} and the first of {}",
@@ -370,13 +368,14 @@ impl<S: EventStore> StreamedRows<'_, S> {
             .at_line(row.line));
         }
         let mut ctx = self.ctx.borrow_mut();
-        if !from_buffer {
-            ctx.plan.admit(self.store, row, false)?;
-        }
-        if ctx.plan.skip.contains(&row.line) {
+        let guard = match admitted {
+            Some(guard) => guard,
+            None => ctx.plan.admit(self.store, row)?,
+        };
+        if guard == RowKey::Repeat {
             ctx.skipped += 1;
         } else {
-            self.pending = decide_row(&mut ctx.next, row)?;
+            self.pending = decide_row(&mut ctx.next, row, guard)?;
             self.pending.reverse();
             ctx.recorded += 1;
         }
@@ -397,15 +396,15 @@ impl<S: EventStore> Iterator for StreamedRows<'_, S> {
             if let Some(event) = self.pending.pop() {
                 return Some(Ok(event));
             }
-            let (row, from_buffer) = match self.buffered.next() {
-                Some(row) => (row, true),
+            let (row, admitted) = match self.buffered.next() {
+                Some((guard, row)) => (row, Some(guard)),
                 None => match self.rest.next() {
                     None => return None,
                     Some(Err(e)) => return self.fail(e),
-                    Some(Ok(row)) => (row, false),
+                    Some(Ok(row)) => (row, None),
                 },
             };
-            if let Err(e) = self.take(&row, from_buffer) {
+            if let Err(e) = self.take(&row, admitted) {
                 return self.fail(e);
             }
         }

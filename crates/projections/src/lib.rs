@@ -22,7 +22,7 @@ mod spend;
 mod verify;
 
 pub use error::{ErrorKind, LedgerError};
-pub use import::{IMPORT_BUFFER_ROWS, MAX_IMPORT_KEYS};
+pub use import::IMPORT_BUFFER_ROWS;
 pub use ledger::Ledger;
 pub use rows::{
     BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter,

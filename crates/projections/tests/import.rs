@@ -221,3 +221,91 @@ fn a_long_file_streams_through_the_bulk_append() {
         "{err}"
     );
 }
+
+/// 30,000 rows (more than the buffer, so streamed), every one keyed.
+fn keyed_rows(changed_line: Option<u64>) -> impl Iterator<Item = Result<SpendRow, LedgerError>> {
+    (0..30_000u64).map(move |i| {
+        let line = i + 2;
+        let amount = if Some(line) == changed_line { "2" } else { "1" };
+        let key = format!("inv-{i}");
+        Ok(row(line, "London", amount, "self-assessment", Some(&key)))
+    })
+}
+
+#[test]
+fn a_long_file_with_every_row_keyed_records_each_key_once() {
+    let ledger = paid_ledger();
+    let before = ledger.store().head().unwrap().position;
+    let first = ledger
+        .import_spends("i", &mut keyed_rows(None), &mut |_| {})
+        .unwrap();
+    assert_eq!((first.recorded, first.skipped), (30_000, 0));
+    let head = ledger.store().head().unwrap();
+    assert_eq!(head.position, before + 30_000);
+    let rec = ledger.store().key("inv-29999").unwrap().unwrap();
+    assert_eq!(rec.appended.first_position, head.position);
+
+    // The same file again: every row is a repeat, nothing is written.
+    let again = ledger
+        .import_spends("i", &mut keyed_rows(None), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        (again.recorded, again.skipped, again.first_position),
+        (0, 30_000, None)
+    );
+    assert_eq!(ledger.store().head().unwrap(), head);
+
+    // One row changed under its key, late in the streamed part: refused, naming its line.
+    let changed = 25_002;
+    let err = ledger
+        .import_spends("i", &mut keyed_rows(Some(changed)), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    assert!(
+        err.to_string().starts_with(&format!(
+            "line {changed}: idempotency key 'inv-25000' was already used"
+        )),
+        "{err}"
+    );
+    assert_eq!(ledger.store().head().unwrap(), head);
+    let london = &ledger.balances(Some(D), Some("London"), None).unwrap()[0];
+    assert_eq!(london.spent, money("30000"));
+    ledger.verify().unwrap();
+}
+
+#[test]
+fn a_key_on_two_rows_of_one_file_is_refused_naming_both_lines() {
+    let ledger = paid_ledger();
+    let head = ledger.store().head().unwrap();
+    // Short (buffered) and long (streamed, the repeat far past the buffer) alike.
+    let short = vec![
+        row(2, "London", "1", "self-assessment", Some("a")),
+        row(3, "London", "1", "self-assessment", Some("b")),
+        row(4, "London", "1", "self-assessment", Some("a")),
+    ];
+    let err = run(&ledger, short).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 4: idempotency key 'a' is also used by line 2; each row needs its own key"
+    );
+    let mut long = (0..25_000u64).map(|i| {
+        let k = if i == 24_000 { 7 } else { i };
+        Ok(row(
+            i + 2,
+            "London",
+            "1",
+            "self-assessment",
+            Some(&format!("k{k}")),
+        ))
+    });
+    let err = ledger
+        .import_spends("i", &mut long, &mut |_| {})
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("line 24002: idempotency key 'k7' is also used by line 9;"),
+        "{err}"
+    );
+    assert_eq!(ledger.store().head().unwrap(), head);
+    assert!(ledger.store().key("k0").unwrap().is_none());
+}
