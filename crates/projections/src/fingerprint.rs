@@ -9,8 +9,10 @@ use sha2::{Digest, Sha256};
 /// Bumped if the encoding below ever changes, so old keys cannot collide with new meanings.
 const DOMAIN_TAG: &[u8] = b"grant-ledger command fingerprint v1\n";
 
-/// The fingerprint of `command`. Regions are compared by slug, so `London` and `london`
-/// are the same request; other text is compared as given (trimmed).
+/// The fingerprint of `command`. Names the domain matches without regard to case are
+/// compared that way here too: regions by slug (`London`, `london`, `london`), purposes and
+/// authorities lowercased, since both spellings record the identical event. Free text
+/// (descriptions, references, reasons) is compared as given (trimmed).
 pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
     let t = |s: &str| s.trim().to_string();
     let o = |s: &Option<String>| {
@@ -19,6 +21,7 @@ pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
+    let name = |s: &str| s.trim().to_lowercase();
     // serde_json maps are sorted by key, which makes this encoding canonical.
     let value = match command {
         Command::MakeDetermination { determination, .. } => json!({
@@ -58,8 +61,8 @@ pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
             "region": region_slug(region),
             "amount": amount,
             "date": date,
-            "purpose": t(purpose),
-            "authority": o(authority),
+            "purpose": name(purpose),
+            "authority": o(authority).map(|a| name(&a)),
             "description": o(description),
             "reference": o(reference),
         }),
@@ -124,5 +127,27 @@ mod tests {
         assert_eq!(a, b);
         let c = fingerprint(&pay(Uuid::now_v7(), "London", 318_001));
         assert_ne!(a, c);
+    }
+
+    fn spend(purpose: &str, authority: &str, description: &str) -> Command {
+        Command::SpendFunds {
+            id: Uuid::now_v7(),
+            determination: "31/7421".into(),
+            region: "London".into(),
+            amount: Money::from_pounds(100).unwrap_or(Money::ZERO),
+            date: NaiveDate::from_ymd_opt(2024, 10, 1).unwrap_or_default(),
+            purpose: purpose.into(),
+            authority: Some(authority.into()),
+            description: Some(description.into()),
+            reference: None,
+        }
+    }
+
+    #[test]
+    fn purposes_and_authorities_match_in_any_case_free_text_does_not() {
+        let a = fingerprint(&spend("data-coordinator", "Camden", "Q3"));
+        assert_eq!(a, fingerprint(&spend("DATA-COORDINATOR", "camden", "Q3")));
+        assert_ne!(a, fingerprint(&spend("data-coordinator", "Camden", "q3")));
+        assert_ne!(a, fingerprint(&spend("data-coordinator", "Hackney", "Q3")));
     }
 }
