@@ -30,11 +30,24 @@ pub(crate) struct AllocationBalance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CountedPayment {
     pub id: Uuid,
+    pub amount: Money,
     pub date: NaiveDate,
     pub late: bool,
 }
 
 impl AllocationBalance {
+    /// Whether the allocation had been paid in full by the end of `day`, counting only
+    /// payments dated on or before it: `deadlines --today` must not call an allocation paid
+    /// on a day before its payment was made. `None` while it was not yet fully paid; else
+    /// whether any payment counted was late.
+    pub fn paid_by(&self, day: NaiveDate) -> Option<bool> {
+        let counted = self.payments.iter().filter(|p| p.date <= day);
+        let paid = counted
+            .clone()
+            .fold(Money::ZERO, |sum, p| plus(sum, p.amount));
+        (paid == self.determined).then(|| counted.clone().any(|p| p.late))
+    }
+
     pub fn row(&self, determination: &str) -> BalanceRow {
         let fully_paid = self.paid == self.determined;
         let late = self.payments.iter().any(|p| p.late);
@@ -99,6 +112,7 @@ impl Balances {
                     a.paid = plus(a.paid, p.amount);
                     a.payments.push(CountedPayment {
                         id: event.id,
+                        amount: p.amount,
                         date: p.date,
                         late: p.late,
                     });
@@ -138,21 +152,26 @@ impl Balances {
             .find(|a| a.region == region)
     }
 
+    /// Every allocation with its determination id, optionally of one determination.
+    pub fn allocations<'a>(
+        &'a self,
+        determination: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a str, &'a AllocationBalance)> + 'a {
+        self.determinations
+            .iter()
+            .filter(move |(id, _)| determination.map_or(true, |d| d == id.as_str()))
+            .flat_map(|(id, allocations)| allocations.iter().map(move |a| (id.as_str(), a)))
+    }
+
     /// Every row, optionally of one determination, filtered by canonical region name.
     pub fn rows<'a>(
         &'a self,
         determination: Option<&'a str>,
         region: Option<&'a str>,
     ) -> impl Iterator<Item = BalanceRow> + 'a {
-        self.determinations
-            .iter()
-            .filter(move |(id, _)| determination.map_or(true, |d| d == id.as_str()))
-            .flat_map(move |(id, allocations)| {
-                allocations
-                    .iter()
-                    .filter(move |a| region.map_or(true, |r| r == a.region))
-                    .map(move |a| a.row(id))
-            })
+        self.allocations(determination)
+            .filter(move |(_, a)| region.map_or(true, |r| r == a.region))
+            .map(|(id, a)| a.row(id))
     }
 }
 
@@ -219,5 +238,22 @@ mod tests {
             (row.status, row.paid_on),
             (BalanceStatus::Paid, Some(on_time))
         );
+    }
+
+    #[test]
+    fn an_allocation_is_paid_by_a_day_only_once_its_payments_dated_by_then_cover_it() {
+        let mut b = Balances::default();
+        let determination = builtin("31/7421").unwrap().unwrap();
+        b.apply(&event(EventData::DeterminationMade(DeterminationMade {
+            determination,
+        })));
+        let paid_on = NaiveDate::from_ymd_opt(2024, 9, 20).unwrap();
+        b.apply(&payment("318000", paid_on, true));
+        let (_, london) = b
+            .allocations(Some("31/7421"))
+            .find(|(_, a)| a.region == "London")
+            .unwrap();
+        assert_eq!(london.paid_by(paid_on.pred_opt().unwrap()), None);
+        assert_eq!(london.paid_by(paid_on), Some(true));
     }
 }

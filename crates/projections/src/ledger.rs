@@ -22,8 +22,8 @@ use crate::error::LedgerError;
 use crate::fingerprint::fingerprint;
 use crate::projection::{reversed_target, Projections};
 use crate::rows::{
-    BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, Recorded,
-    SpendReportRow, VerifySummary,
+    BalanceRow, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, Recorded, SpendReportRow,
+    VerifySummary,
 };
 
 /// How often a write is re-decided after another writer moved its stream first.
@@ -390,28 +390,27 @@ impl<S: EventStore> Ledger<S> {
         let determination = self.known_determination(determination)?;
         let models = self.lock();
         let mut rows = Vec::new();
-        for balance in models.balances.rows(determination.as_deref(), None) {
+        for (id, allocation) in models.balances.allocations(determination.as_deref()) {
             let Some(deadline) = models
                 .states
-                .get(&balance.determination)
+                .get(id)
                 .and_then(|s| s.determination.as_ref())
                 .map(|d| d.payment_deadline)
             else {
                 continue;
             };
-            let (status, days_left) = match balance.status {
-                BalanceStatus::Paid => (DeadlineStatus::Paid, None),
-                BalanceStatus::PaidLate => (DeadlineStatus::PaidLate, None),
-                BalanceStatus::Unpaid if today <= deadline => {
+            // As of `today`: a payment dated later has not happened yet on that day.
+            let (status, days_left) = match allocation.paid_by(today) {
+                Some(false) => (DeadlineStatus::Paid, None),
+                Some(true) => (DeadlineStatus::PaidLate, None),
+                None if today <= deadline => {
                     (DeadlineStatus::Due, Some((deadline - today).num_days()))
                 }
-                BalanceStatus::Unpaid => {
-                    (DeadlineStatus::Overdue, Some((deadline - today).num_days()))
-                }
+                None => (DeadlineStatus::Overdue, Some((deadline - today).num_days())),
             };
             rows.push(DeadlineRow {
-                determination: balance.determination,
-                region: balance.region,
+                determination: id.to_string(),
+                region: allocation.region.clone(),
                 deadline,
                 status,
                 days_left,
