@@ -710,6 +710,41 @@ fn spend_import_is_atomic_and_names_the_bad_line() {
     );
 }
 
+#[test]
+fn a_keyed_spend_import_can_be_run_again_and_refuses_a_changed_row() {
+    let l = Ledger::paid();
+    let rows = |changed: Option<usize>| {
+        let mut csv = HEADER.to_string();
+        for i in 0..200 {
+            let amount = if Some(i) == changed { "2.00" } else { "1.00" };
+            csv.push_str(&format!(
+                "31/7421,London,{amount},2024-10-01,data-coordinator,,,INV-{i},row-{i}\n"
+            ));
+        }
+        csv
+    };
+    let file = l.file("keyed.csv", &rows(None));
+    let first = l.json(&["spend-import", &file]);
+    assert_eq!(
+        (first["recorded"].as_u64(), first["skipped"].as_u64()),
+        (Some(200), Some(0))
+    );
+    let history = l.history();
+
+    // The same file again: exit 0, every row skipped, the history unchanged.
+    let again = l.json(&["spend-import", &file]);
+    assert_eq!(
+        (again["recorded"].as_u64(), again["skipped"].as_u64()),
+        (Some(0), Some(200))
+    );
+    assert_eq!(l.history(), history);
+
+    // Row 150 (line 152) changed under its key: refused naming the line, nothing written.
+    let changed = l.file("changed.csv", &rows(Some(150)));
+    l.fails(&["spend-import", &changed], 1, &["line 152", "row-150"]);
+    assert_eq!(l.history(), history);
+}
+
 // ---------------------------------------------------------------- queries
 
 #[test]

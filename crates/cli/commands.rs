@@ -361,11 +361,23 @@ pub fn print_recorded(format: Format, recorded: &Recorded) -> CliResult {
 }
 
 fn spend_import(ctx: &Context, file: &Path) -> CliResult {
-    let bytes = std::fs::read(file).map_err(|e| {
-        CliError::malformed(format!("cannot read {}: {}", file.display(), io_reason(&e)))
-    })?;
+    // Opened (not read) before the ledger, so a missing file never touches it; the rows are
+    // streamed from it during the import.
+    let cannot =
+        |reason: String| CliError::malformed(format!("cannot read {}: {reason}", file.display()));
+    let opened = std::fs::File::open(file).map_err(|e| cannot(io_reason(&e)))?;
+    let meta = opened.metadata().map_err(|e| cannot(io_reason(&e)))?;
+    if meta.is_dir() {
+        return Err(cannot("it is a directory".to_string()));
+    }
     let ledger = ctx.open()?;
-    let summary = import::import_csv(&ledger, &ctx.actor, &bytes, std::io::stderr().is_terminal())?;
+    let summary = import::import_csv(
+        &ledger,
+        &ctx.actor,
+        opened,
+        meta.len(),
+        std::io::stderr().is_terminal(),
+    )?;
     print_import_summary(ctx.format, &summary)
 }
 

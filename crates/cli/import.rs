@@ -1,5 +1,15 @@
 //! `spend-import`: reading the CSV file into spend rows for the ledger, which
 //! records all of them in one atomic append or none.
+//!
+//! The file is streamed (a `csv::Reader` over a buffered `File`), never read whole: the
+//! ledger pulls one row at a time, so a million-row file costs no more memory than a short
+//! one. The progress bar follows the bytes parsed against the file's size, which needs no
+//! pass over the file up front.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::BufReader;
+use std::rc::Rc;
 
 use grant_ledger_projections::{ImportSummary, Ledger, LedgerError, SpendRow};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -88,21 +98,26 @@ fn parse_row(
 }
 
 /// Parses the file lazily, row by row, handing each to the ledger.
-struct Rows<'a> {
-    reader: csv::Reader<&'a [u8]>,
+struct Rows {
+    reader: csv::Reader<BufReader<File>>,
     columns: Columns,
     record: csv::StringRecord,
     done: bool,
+    /// Bytes parsed so far, shared with the progress bar (which cannot borrow the reader
+    /// while the ledger pulls rows from it).
+    parsed: Rc<Cell<u64>>,
 }
 
-impl Iterator for Rows<'_> {
+impl Iterator for Rows {
     type Item = Result<SpendRow, LedgerError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        match self.reader.read_record(&mut self.record) {
+        let read = self.reader.read_record(&mut self.record);
+        self.parsed.set(self.reader.position().byte());
+        match read {
             Ok(true) => {
                 let line = self.record.position().map_or(0, |p| p.line());
                 if self.record.iter().all(|f| f.trim().is_empty()) {
@@ -123,6 +138,7 @@ impl Iterator for Rows<'_> {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
                     } => format!("has {len} fields, the header has {expected_len}"),
+                    csv::ErrorKind::Io(io) => format!("cannot be read ({io})"),
                     _ => format!("does not parse as CSV ({e})"),
                 };
                 Some(Err(at_line(line, format!("the row {reason}"))))
@@ -131,16 +147,18 @@ impl Iterator for Rows<'_> {
     }
 }
 
-/// Records every spend in `bytes` (a CSV file) or none.
+/// Records every spend in `file` (a CSV file of `len` bytes) or none. With `progress`, draws
+/// a bar on stderr.
 pub fn import_csv(
     ledger: &Ledger,
     actor: &str,
-    bytes: &[u8],
+    file: File,
+    len: u64,
     progress: bool,
 ) -> CliResult<ImportSummary> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(bytes);
+        .from_reader(BufReader::new(file));
     let header = reader
         .headers()
         .map_err(|e| {
@@ -154,16 +172,18 @@ pub fn import_csv(
         )));
     }
     let columns = columns(&header)?;
+    let parsed = Rc::new(Cell::new(reader.position().byte()));
     let mut rows = Rows {
         reader,
         columns,
         record: csv::StringRecord::new(),
         done: false,
+        parsed: Rc::clone(&parsed),
     };
-    let bar = progress.then(|| progress_bar(bytes));
-    let summary = ledger.import_spends(actor, &mut rows, &mut |done: u64| {
+    let bar = progress.then(|| progress_bar(len));
+    let summary = ledger.import_spends(actor, &mut rows, &mut |_rows: u64| {
         if let Some(bar) = &bar {
-            bar.set_position(done);
+            bar.set_position(parsed.get());
         }
     });
     if let Some(bar) = &bar {
@@ -172,16 +192,10 @@ pub fn import_csv(
     Ok(summary?)
 }
 
-fn progress_bar(bytes: &[u8]) -> ProgressBar {
-    // Lines after the header: close enough to rows for a progress bar.
-    let rows = bytes
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        .saturating_sub(1);
-    let bar = ProgressBar::new(u64::try_from(rows).unwrap_or(u64::MAX));
+fn progress_bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len);
     if let Ok(style) =
-        ProgressStyle::with_template("{spinner} importing spends [{bar:40}] {pos}/{len} rows")
+        ProgressStyle::with_template("{spinner} importing spends [{bar:40}] {bytes}/{total_bytes}")
     {
         bar.set_style(style.progress_chars("=> "));
     }
