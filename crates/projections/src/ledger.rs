@@ -312,25 +312,34 @@ impl<S: EventStore> Ledger<S> {
         region: &str,
     ) -> Result<String, LedgerError> {
         let models = self.lock();
-        let mut found = models
+        let determinations: Vec<_> = models
             .states
             .iter()
             .filter(|(id, _)| determination.map_or(true, |d| d == id.as_str()))
             .filter_map(|(_, s)| s.determination.as_ref())
+            .collect();
+        let mut known: Vec<&str> = determinations
+            .iter()
             .flat_map(|d| d.allocations.iter())
             .map(|a| a.region.as_str())
-            .filter(|name| region_matches(name, region));
-        match (found.next(), determination) {
-            (Some(name), _) => Ok(name.to_string()),
-            (None, Some(d)) => Err(LedgerError::refused(format!(
-                "unknown region '{}' in determination {d}",
-                region.trim()
-            ))),
-            (None, None) => Err(LedgerError::refused(format!(
-                "unknown region '{}'",
-                region.trim()
-            ))),
+            .collect();
+        if let Some(name) = known.iter().find(|name| region_matches(name, region)) {
+            return Ok(name.to_string());
         }
+        // Worded as the domain words it for a recording command, so a user sees one
+        // message for one mistake whichever command they typed.
+        known.sort_unstable();
+        known.dedup();
+        let within = determination.map_or(String::new(), |d| format!(" in determination {d}"));
+        let listed = match (known.is_empty(), determination) {
+            (true, _) => "the ledger holds no determination yet".to_string(),
+            (false, Some(_)) => format!("its regions are {}", known.join(", ")),
+            (false, None) => format!("the ledger's regions are {}", known.join(", ")),
+        };
+        Err(LedgerError::refused(format!(
+            "unknown region \"{}\"{within}; {listed}",
+            region.trim()
+        )))
     }
 
     fn known_determination(&self, id: Option<&str>) -> Result<Option<String>, LedgerError> {
