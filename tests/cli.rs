@@ -993,6 +993,14 @@ fn verify_passes_then_names_a_tampered_position() {
     assert_eq!(bad.code, 3, "{}\n{}", bad.stdout, bad.stderr);
     assert!(bad.stderr.contains("position 2"), "{}", bad.stderr);
     assert_eq!(bad.stderr.trim_end().lines().count(), 1, "{}", bad.stderr);
+
+    // Reading the trail meets the altered event after printing the one before it: the
+    // answer is refused whole, never half a JSON document or half a CSV file.
+    for format in ["json", "csv", "table"] {
+        let trail = l.run(&["history", "--format", format]);
+        assert_eq!(trail.code, 3, "{format}: {}", trail.stderr);
+        assert_eq!(trail.stdout, "", "{format}");
+    }
 }
 
 #[test]

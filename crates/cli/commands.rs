@@ -216,7 +216,7 @@ fn determination_list(ctx: &Context) -> CliResult {
             report.write(&mut out, format == Format::Csv)?;
         }
     }
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 fn determination_show(ctx: &Context, id: &str) -> CliResult {
@@ -249,7 +249,7 @@ fn determination_show(ctx: &Context, id: &str) -> CliResult {
             render::components(&d).write(&mut out, false)?;
         }
     }
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 fn determination_check(ctx: &Context, a: args::CheckArgs) -> CliResult {
@@ -257,7 +257,7 @@ fn determination_check(ctx: &Context, a: args::CheckArgs) -> CliResult {
     let check = ledger.check(&a.id)?;
     let mut out = output::stdout();
     render::write_check(&mut out, ctx.format, &check, a.workings)?;
-    out.flush()?;
+    out.finish()?;
     if a.strict {
         render::strict_outcome(&a.id, &check)?;
     }
@@ -357,7 +357,7 @@ pub fn print_recorded(format: Format, recorded: &Recorded) -> CliResult {
             }
         }
     }
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 fn spend_import(ctx: &Context, file: &Path) -> CliResult {
@@ -416,7 +416,7 @@ fn print_import_summary(format: Format, summary: &ImportSummary) -> CliResult {
             )?;
         }
     }
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 // ---------------------------------------------------------------- queries
@@ -427,7 +427,7 @@ fn balances(ctx: &Context, a: args::BalancesArgs) -> CliResult {
     let rows = ledger.balances(a.id.as_deref(), a.region.as_deref(), as_of)?;
     let mut out = output::stdout();
     write_balances(&mut out, ctx.format, &rows)?;
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 pub fn write_balances(out: &mut dyn Write, format: Format, rows: &[BalanceRow]) -> CliResult {
@@ -446,7 +446,7 @@ fn deadlines(ctx: &Context, a: args::DeadlinesArgs) -> CliResult {
     let rows = ledger.deadlines(a.id.as_deref(), today)?;
     let mut out = output::stdout();
     write_deadlines(&mut out, ctx.format, &rows)?;
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 pub fn write_deadlines(out: &mut dyn Write, format: Format, rows: &[DeadlineRow]) -> CliResult {
@@ -461,7 +461,7 @@ fn spend_report(ctx: &Context, a: args::SpendReportArgs) -> CliResult {
     let rows = ledger.spend_report(&a.id, a.region.as_deref())?;
     let mut out = output::stdout();
     write_spend_report(&mut out, ctx.format, &rows)?;
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 pub fn write_spend_report(
@@ -545,7 +545,7 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
             report.write(&mut out, false)?;
         }
     }
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 /// The error handed back to `Ledger::history` to stop it when our output fails;
@@ -579,7 +579,7 @@ fn verify(ctx: &Context) -> CliResult {
             plural(summary.models as u64)
         )?,
     }
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 // ---------------------------------------------------------------- helpers

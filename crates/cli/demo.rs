@@ -133,7 +133,7 @@ pub fn run(dir: Option<PathBuf>, actor: &str, format: Format) -> CliResult {
             render::write_check(&mut out, format, &check, false)?;
         }
     }
-    Ok(out.flush()?)
+    Ok(out.finish()?)
 }
 
 struct Built {

@@ -132,9 +132,61 @@ pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> CliR
     Ok(())
 }
 
-/// Stdout, locked and buffered; flushed by the caller.
-pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
-    io::BufWriter::new(io::stdout().lock())
+/// How much output is held back before it starts to stream. Every answer up to this size
+/// reaches stdout whole or not at all, so a command that fails half-way (a corrupt event
+/// met by `history`) leaves no half-written JSON document behind it. Larger answers
+/// (the whole trail of a big ledger) stream, since holding them would cost their size.
+pub const WHOLE_OUTPUT_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Stdout for one command's answer: held in memory up to [`WHOLE_OUTPUT_LIMIT`], written
+/// by [`Output::finish`]; dropped unfinished, whatever is still held is discarded.
+pub struct Output {
+    held: Vec<u8>,
+    streaming: Option<io::BufWriter<io::StdoutLock<'static>>>,
+}
+
+pub fn stdout() -> Output {
+    Output {
+        held: Vec::new(),
+        streaming: None,
+    }
+}
+
+impl Output {
+    /// The answer is complete: write it all out.
+    pub fn finish(mut self) -> io::Result<()> {
+        let held = std::mem::take(&mut self.held);
+        let out = self
+            .streaming
+            .get_or_insert_with(|| io::BufWriter::new(io::stdout().lock()));
+        out.write_all(&held)?;
+        out.flush()
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(out) = &mut self.streaming {
+            return out.write(buf);
+        }
+        self.held.extend_from_slice(buf);
+        if self.held.len() > WHOLE_OUTPUT_LIMIT {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            out.write_all(&self.held)?;
+            self.held = Vec::new();
+            self.streaming = Some(out);
+        }
+        Ok(buf.len())
+    }
+
+    /// Deliberately keeps held output held: writers layered on top (csv) flush when they
+    /// are dropped, also on an error path, and that must not publish half an answer.
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.streaming {
+            Some(out) => out.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
