@@ -691,6 +691,18 @@ fn spend_import_is_atomic_and_names_the_bad_line() {
         ),
     );
     l.fails(&["spend-import", &refused], 1, &["line 4", "biscuits"]);
+    // Blank lines and CRLF line ends still leave the line named the one a person finds
+    // the row on in an editor (the bad row is on line 6).
+    let spaced = l.file(
+        "spaced.csv",
+        &format!(
+            "{}\r\n\r\n\
+             31/7421,London,1,2024-10-01,data-coordinator,,,,\r\n\r\n\r\n\
+             31/7421,London,1,2024-10-01,biscuits,,,,\r\n",
+            HEADER.trim_end()
+        ),
+    );
+    l.fails(&["spend-import", &spaced], 1, &["line 6", "biscuits"]);
     let over = l.file(
         "over.csv",
         &format!("{HEADER}31/7421,London,400000,2024-10-01,data-coordinator,,,,\n"),

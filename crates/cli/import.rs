@@ -6,15 +6,15 @@
 //! one. The progress bar follows the bytes parsed against the file's size, which needs no
 //! pass over the file up front.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
-use std::io::BufReader;
 use std::rc::Rc;
 
 use grant_ledger_projections::{ImportSummary, Ledger, LedgerError, SpendRow};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{CliError, CliResult};
+use crate::lines::{LineTracking, Window};
 use crate::parse;
 
 /// The header of a spend import file, in the contract's order.
@@ -99,7 +99,9 @@ fn parse_row(
 
 /// Parses the file lazily, row by row, handing each to the ledger.
 struct Rows {
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<LineTracking<File>>,
+    /// Where each record really starts: the csv crate's line numbers are not to be trusted.
+    lines: Rc<RefCell<Window>>,
     columns: Columns,
     record: csv::StringRecord,
     done: bool,
@@ -119,7 +121,8 @@ impl Iterator for Rows {
         self.parsed.set(self.reader.position().byte());
         match read {
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
+                let offset = self.record.position().map_or(0, |p| p.byte());
+                let line = self.lines.borrow_mut().line_at(offset);
                 if self.record.iter().all(|f| f.trim().is_empty()) {
                     // A blank line: skip it.
                     return self.next();
@@ -132,7 +135,8 @@ impl Iterator for Rows {
             }
             Err(e) => {
                 self.done = true;
-                let line = e.position().map_or(0, |p| p.line());
+                let offset = e.position().map_or(0, |p| p.byte());
+                let line = self.lines.borrow_mut().line_at(offset);
                 let reason = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => "is not UTF-8 text".to_string(),
                     csv::ErrorKind::UnequalLengths {
@@ -156,9 +160,11 @@ pub fn import_csv(
     len: u64,
     progress: bool,
 ) -> CliResult<ImportSummary> {
+    // The csv reader buffers what it reads, so the file needs no BufReader of its own.
+    let (tracking, lines) = LineTracking::new(file);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(BufReader::new(file));
+        .from_reader(tracking);
     let header = reader
         .headers()
         .map_err(|e| {
@@ -175,6 +181,7 @@ pub fn import_csv(
     let parsed = Rc::new(Cell::new(reader.position().byte()));
     let mut rows = Rows {
         reader,
+        lines,
         columns,
         record: csv::StringRecord::new(),
         done: false,

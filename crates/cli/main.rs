@@ -8,6 +8,7 @@ mod commands;
 mod demo;
 mod error;
 mod import;
+mod lines;
 mod output;
 mod parse;
 mod render;
