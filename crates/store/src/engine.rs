@@ -562,6 +562,7 @@ impl<B: Backend> Engine<B> {
             versions.push(actual);
         }
         let head = self.backend.head()?;
+        self.check_head(&head)?;
         let mut chain = Chain::new(
             &self.backend,
             head,
@@ -609,6 +610,7 @@ impl<B: Backend> Engine<B> {
         let base = self.backend.stream_version(stream)?;
         check_expected(stream, expected, base)?;
         let head = self.backend.head()?;
+        self.check_head(&head)?;
         let mut chain = Chain::new(&self.backend, head, actor, self.clock.as_ref(), &keys);
         let appended = self.staged_attempt(head.position, || {
             let mut chunk = Vec::with_capacity(BULK_CHUNK_EVENTS);
@@ -644,6 +646,45 @@ impl<B: Backend> Engine<B> {
             )
         })?;
         Ok(AppendOutcome::Written(appended))
+    }
+
+    /// The cheap check made when a ledger is opened and before every append: the event at
+    /// the committed head is stored, decodes, names its position and matches its own stored
+    /// hash, and that hash is the head's. It reads one event whatever the ledger's size, so
+    /// a damaged or missing *last* event is never built upon; damage further back (a
+    /// deleted or altered middle event) needs the full scan of [`Engine::verify`].
+    pub(crate) fn check_head(&self, head: &Head) -> Result<(), StoreError> {
+        let p = head.position;
+        if p == 0 {
+            return Ok(());
+        }
+        let raw = self.backend.raw_event(p)?.ok_or_else(|| {
+            StoreError::corrupt(format!(
+                "its last event, at position {p} (the committed head), is missing"
+            ))
+        })?;
+        let env = envelope::decode(raw.as_ref()).map_err(|r| {
+            StoreError::corrupt(format!(
+                "its last event, at position {p}, does not decode ({r})"
+            ))
+        })?;
+        if env.fields.position != p {
+            return Err(StoreError::corrupt(format!(
+                "its last event, stored at position {p}, says it is at {}",
+                env.fields.position
+            )));
+        }
+        if !env.hash_matches() {
+            return Err(StoreError::corrupt(format!(
+                "its last event, at position {p}, does not match its stored hash"
+            )));
+        }
+        if env.hash != head.hash {
+            return Err(StoreError::corrupt(format!(
+                "the hash of its last event, at position {p}, is not the committed head's"
+            )));
+        }
+        Ok(())
     }
 
     /// Every event handed out is checked against its own hash first (a SHA-256 of a few

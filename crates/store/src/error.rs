@@ -1,7 +1,7 @@
 //! The store's error type and the coarse categories the CLI maps to exit codes.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
@@ -58,13 +58,34 @@ pub enum StoreError {
     #[error("the ledger at {} is in use by another process", .path.display())]
     InUse { path: PathBuf },
 
-    /// The database or one of its entries cannot be decoded or is inconsistent.
-    #[error("the ledger is corrupt: {reason}")]
-    Corrupt { reason: String },
+    /// There is no ledger at `path` (the directory is missing or empty), and the caller
+    /// asked to open an existing one only ([`crate::SledStore::open_existing`]).
+    #[error("there is no ledger at {}", .path.display())]
+    NoLedger { path: PathBuf },
+
+    /// The directory cannot hold or give access to a ledger: it is a file, permission is
+    /// denied, the file system refuses, and so on. `problem` says which, in words.
+    #[error("cannot open the ledger at {}: {problem}", .path.display())]
+    CannotOpen { path: PathBuf, problem: String },
+
+    /// The database or one of its entries cannot be decoded or is inconsistent. `path` is
+    /// the ledger's directory when the damage was found while opening it.
+    #[error("the ledger{} is corrupt: {reason}", at_path(.path.as_deref()))]
+    Corrupt {
+        path: Option<PathBuf>,
+        reason: String,
+    },
 
     /// The ledger was written by a newer storage format than this build understands.
-    #[error("the ledger uses storage format {found}, this build supports up to {supported}")]
-    NewerFormat { found: u32, supported: u32 },
+    #[error(
+        "the ledger at {} uses storage format {found}, this build supports up to {supported}",
+        .path.display()
+    )]
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
 
     /// `verify` found the first event that fails a check.
     #[error("the ledger fails verification at position {position}: {reason}")]
@@ -73,6 +94,11 @@ pub enum StoreError {
     /// An operating-system I/O failure.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+}
+
+fn at_path(path: Option<&std::path::Path>) -> String {
+    path.map(|p| format!(" at {}", p.display()))
+        .unwrap_or_default()
 }
 
 fn at_position(position: Option<u64>) -> String {
@@ -92,6 +118,8 @@ impl StoreError {
             | StoreError::LimitExceeded { .. }
             | StoreError::Invalid(_) => ErrorKind::Invalid,
             StoreError::InUse { .. }
+            | StoreError::NoLedger { .. }
+            | StoreError::CannotOpen { .. }
             | StoreError::Corrupt { .. }
             | StoreError::NewerFormat { .. }
             | StoreError::Tampered { .. }
@@ -101,12 +129,53 @@ impl StoreError {
 
     pub(crate) fn corrupt(reason: impl Into<String>) -> Self {
         StoreError::Corrupt {
+            path: None,
             reason: reason.into(),
+        }
+    }
+
+    /// Names the ledger's directory in an error met while opening it: an OS error becomes
+    /// [`StoreError::CannotOpen`] in words, and damage names the ledger it was found in.
+    pub(crate) fn opening(self, dir: &Path) -> Self {
+        match self {
+            StoreError::Io(e) => StoreError::CannotOpen {
+                path: dir.to_path_buf(),
+                problem: describe_io(&e),
+            },
+            StoreError::Corrupt { path: None, reason } => StoreError::Corrupt {
+                path: Some(dir.to_path_buf()),
+                reason,
+            },
+            other => other,
         }
     }
 
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         StoreError::Invalid(reason.into())
+    }
+}
+
+/// An OS error in words, without the "(os error N)" suffix: "permission denied", "the
+/// file system is read-only", ...
+pub(crate) fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::NotFound => {
+            "the directory or a file in it cannot be found or created".to_string()
+        }
+        io::ErrorKind::AlreadyExists => "a file is in the way of a directory".to_string(),
+        _ => {
+            let text = e.to_string();
+            let words = match text.find(" (os error") {
+                Some(at) => &text[..at],
+                None => text.as_str(),
+            };
+            let mut chars = words.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => "an unknown I/O error".to_string(),
+            }
+        }
     }
 }
 

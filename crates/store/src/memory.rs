@@ -199,3 +199,56 @@ impl MemoryStore {
 }
 
 forward_event_store!(MemoryStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AppendRequest, EventStore, ExpectedVersion, NewEvent, StreamBatch, SystemClock};
+
+    fn one_event(expected: ExpectedVersion) -> AppendRequest {
+        AppendRequest {
+            actor: "tester".into(),
+            keys: vec![],
+            batches: vec![StreamBatch {
+                stream: "s".into(),
+                expected,
+                events: vec![NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: "T".into(),
+                    schema_version: 1,
+                    payload: br#"{"n":1}"#.to_vec(),
+                    key: None,
+                    key_fingerprint: None,
+                }],
+            }],
+            models: vec![],
+        }
+    }
+
+    #[test]
+    fn an_append_is_refused_when_the_last_event_no_longer_matches_the_head() {
+        let store = MemoryStore::new(Arc::new(SystemClock));
+        store.append(one_event(ExpectedVersion::NoStream)).unwrap();
+        store.append(one_event(ExpectedVersion::Exact(1))).unwrap();
+        {
+            let mut state = store.engine.backend.state();
+            let mut bytes = state.events[&2].to_vec();
+            bytes[60] ^= 0x01;
+            state.events.insert(2, bytes.into());
+        }
+        let err = store
+            .append(one_event(ExpectedVersion::Exact(2)))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("position 2"), "{err}");
+        assert_eq!(store.head().unwrap().position, 2);
+
+        // A missing last event is refused the same way.
+        store.engine.backend.state().events.remove(&2);
+        let err = store
+            .append(one_event(ExpectedVersion::Exact(2)))
+            .unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+        assert_eq!(store.head().unwrap().position, 2);
+    }
+}

@@ -7,7 +7,6 @@
 //! creation we also fsync `DIR/conf` and the directories, so the files themselves survive.
 
 use std::fs::File;
-use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::engine::{forward_event_store, Backend, Commit, Engine, KeyEntry, RawIter, Staged};
 use crate::envelope::{self, STORAGE_FORMAT};
-use crate::error::{from_sled, StoreError};
+use crate::error::{describe_io, from_sled, StoreError};
 use crate::limits;
 use crate::open_registry::{open_exclusive, OpenGuard};
 use crate::types::{Appended, Head, KeyRecord};
@@ -552,25 +551,45 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Opens (creating if missing) the ledger in directory `path`.
+    /// Opens the ledger in directory `path`, creating it (and the directory) if there is
+    /// none yet: for writers.
     ///
     /// Fails with [`StoreError::InUse`] if another process (or another open handle) holds it,
     /// [`StoreError::NewerFormat`] if a newer build wrote it, [`StoreError::Corrupt`] if sled
-    /// or our metadata say it is damaged. Any staged events left by an interrupted append
-    /// are discarded here, before anything can read them.
+    /// or our metadata say it is damaged (including a last event that does not match the
+    /// committed head), and [`StoreError::CannotOpen`] if the path cannot hold a ledger (a
+    /// file, no permission, a directory holding other files, ...). Any staged events left
+    /// by an interrupted append are discarded here, before anything can read them.
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<SledStore, StoreError> {
-        let created = !path.join("db").exists();
-        std::fs::create_dir_all(path)?;
-        let (backend, open) = open_exclusive(path, || open_backend(path))?;
+        Self::open_as(path, clock, true).map_err(|e| e.opening(path))
+    }
+
+    /// Opens the ledger in directory `path` only if one is there: for readers, so that a
+    /// mistyped path is an error instead of a new, empty ledger. A missing or empty
+    /// directory is [`StoreError::NoLedger`] and nothing is created; otherwise as
+    /// [`SledStore::open`].
+    pub fn open_existing(path: &Path, clock: Arc<dyn Clock>) -> Result<SledStore, StoreError> {
+        Self::open_as(path, clock, false).map_err(|e| e.opening(path))
+    }
+
+    fn open_as(path: &Path, clock: Arc<dyn Clock>, create: bool) -> Result<SledStore, StoreError> {
+        let fresh = match inspect_dir(path)? {
+            DirState::Sled => false,
+            DirState::Missing | DirState::Empty if !create => {
+                return Err(StoreError::NoLedger {
+                    path: path.to_path_buf(),
+                })
+            }
+            DirState::Missing => {
+                std::fs::create_dir_all(path)?;
+                true
+            }
+            DirState::Empty => true,
+        };
+        let (backend, open) = open_exclusive(path, || open_backend(path, fresh))?;
         let head = backend.head()?;
         backend.discard_above(head.position)?;
-        if head.position > 0 && backend.raw_event(head.position)?.is_none() {
-            return Err(StoreError::corrupt(format!(
-                "the committed head is position {}, which is not stored",
-                head.position
-            )));
-        }
-        if created {
+        if fresh {
             backend.sync()?;
             let conf = path.join("conf");
             if conf.exists() {
@@ -582,8 +601,10 @@ impl SledStore {
                 sync_dir(parent)?;
             }
         }
+        let engine = Engine::new(backend, clock);
+        engine.check_head(&head)?;
         Ok(SledStore {
-            engine: Engine::new(backend, clock),
+            engine,
             _open: open,
         })
     }
@@ -594,7 +615,58 @@ impl SledStore {
     }
 }
 
-fn open_backend(path: &Path) -> Result<SledBackend, StoreError> {
+/// What a ledger directory holds before sled opens it (sled creates what is missing, so
+/// this must be looked at first).
+enum DirState {
+    /// Nothing at the path.
+    Missing,
+    /// An empty directory.
+    Empty,
+    /// sled's files (`conf` or a non-empty `db`): a ledger, or what is left of one.
+    Sled,
+}
+
+fn inspect_dir(path: &Path) -> Result<DirState, StoreError> {
+    let cannot = |problem: String| StoreError::CannotOpen {
+        path: path.to_path_buf(),
+        problem,
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(cannot("it is a file, not a directory".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DirState::Missing),
+        Err(e) => {
+            // e.g. `/tmp/file/sub`: name the part of the path that is not a directory.
+            let file = path
+                .ancestors()
+                .skip(1)
+                .find(|a| std::fs::metadata(a).is_ok_and(|m| !m.is_dir()));
+            return Err(cannot(match file {
+                Some(f) => format!("{} is a file, not a directory", f.display()),
+                None => describe_io(&e),
+            }));
+        }
+    }
+    let db_len = match std::fs::metadata(path.join("db")) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e.into()),
+    };
+    if db_len > 0 || path.join("conf").exists() {
+        return Ok(DirState::Sled);
+    }
+    let mut entries = std::fs::read_dir(path)?;
+    match entries.next() {
+        None => Ok(DirState::Empty),
+        Some(_) => Err(cannot(
+            "the directory holds other files and no ledger; give an empty or new directory".into(),
+        )),
+    }
+}
+
+/// `fresh`: the directory held none of sled's files before this open, so an empty
+/// database is a new ledger rather than one that lost its contents.
+fn open_backend(path: &Path, fresh: bool) -> Result<SledBackend, StoreError> {
     // sled 0.34 can panic on some damaged files instead of returning an error; a damaged
     // ledger must be an error for the caller, never a crash.
     let opened = catch_unwind(AssertUnwindSafe(|| {
@@ -620,30 +692,18 @@ fn open_backend(path: &Path) -> Result<SledBackend, StoreError> {
         events,
         meta,
     };
-    check_format(&backend)?;
+    check_format(&backend, fresh)?;
     Ok(backend)
 }
 
-/// sled treats an unreadable log as torn and quietly recovers what precedes it, which
-/// for a thoroughly damaged file is an empty database. This marker file, written once the
-/// format entry is durable, lets `open` tell "new ledger" from "ledger that lost its data".
-const MARKER_FILE: &str = "GRANT_LEDGER";
-
-fn write_marker(dir: &Path) -> Result<(), StoreError> {
-    let mut f = File::create(dir.join(MARKER_FILE))?;
-    f.write_all(
-        format!(
-            "grant ledger, storage format {STORAGE_FORMAT}: see docs/storage.md\n\
-             The sled database in this directory holds its events.\n"
-        )
-        .as_bytes(),
-    )?;
-    f.sync_all()?;
-    sync_dir(dir)
-}
-
-fn check_format(b: &SledBackend) -> Result<(), StoreError> {
-    let marked = b.path.join(MARKER_FILE).exists();
+/// Checks (or, for a fresh directory, writes) the storage format.
+///
+/// sled treats an unreadable log as torn and quietly recovers what precedes it, which for a
+/// thoroughly damaged file is an empty database. A ledger writes its format entry (durably)
+/// as soon as it is created, so a directory that already held sled's files but opens
+/// without a format entry has lost its contents: only a directory that held none of sled's
+/// files is a new ledger.
+fn check_format(b: &SledBackend, fresh: bool) -> Result<(), StoreError> {
     match b.sled(b.meta.get(META_FORMAT))? {
         Some(v) => {
             let a: [u8; 4] = v[..].try_into().map_err(|_| {
@@ -652,6 +712,7 @@ fn check_format(b: &SledBackend) -> Result<(), StoreError> {
             let found = u32::from_be_bytes(a);
             if found > STORAGE_FORMAT {
                 return Err(StoreError::NewerFormat {
+                    path: b.path.clone(),
                     found,
                     supported: STORAGE_FORMAT,
                 });
@@ -666,17 +727,8 @@ fn check_format(b: &SledBackend) -> Result<(), StoreError> {
                 b.sled(b.meta.insert(META_FORMAT, &STORAGE_FORMAT.to_be_bytes()))?;
                 b.sync()?;
             }
-            if !marked {
-                // A crash between the format entry and the marker: finish creating.
-                write_marker(&b.path)?;
-            }
             Ok(())
         }
-        None if marked => Err(StoreError::corrupt(format!(
-            "the database has lost its contents: {} says a ledger was created here, \
-             but sled recovered no format entry",
-            b.path.join(MARKER_FILE).display()
-        ))),
         None => {
             let untouched = b.meta.is_empty() && b.events.is_empty() && b.streams.is_empty();
             if !untouched {
@@ -684,9 +736,14 @@ fn check_format(b: &SledBackend) -> Result<(), StoreError> {
                     "the database has data but no format entry: not a grant ledger",
                 ));
             }
+            if !fresh {
+                return Err(StoreError::corrupt(
+                    "it has lost its contents (sled's files are there but hold no format \
+                     entry, which is what sled recovers from a badly damaged file)",
+                ));
+            }
             b.sled(b.meta.insert(META_FORMAT, &STORAGE_FORMAT.to_be_bytes()))?;
-            b.sync()?;
-            write_marker(&b.path)
+            b.sync()
         }
     }
 }

@@ -146,7 +146,7 @@ fn a_newer_storage_format_is_refused() {
     }
     let err = SledStore::open(dir.path(), dyn_clock()).err().unwrap();
     assert!(
-        matches!(err, StoreError::NewerFormat { found, supported } if found == STORAGE_FORMAT + 1 && supported == STORAGE_FORMAT),
+        matches!(err, StoreError::NewerFormat { found, supported, .. } if found == STORAGE_FORMAT + 1 && supported == STORAGE_FORMAT),
         "{err:?}"
     );
     assert_eq!(err.kind(), ErrorKind::Unavailable);
@@ -221,10 +221,123 @@ fn a_damaged_database_file_is_an_error_not_a_panic() {
         *b = (i as u8).wrapping_mul(31) ^ 0x5a;
     }
     std::fs::write(&db_file, &bytes).unwrap();
-    // sled itself recovers an empty database from this; the marker file makes it an error.
+    // sled itself recovers an empty database from this; that sled's files were already
+    // there makes it an error, not a new ledger, for writers and readers alike.
+    for open in [SledStore::open, SledStore::open_existing] {
+        let err = open(dir.path(), dyn_clock()).err().unwrap();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("lost its contents"), "{text}");
+        assert!(text.contains(&dir.path().display().to_string()), "{text}");
+    }
+}
+
+#[test]
+fn only_sleds_own_files_are_kept_in_the_ledger_directory() {
+    let dir = TempDir::new().unwrap();
+    ledger_of_ten(dir.path());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in &names {
+        assert!(
+            ["blobs", "conf", "db"].contains(&name.as_str()) || name.starts_with("snap."),
+            "{name} is not one of sled's files: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn open_existing_refuses_a_missing_or_empty_directory_and_creates_nothing() {
+    let tmp = TempDir::new().unwrap();
+    let missing = tmp.path().join("a").join("new");
+    let err = SledStore::open_existing(&missing, dyn_clock())
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::NoLedger { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(!tmp.path().join("a").exists());
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = SledStore::open_existing(&empty, dyn_clock()).err().unwrap();
+    assert!(matches!(err, StoreError::NoLedger { .. }), "{err:?}");
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+
+    // Once a writer created it, readers open it.
+    drop(open(&empty));
+    SledStore::open_existing(&empty, dyn_clock()).unwrap();
+}
+
+#[test]
+fn a_path_that_cannot_hold_a_ledger_is_named_in_words() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    let cases = [
+        (file.clone(), "it is a file, not a directory".to_string()),
+        (
+            file.join("sub"),
+            format!("{} is a file, not a directory", file.display()),
+        ),
+    ];
+    for (path, problem) in cases {
+        for open in [SledStore::open, SledStore::open_existing] {
+            let err = open(&path, dyn_clock()).err().unwrap();
+            assert!(matches!(err, StoreError::CannotOpen { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                format!("cannot open the ledger at {}: {problem}", path.display())
+            );
+        }
+    }
+    // A directory holding other things is not made into a ledger.
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), b"x").unwrap();
+    let err = SledStore::open(&other, dyn_clock()).err().unwrap();
+    assert!(err.to_string().contains("holds other files"), "{err}");
+    assert!(!other.join("db").exists());
+}
+
+#[test]
+fn a_damaged_or_missing_last_event_makes_the_ledger_unavailable_on_open() {
+    let dir = TempDir::new().unwrap();
+    ledger_of_ten(dir.path());
+    flip(dir.path(), 10, 60);
+    for open in [SledStore::open, SledStore::open_existing] {
+        let err = open(dir.path(), dyn_clock()).err().unwrap();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("position 10"), "{err}");
+    }
+
+    let dir = TempDir::new().unwrap();
+    ledger_of_ten(dir.path());
+    {
+        let db = raw_db(dir.path());
+        db.open_tree("events")
+            .unwrap()
+            .remove(10u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
     let err = SledStore::open(dir.path(), dyn_clock()).err().unwrap();
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
-    assert!(err.to_string().contains("lost its contents"), "{err}");
+    assert!(err.to_string().contains("missing"), "{err}");
+
+    // A middle event is not looked at on open (that would cost a scan): verify finds it.
+    let dir = TempDir::new().unwrap();
+    ledger_of_ten(dir.path());
+    {
+        let db = raw_db(dir.path());
+        db.open_tree("events")
+            .unwrap()
+            .remove(7u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    assert_tampered_at(dir.path(), 7);
 }
 
 /// Flips one byte at `offset` (from the end if negative) of the event at `position`.
@@ -266,7 +379,13 @@ fn verify_names_the_position_of_a_flipped_byte_anywhere_in_an_event() {
         // The stored-hash flip is tried on the last event, whose hash is also the head's.
         let position = if offset == -1 { 10 } else { 3 + i as u64 };
         flip(dir.path(), position, offset);
-        assert_tampered_at(dir.path(), position);
+        if position == 10 {
+            // The last event is also checked on every open, so the ledger does not open.
+            let err = SledStore::open(dir.path(), dyn_clock()).err().unwrap();
+            assert!(err.to_string().contains("position 10"), "{err}");
+        } else {
+            assert_tampered_at(dir.path(), position);
+        }
     }
 }
 
