@@ -16,7 +16,7 @@ mod ledger;
 mod money_ops;
 mod projection;
 #[cfg(test)]
-mod properties;
+mod property_tests;
 mod rows;
 mod spend;
 mod verify;
