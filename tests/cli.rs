@@ -938,13 +938,77 @@ fn spend_report_and_history_filters() {
     assert!(report_csv.contains("31/7421,London,data-coordinator,91200.00,1000.00,90200.00"));
 }
 
+const QUERIES: [&[&str]; 9] = [
+    &["balances"],
+    &["history"],
+    &["determination", "list"],
+    &["determination", "show", ID],
+    &["determination", "check", ID],
+    &["deadlines"],
+    &["spend-report", ID],
+    &["verify"],
+    &["balances", "--format", "json"],
+];
+
 #[test]
-fn queries_on_a_new_ledger_are_empty() {
+fn queries_need_an_existing_ledger_and_create_nothing() {
     let l = Ledger::empty();
-    assert_eq!(l.json(&["balances"]), Value::Array(vec![]));
-    assert_eq!(l.json(&["history"]), Value::Array(vec![]));
-    assert_eq!(l.json(&["determination", "list"]), Value::Array(vec![]));
+    let needles = [
+        "no ledger at",
+        "created by the first recording command",
+        "determination import --builtin 31/7421",
+    ];
+    // A mistyped path: no directory at all, not even its parent.
+    let missing = l.path().join("typo").join("ledger");
+    for args in QUERIES {
+        let run = bin()
+            .arg("--ledger")
+            .arg(&missing)
+            .args(args)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(run.stdout.is_empty(), "{args:?}");
+        assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+        assert!(!l.path().join("typo").exists(), "{args:?} created it");
+        // And an existing, empty directory gets no files.
+        l.fails(args, 3, &needles);
+        assert!(!l.dir().exists(), "{args:?} created the ledger directory");
+        std::fs::create_dir(l.dir()).expect("mkdir");
+        l.fails(args, 3, &needles);
+        let entries = std::fs::read_dir(l.dir()).expect("read dir").count();
+        assert_eq!(entries, 0, "{args:?} wrote into the empty directory");
+        std::fs::remove_dir(l.dir()).expect("rmdir");
+    }
+    // The first recording command creates it; then queries answer.
+    l.ok(&["determination", "import", "--builtin", ID]);
+    assert_eq!(
+        l.json(&["determination", "list"]).as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(l.json(&["history"]).as_array().map(Vec::len), Some(1));
     l.ok(&["verify"]);
+}
+
+#[test]
+fn a_ledger_holds_only_sleds_files() {
+    let l = Ledger::paid();
+    for entry in std::fs::read_dir(l.dir()).expect("read dir") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            ["blobs", "conf", "db"].contains(&name.as_str()) || name.starts_with("snap."),
+            "{name} is not one of sled's files"
+        );
+    }
+    // And sled alone opens it, as the contract says.
+    let db = sled::open(l.dir()).expect("sled opens the closed ledger");
+    let events = db.open_tree("events").expect("events tree");
+    assert_eq!(events.len(), 10);
 }
 
 // ---------------------------------------------------------------- verify and availability
@@ -1040,14 +1104,178 @@ fn a_ledger_in_use_is_unavailable() {
     drop(held);
 }
 
+const PAY_LONDON: [&str; 8] = [
+    "pay",
+    ID,
+    "--region",
+    "london",
+    "--amount",
+    "318000",
+    "--date",
+    "2024-08-20",
+];
+
+/// Runs `args` against `--ledger dir` and requires exit 3 with exactly `message`.
+fn fails_to_open(dir: &std::path::Path, args: &[&str], message: &str) {
+    let run = bin()
+        .arg("--ledger")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{args:?}: {stderr}");
+    assert_eq!(stderr, format!("error: {message}\n"), "{args:?}");
+    assert!(run.stdout.is_empty());
+}
+
 #[test]
-fn an_unreadable_ledger_is_unavailable() {
+fn a_path_that_cannot_hold_a_ledger_is_named_in_one_sentence() {
     let l = Ledger::empty();
-    // A file where the ledger directory should be.
+    // A file where the ledger directory should be, and a path under that file.
     std::fs::write(l.dir(), b"not a ledger").expect("write");
-    let run = l.run(&["balances"]);
+    let file = l.dir();
+    let under = file.join("sub");
+    for args in [
+        &["balances"][..],
+        &PAY_LONDON[..],
+        &["determination", "import", "--builtin", ID],
+    ] {
+        fails_to_open(
+            &file,
+            args,
+            &format!(
+                "cannot open the ledger at {}: it is a file, not a directory",
+                file.display()
+            ),
+        );
+        fails_to_open(
+            &under,
+            args,
+            &format!(
+                "cannot open the ledger at {}: {} is a file, not a directory",
+                under.display(),
+                file.display()
+            ),
+        );
+    }
+    assert_eq!(std::fs::read(&file).expect("read"), b"not a ledger");
+
+    // A directory holding other things is not turned into a ledger.
+    let other = l.path().join("documents");
+    std::fs::create_dir(&other).expect("mkdir");
+    std::fs::write(other.join("notes.txt"), b"x").expect("write");
+    let run = bin()
+        .arg("--ledger")
+        .arg(&other)
+        .args(["determination", "import", "--builtin", ID])
+        .output()
+        .expect("runs");
+    assert_eq!(run.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("holds other files"));
+    assert_eq!(std::fs::read_dir(&other).expect("read dir").count(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_without_write_permission_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let l = Ledger::empty();
+    let locked = l.path().join("locked");
+    std::fs::create_dir(&locked).expect("mkdir");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    // root ignores permissions: then there is nothing to observe.
+    if std::fs::write(locked.join("probe"), b"").is_ok() {
+        eprintln!("skipped: running with permission to write anywhere");
+        return;
+    }
+    for dir in [locked.clone(), locked.join("ledger")] {
+        fails_to_open(
+            &dir,
+            &["determination", "import", "--builtin", ID],
+            &format!(
+                "cannot open the ledger at {}: permission denied",
+                dir.display()
+            ),
+        );
+    }
+}
+
+/// Flips one byte of the event at `position`, with the ledger closed.
+fn flip_event_byte(dir: &std::path::Path, position: u64, at: usize) {
+    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let events = db.open_tree("events").expect("events tree");
+    let key = position.to_be_bytes();
+    let mut bytes = events.get(key).expect("get").expect("event").to_vec();
+    bytes[at] ^= 0x01;
+    events.insert(key, bytes).expect("insert");
+    db.flush().expect("flush");
+}
+
+/// The number of stored events and the head, read with sled alone.
+fn stored_events(dir: &std::path::Path) -> (usize, Vec<u8>) {
+    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let events = db.open_tree("events").expect("events tree").len();
+    let head = db
+        .open_tree("meta")
+        .expect("meta")
+        .get("head")
+        .expect("get");
+    (events, head.map(|h| h.to_vec()).unwrap_or_default())
+}
+
+#[test]
+fn a_damaged_last_event_makes_the_ledger_unavailable_for_everything() {
+    let l = Ledger::with_determination();
+    l.ok(&PAY_LONDON);
+    flip_event_byte(&l.dir(), 2, 60);
+    let before = stored_events(&l.dir());
+    let spend = [
+        "spend",
+        ID,
+        "--region",
+        "london",
+        "--amount",
+        "100",
+        "--date",
+        "2024-09-01",
+        "--purpose",
+        "data-coordinator",
+    ];
+    for args in [
+        &spend[..],
+        &["balances"][..],
+        &["history"][..],
+        &["verify"][..],
+    ] {
+        let run = l.run(args);
+        assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("position 2"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&l.dir().display().to_string()),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    assert_eq!(stored_events(&l.dir()), before, "something was appended");
+}
+
+#[test]
+fn a_deleted_middle_event_is_found_by_verify() {
+    // Open checks only the last event (a full scan on every command would not scale);
+    // verify reads everything and names the gap.
+    let l = Ledger::paid();
+    {
+        let db = sled::open(l.dir()).expect("sled opens the closed ledger");
+        let events = db.open_tree("events").expect("events tree");
+        events.remove(7u64.to_be_bytes()).expect("remove");
+        db.flush().expect("flush");
+    }
+    let run = l.run(&["verify"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.starts_with("error: "));
+    assert!(run.stderr.contains("position 7"), "{}", run.stderr);
 }
 
 // ---------------------------------------------------------------- demo and help

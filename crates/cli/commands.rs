@@ -5,11 +5,14 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use grant_ledger_domain::{builtin, parse_determination, Command, Determination, EventType, Money};
-use grant_ledger_projections::{
-    BalanceRow, DeadlineRow, HistoryEntry, HistoryFilter, ImportSummary, Ledger, Recorded,
-    SpendReportRow,
+use grant_ledger_domain::{
+    builtin, parse_determination, Command, Determination, EventType, Money, BUILTIN_IDS,
 };
+use grant_ledger_projections::{
+    BalanceRow, DeadlineRow, HistoryEntry, HistoryFilter, ImportSummary, Ledger, LedgerError,
+    Recorded, SpendReportRow,
+};
+use grant_ledger_store::StoreError;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -26,8 +29,23 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn open(&self) -> CliResult<Ledger> {
+    /// Opens the ledger for a recording command, creating it on first write.
+    pub fn open_for_recording(&self) -> CliResult<Ledger> {
         Ok(Ledger::open(&self.ledger_dir)?)
+    }
+
+    /// Opens the ledger for a query: an existing ledger only, creating nothing, so that a
+    /// mistyped `--ledger` is an error and never an empty answer.
+    pub fn open_for_reading(&self) -> CliResult<Ledger> {
+        Ledger::open_existing(&self.ledger_dir).map_err(|e| match e {
+            LedgerError::Store(StoreError::NoLedger { path }) => CliError::unavailable(format!(
+                "no ledger at {}: it is created by the first recording command \
+                 (e.g. grant-ledger determination import --builtin {})",
+                path.display(),
+                BUILTIN_IDS.first().copied().unwrap_or("31/7421"),
+            )),
+            other => other.into(),
+        })
     }
 }
 
@@ -118,7 +136,7 @@ pub fn import_determination(
 
 fn determination_import(ctx: &Context, a: args::ImportArgs) -> CliResult {
     let determination = load_determination(&a)?;
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_recording()?;
     let id = determination.id.clone();
     let mut recorded = import_determination(&ledger, &ctx.actor, determination)?;
     if recorded.duplicate && recorded.events.is_empty() {
@@ -180,7 +198,7 @@ fn summary(d: &Determination) -> DeterminationSummary<'_> {
 }
 
 fn determination_list(ctx: &Context) -> CliResult {
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_reading()?;
     let determinations = ledger.determinations()?;
     let rows: Vec<_> = determinations.iter().map(summary).collect();
     let mut out = output::stdout();
@@ -220,7 +238,7 @@ fn determination_list(ctx: &Context) -> CliResult {
 }
 
 fn determination_show(ctx: &Context, id: &str) -> CliResult {
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_reading()?;
     let d = ledger.determination(id)?;
     let mut out = output::stdout();
     match ctx.format {
@@ -253,7 +271,7 @@ fn determination_show(ctx: &Context, id: &str) -> CliResult {
 }
 
 fn determination_check(ctx: &Context, a: args::CheckArgs) -> CliResult {
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_reading()?;
     let check = ledger.check(&a.id)?;
     let mut out = output::stdout();
     render::write_check(&mut out, ctx.format, &check, a.workings)?;
@@ -307,7 +325,7 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
 }
 
 fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_recording()?;
     let recorded = ledger.record(&ctx.actor, key, command)?;
     announce_duplicate(key, &recorded);
     print_recorded(ctx.format, &recorded)
@@ -315,7 +333,7 @@ fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
 
 fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
     let date = parse::opt_date("--date", a.date.as_deref())?;
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_recording()?;
     let recorded = ledger.reverse(&ctx.actor, a.key.as_deref(), &a.event, &a.reason, date)?;
     announce_duplicate(a.key.as_deref(), &recorded);
     print_recorded(ctx.format, &recorded)
@@ -370,7 +388,7 @@ fn spend_import(ctx: &Context, file: &Path) -> CliResult {
     if meta.is_dir() {
         return Err(cannot("it is a directory".to_string()));
     }
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_recording()?;
     let summary = import::import_csv(
         &ledger,
         &ctx.actor,
@@ -423,7 +441,7 @@ fn print_import_summary(format: Format, summary: &ImportSummary) -> CliResult {
 
 fn balances(ctx: &Context, a: args::BalancesArgs) -> CliResult {
     let as_of = parse::opt_date("--as-of", a.as_of.as_deref())?;
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_reading()?;
     let rows = ledger.balances(a.id.as_deref(), a.region.as_deref(), as_of)?;
     let mut out = output::stdout();
     write_balances(&mut out, ctx.format, &rows)?;
@@ -442,7 +460,7 @@ fn deadlines(ctx: &Context, a: args::DeadlinesArgs) -> CliResult {
         Some(day) => day,
         None => chrono::Local::now().date_naive(),
     };
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_reading()?;
     let rows = ledger.deadlines(a.id.as_deref(), today)?;
     let mut out = output::stdout();
     write_deadlines(&mut out, ctx.format, &rows)?;
@@ -457,7 +475,7 @@ pub fn write_deadlines(out: &mut dyn Write, format: Format, rows: &[DeadlineRow]
 }
 
 fn spend_report(ctx: &Context, a: args::SpendReportArgs) -> CliResult {
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_reading()?;
     let rows = ledger.spend_report(&a.id, a.region.as_deref())?;
     let mut out = output::stdout();
     write_spend_report(&mut out, ctx.format, &rows)?;
@@ -495,7 +513,7 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
         until: parse::opt_date("--until", a.until.as_deref())?,
         limit: a.limit,
     };
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_reading()?;
     let mut out = output::stdout();
     match ctx.format {
         Format::Json => {
@@ -555,7 +573,7 @@ fn stop_streaming() -> grant_ledger_projections::LedgerError {
 }
 
 fn verify(ctx: &Context) -> CliResult {
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_for_reading()?;
     let summary = ledger.verify()?;
     let mut out = output::stdout();
     match ctx.format {

@@ -129,9 +129,14 @@ impl Ledger {
         self.ok(&all).json()
     }
 
-    /// The whole audit trail as JSON text, to compare before and after.
+    /// The whole audit trail as JSON text, to compare before and after; a marker when
+    /// there is no ledger yet, a missing or empty directory (queries would fail).
     pub fn history(&self) -> String {
-        self.ok(&["history", "--format", "json"]).stdout
+        match std::fs::read_dir(self.dir()).map(|mut entries| entries.next().is_none()) {
+            Err(_) => "(no ledger directory)".to_string(),
+            Ok(true) => "(empty directory)".to_string(),
+            Ok(false) => self.ok(&["history", "--format", "json"]).stdout,
+        }
     }
 
     pub fn events(&self) -> usize {

@@ -39,6 +39,7 @@ pub struct Ledger<S: EventStore = SledStore> {
 
 impl Ledger<SledStore> {
     /// Opens (creating if needed) the ledger in `dir`, stamping events with the system clock.
+    /// For commands that record: the directory is created on first write.
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
         Self::open_with_clock(dir, Arc::new(SystemClock))
     }
@@ -46,6 +47,13 @@ impl Ledger<SledStore> {
     /// Opens the ledger in `dir` with the given clock for `recorded_at` stamps.
     pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
         Ledger::with_store(SledStore::open(dir, clock)?)
+    }
+
+    /// Opens the ledger in `dir` only if there is one, creating nothing: for queries, so a
+    /// mistyped path is an error ([`grant_ledger_store::StoreError::NoLedger`], kind
+    /// `Unavailable`) rather than an empty answer from a new, empty ledger.
+    pub fn open_existing(dir: &Path) -> Result<Self, LedgerError> {
+        Ledger::with_store(SledStore::open_existing(dir, Arc::new(SystemClock))?)
     }
 }
 
