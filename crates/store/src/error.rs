@@ -14,7 +14,8 @@ pub enum ErrorKind {
     KeyReused,
     /// The request itself is malformed or exceeds a limit; retrying will not help.
     Invalid,
-    /// The ledger cannot be used: in use, corrupt, too new, tampered, or an I/O failure.
+    /// The ledger cannot be used: not there, cannot be opened, in use, corrupt, too new,
+    /// tampered, or an I/O failure.
     Unavailable,
 }
 

@@ -1,5 +1,6 @@
 //! The durable store on sled 0.34: tree layout, the commit transaction, making acknowledged
-//! writes really durable, and opening (lock, format, recovery of interrupted appends).
+//! writes really durable, and opening (creating only for writers, lock, format, loss of
+//! contents, recovery of interrupted appends, the check of the last event).
 //!
 //! Durability: sled's `flush()` ends in `sync_file_range`, which neither flushes the disk's
 //! write cache nor the file's metadata (sled issue #1452). After every commit we therefore
