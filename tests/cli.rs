@@ -955,7 +955,7 @@ fn queries_need_an_existing_ledger_and_create_nothing() {
     let l = Ledger::empty();
     let needles = [
         "no ledger at",
-        "created by the first recording command",
+        "created by the first determination import",
         "determination import --builtin 31/7421",
     ];
     // A mistyped path: no directory at all, not even its parent.
@@ -981,7 +981,33 @@ fn queries_need_an_existing_ledger_and_create_nothing() {
         assert_eq!(entries, 0, "{args:?} wrote into the empty directory");
         std::fs::remove_dir(l.dir()).expect("rmdir");
     }
-    // The first recording command creates it; then queries answer.
+    // Recording commands that name what a ledger must already hold are refused as
+    // unknown (exit 1) and create nothing either.
+    let csv = l.file(
+        "spends.csv",
+        &format!("{HEADER}31/7421,London,1,2024-10-01,data-coordinator,,,,\n"),
+    );
+    for (args, unknown) in [
+        (
+            vec![
+                "pay", ID, "--region", "london", "--amount", "318000", "--date", "2024-08-20",
+            ],
+            "unknown determination 31/7421",
+        ),
+        (
+            vec![
+                "recover", ID, "--region", "london", "--amount", "1", "--date", "2024-10-01",
+                "--reason", "r",
+            ],
+            "unknown determination 31/7421",
+        ),
+        (vec!["reverse", "2", "--reason", "r"], "unknown event 2"),
+        (vec!["spend-import", &csv], "no spend can be recorded"),
+    ] {
+        l.fails(&args, 1, &[unknown, "no ledger at", "determination import"]);
+        assert!(!l.dir().exists(), "{args:?} created the ledger directory");
+    }
+    // The first determination import creates it; then queries answer.
     l.ok(&["determination", "import", "--builtin", ID]);
     assert_eq!(
         l.json(&["determination", "list"]).as_array().map(Vec::len),

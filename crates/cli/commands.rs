@@ -29,9 +29,26 @@ pub struct Context {
 }
 
 impl Context {
-    /// Opens the ledger for a recording command, creating it on first write.
-    pub fn open_for_recording(&self) -> CliResult<Ledger> {
+    /// Opens the ledger for `determination import`, the one command that may create it:
+    /// the contract's "created on first write".
+    pub fn open_or_create(&self) -> CliResult<Ledger> {
         Ok(Ledger::open(&self.ledger_dir)?)
+    }
+
+    /// Opens the ledger for a command that adds to what it already holds: a payment, spend,
+    /// recovery or reversal names a determination or an event that must be on record.
+    /// Without a ledger there is nothing it could name, so the command is refused as that
+    /// unknown name would be (exit 1), and no directory is created for the refusal.
+    pub fn open_to_add(&self, unknown: &str) -> CliResult<Ledger> {
+        Ledger::open_existing(&self.ledger_dir).map_err(|e| match e {
+            LedgerError::Store(StoreError::NoLedger { path }) => CliError::refused(format!(
+                "{unknown}: there is no ledger at {} yet; it is created by the first \
+                 determination import (e.g. grant-ledger determination import --builtin {})",
+                path.display(),
+                BUILTIN_IDS.first().copied().unwrap_or("31/7421"),
+            )),
+            other => other.into(),
+        })
     }
 
     /// Opens the ledger for a query: an existing ledger only, creating nothing, so that a
@@ -39,7 +56,7 @@ impl Context {
     pub fn open_for_reading(&self) -> CliResult<Ledger> {
         Ledger::open_existing(&self.ledger_dir).map_err(|e| match e {
             LedgerError::Store(StoreError::NoLedger { path }) => CliError::unavailable(format!(
-                "no ledger at {}: it is created by the first recording command \
+                "no ledger at {}: it is created by the first determination import \
                  (e.g. grant-ledger determination import --builtin {})",
                 path.display(),
                 BUILTIN_IDS.first().copied().unwrap_or("31/7421"),
@@ -136,7 +153,7 @@ pub fn import_determination(
 
 fn determination_import(ctx: &Context, a: args::ImportArgs) -> CliResult {
     let determination = load_determination(&a)?;
-    let ledger = ctx.open_for_recording()?;
+    let ledger = ctx.open_or_create()?;
     let id = determination.id.clone();
     let mut recorded = import_determination(&ledger, &ctx.actor, determination)?;
     if recorded.duplicate && recorded.events.is_empty() {
@@ -325,7 +342,8 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
 }
 
 fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
-    let ledger = ctx.open_for_recording()?;
+    let unknown = format!("unknown determination {}", command.determination_id().trim());
+    let ledger = ctx.open_to_add(&unknown)?;
     let recorded = ledger.record(&ctx.actor, key, command)?;
     announce_duplicate(key, &recorded);
     print_recorded(ctx.format, &recorded)
@@ -333,7 +351,7 @@ fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
 
 fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
     let date = parse::opt_date("--date", a.date.as_deref())?;
-    let ledger = ctx.open_for_recording()?;
+    let ledger = ctx.open_to_add(&format!("unknown event {}", a.event.trim()))?;
     let recorded = ledger.reverse(&ctx.actor, a.key.as_deref(), &a.event, &a.reason, date)?;
     announce_duplicate(a.key.as_deref(), &recorded);
     print_recorded(ctx.format, &recorded)
@@ -388,7 +406,7 @@ fn spend_import(ctx: &Context, file: &Path) -> CliResult {
     if meta.is_dir() {
         return Err(cannot("it is a directory".to_string()));
     }
-    let ledger = ctx.open_for_recording()?;
+    let ledger = ctx.open_to_add("no spend can be recorded")?;
     let summary = import::import_csv(
         &ledger,
         &ctx.actor,
