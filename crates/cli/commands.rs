@@ -342,7 +342,10 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
 }
 
 fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
-    let unknown = format!("unknown determination {}", command.determination_id().trim());
+    let unknown = format!(
+        "unknown determination {}",
+        command.determination_id().trim()
+    );
     let ledger = ctx.open_to_add(&unknown)?;
     let recorded = ledger.record(&ctx.actor, key, command)?;
     announce_duplicate(key, &recorded);
