@@ -987,25 +987,22 @@ fn queries_need_an_existing_ledger_and_create_nothing() {
         "spends.csv",
         &format!("{HEADER}31/7421,London,1,2024-10-01,data-coordinator,,,,\n"),
     );
-    for (args, unknown) in [
+    let import = format!("spend-import {csv}");
+    for (command, unknown) in [
         (
-            vec![
-                "pay", ID, "--region", "london", "--amount", "318000", "--date", "2024-08-20",
-            ],
+            "pay 31/7421 --region london --amount 318000 --date 2024-08-20",
             "unknown determination 31/7421",
         ),
         (
-            vec![
-                "recover", ID, "--region", "london", "--amount", "1", "--date", "2024-10-01",
-                "--reason", "r",
-            ],
+            "recover 31/7421 --region london --amount 1 --date 2024-10-01 --reason r",
             "unknown determination 31/7421",
         ),
-        (vec!["reverse", "2", "--reason", "r"], "unknown event 2"),
-        (vec!["spend-import", &csv], "no spend can be recorded"),
+        ("reverse 2 --reason r", "unknown event 2"),
+        (import.as_str(), "no spend can be recorded"),
     ] {
+        let args: Vec<&str> = command.split(' ').collect();
         l.fails(&args, 1, &[unknown, "no ledger at", "determination import"]);
-        assert!(!l.dir().exists(), "{args:?} created the ledger directory");
+        assert!(!l.dir().exists(), "{command} created the ledger directory");
     }
     // The first determination import creates it; then queries answer.
     l.ok(&["determination", "import", "--builtin", ID]);
