@@ -251,8 +251,10 @@ pub struct CheckArgs {
     pub workings: bool,
 }
 
+/// What every recording of money names: which allocation, how much, and when. Shared by
+/// `pay`, `spend` and `recover`, so the three read alike and cannot drift apart.
 #[derive(Debug, Args)]
-pub struct PayArgs {
+pub struct Entry {
     /// The determination id, e.g. 31/7421
     #[arg(value_name = "ID")]
     pub id: String,
@@ -262,15 +264,21 @@ pub struct PayArgs {
     /// Pounds: 318000, 318000.00, 318,000, £318,000.50
     #[arg(long, value_name = "A", allow_hyphen_values = true)]
     pub amount: String,
-    /// The payment date, YYYY-MM-DD
+    /// The date it happened (its effective date), YYYY-MM-DD
     #[arg(long, value_name = "D")]
     pub date: String,
-    /// Free text such as a BACS reference
-    #[arg(long, value_name = "TEXT")]
-    pub reference: Option<String>,
     /// Idempotency key: repeating the same command with it appends nothing
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PayArgs {
+    #[command(flatten)]
+    pub entry: Entry,
+    /// Free text such as a BACS reference
+    #[arg(long, value_name = "TEXT")]
+    pub reference: Option<String>,
     /// Why a payment after the deadline is made; records it flagged late
     #[arg(long = "late-reason", value_name = "TEXT")]
     pub late_reason: Option<String>,
@@ -278,18 +286,8 @@ pub struct PayArgs {
 
 #[derive(Debug, Args)]
 pub struct SpendArgs {
-    /// The determination id, e.g. 31/7421
-    #[arg(value_name = "ID")]
-    pub id: String,
-    /// The region, by name in any case or slug (south-west)
-    #[arg(long, value_name = "R")]
-    pub region: String,
-    /// Pounds: 318000, 318000.00, 318,000, £318,000.50
-    #[arg(long, value_name = "A", allow_hyphen_values = true)]
-    pub amount: String,
-    /// The date the funds were spent, YYYY-MM-DD
-    #[arg(long, value_name = "D")]
-    pub date: String,
+    #[command(flatten)]
+    pub entry: Entry,
     /// One of the determination's purposes, e.g. data-coordinator
     #[arg(long, value_name = "P")]
     pub purpose: String,
@@ -302,9 +300,6 @@ pub struct SpendArgs {
     /// Free text such as an invoice number
     #[arg(long, value_name = "TEXT")]
     pub reference: Option<String>,
-    /// Idempotency key: repeating the same command with it appends nothing
-    #[arg(long, value_name = "KEY")]
-    pub key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -316,24 +311,11 @@ pub struct SpendImportArgs {
 
 #[derive(Debug, Args)]
 pub struct RecoverArgs {
-    /// The determination id, e.g. 31/7421
-    #[arg(value_name = "ID")]
-    pub id: String,
-    /// The region, by name in any case or slug (south-west)
-    #[arg(long, value_name = "R")]
-    pub region: String,
-    /// Pounds: 318000, 318000.00, 318,000, £318,000.50
-    #[arg(long, value_name = "A", allow_hyphen_values = true)]
-    pub amount: String,
-    /// The date the grant was recovered, YYYY-MM-DD
-    #[arg(long, value_name = "D")]
-    pub date: String,
+    #[command(flatten)]
+    pub entry: Entry,
     /// Why the grant is recovered
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// Idempotency key: repeating the same command with it appends nothing
-    #[arg(long, value_name = "KEY")]
-    pub key: Option<String>,
 }
 
 #[derive(Debug, Args)]

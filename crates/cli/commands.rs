@@ -302,43 +302,46 @@ fn determination_check(ctx: &Context, a: args::CheckArgs) -> CliResult {
 // ---------------------------------------------------------------- recording
 
 fn pay(ctx: &Context, a: args::PayArgs) -> CliResult {
+    let e = a.entry;
     let command = Command::IssuePayment {
         id: Uuid::now_v7(),
-        determination: a.id,
-        region: a.region,
-        amount: parse::money("--amount", &a.amount)?,
-        date: parse::date("--date", &a.date)?,
+        amount: parse::money("--amount", &e.amount)?,
+        date: parse::date("--date", &e.date)?,
+        determination: e.id,
+        region: e.region,
         reference: parse::non_empty(a.reference),
         late_reason: a.late_reason,
     };
-    record(ctx, a.key.as_deref(), command)
+    record(ctx, e.key.as_deref(), command)
 }
 
 fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
+    let e = a.entry;
     let command = Command::SpendFunds {
         id: Uuid::now_v7(),
-        determination: a.id,
-        region: a.region,
-        amount: parse::money("--amount", &a.amount)?,
-        date: parse::date("--date", &a.date)?,
+        amount: parse::money("--amount", &e.amount)?,
+        date: parse::date("--date", &e.date)?,
+        determination: e.id,
+        region: e.region,
         purpose: a.purpose,
         authority: parse::non_empty(a.authority),
         description: parse::non_empty(a.description),
         reference: parse::non_empty(a.reference),
     };
-    record(ctx, a.key.as_deref(), command)
+    record(ctx, e.key.as_deref(), command)
 }
 
 fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
+    let e = a.entry;
     let command = Command::RecoverGrant {
         id: Uuid::now_v7(),
-        determination: a.id,
-        region: a.region,
-        amount: parse::money("--amount", &a.amount)?,
-        date: parse::date("--date", &a.date)?,
+        amount: parse::money("--amount", &e.amount)?,
+        date: parse::date("--date", &e.date)?,
+        determination: e.id,
+        region: e.region,
         reason: a.reason,
     };
-    record(ctx, a.key.as_deref(), command)
+    record(ctx, e.key.as_deref(), command)
 }
 
 fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
