@@ -30,8 +30,10 @@ use uuid::Uuid;
 use crate::types::RecordedEvent;
 
 /// The storage format this build writes and the newest it reads (kept in `meta`/`format`).
-/// 2 added per-event key entries to the `keys` tree; a format-1 ledger is upgraded on open.
-pub const STORAGE_FORMAT: u32 = 2;
+/// 2 added per-event key entries to the `keys` tree, 3 the `event_id_extents` tree (one
+/// entry per run of increasing event ids). Each only adds entries an older build would
+/// misread or miss, so an older ledger is upgraded on open by rewriting the number.
+pub const STORAGE_FORMAT: u32 = 3;
 
 const TAG: &[u8; 16] = b"grant-ledger.ev1";
 const HASH_LEN: usize = 32;

@@ -13,6 +13,7 @@ mod clock;
 mod engine;
 mod envelope;
 mod error;
+mod id_extents;
 pub mod limits;
 mod memory;
 mod open_registry;

@@ -8,6 +8,7 @@
 //! creation we also fsync `DIR/conf` and the directories, so the files themselves survive.
 
 use std::fs::File;
+use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,12 +21,15 @@ use crate::clock::Clock;
 use crate::engine::{forward_event_store, Backend, Commit, Engine, KeyEntry, RawIter, Staged};
 use crate::envelope::{self, STORAGE_FORMAT};
 use crate::error::{describe_io, from_sled, StoreError};
+use crate::id_extents::{self, IdExtent, MIN_EXTENT_EVENTS};
 use crate::limits;
 use crate::open_registry::{open_exclusive, OpenGuard};
 use crate::types::{Appended, Head, KeyRecord};
 
 const TREE_EVENTS: &str = "events";
 const TREE_EVENT_IDS: &str = "event_ids";
+/// Runs of increasing ids indexed as one entry (format 3, see `id_extents`).
+const TREE_EVENT_ID_EXTENTS: &str = "event_id_extents";
 const TREE_STREAM_EVENTS: &str = "stream_events";
 const TREE_STREAMS: &str = "streams";
 const TREE_KEYS: &str = "keys";
@@ -226,6 +230,7 @@ pub(crate) struct SledBackend {
     db: sled::Db,
     events: Tree,
     event_ids: Tree,
+    event_id_extents: Tree,
     stream_events: Tree,
     streams: Tree,
     keys: Tree,
@@ -245,6 +250,121 @@ impl SledBackend {
     fn sync(&self) -> Result<(), StoreError> {
         self.sled(self.db.flush())?;
         self.data_file.sync_all()?;
+        Ok(())
+    }
+
+    /// The event id stored at `position`, if an envelope is there.
+    fn id_at(&self, position: u64) -> Result<Option<Uuid>, StoreError> {
+        Ok(self
+            .raw_event(position)?
+            .and_then(|raw| envelope::event_id_of(&raw)))
+    }
+
+    fn id_extent(&self, item: sled::Result<(IVec, IVec)>) -> Result<IdExtent, StoreError> {
+        let (k, v) = self.sled(item)?;
+        IdExtent::decode(&k, &v)
+    }
+
+    /// Position of `id` in the extent that covers it, if any. Extents are disjoint, so only
+    /// the last one starting at or before `id` can.
+    fn id_in_extents(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
+        match self.event_id_extents.range(..=*id.as_bytes()).next_back() {
+            Some(item) => self.id_extent(item)?.search(id, |p| self.id_at(p)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether an extent over ids `first..=last` may be written: no per-event entry and no
+    /// extent (stale ones included) lies in that range, and the extent before it ends
+    /// below it. This keeps extents disjoint and per-event entries out of them.
+    fn id_range_is_free(&self, first: Uuid, last: Uuid) -> Result<bool, StoreError> {
+        let range = *first.as_bytes()..=*last.as_bytes();
+        if self.event_ids.range(range.clone()).next().is_some()
+            || self.event_id_extents.range(range).next().is_some()
+        {
+            return Ok(false);
+        }
+        match self.event_id_extents.range(..*first.as_bytes()).next_back() {
+            Some(item) => Ok(self.id_extent(item)?.last_id < first),
+            None => Ok(true),
+        }
+    }
+
+    /// Which of `sorted` lie in extents, with their positions: the extents overlapping the
+    /// ids' range are scanned once (for new v7 ids typically none), past a budget it is one
+    /// lookup per id, as for the per-event entries.
+    fn ids_in_extents(
+        &self,
+        sorted: &[Uuid],
+        found: &mut Vec<(Uuid, u64)>,
+    ) -> Result<(), StoreError> {
+        let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
+            return Ok(());
+        };
+        let budget = sorted.len() * 4 + 64;
+        let mut overlapping = Vec::new();
+        if let Some(item) = self
+            .event_id_extents
+            .range(..=*first.as_bytes())
+            .next_back()
+        {
+            overlapping.push(self.id_extent(item)?);
+        }
+        let after_first = (
+            Bound::Excluded(*first.as_bytes()),
+            Bound::Included(*last.as_bytes()),
+        );
+        for (visited, item) in self.event_id_extents.range(after_first).enumerate() {
+            if visited > budget {
+                for id in sorted {
+                    if let Some(p) = self.id_in_extents(*id)? {
+                        found.push((*id, p));
+                    }
+                }
+                return Ok(());
+            }
+            overlapping.push(self.id_extent(item)?);
+        }
+        for extent in overlapping {
+            let from = sorted.partition_point(|id| *id < extent.first_id);
+            let to = sorted.partition_point(|id| *id <= extent.last_id);
+            for id in sorted.get(from..to).unwrap_or(&[]) {
+                if let Some(p) = extent.search(*id, |p| self.id_at(p))? {
+                    found.push((*id, p));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Indexes a staged chunk's ids: a run of increasing ids as one extent where its range
+    /// is free, per event otherwise (where the extent could make a lookup miss).
+    fn stage_ids(&self, events: &[Staged]) -> Result<(), StoreError> {
+        let ids: Vec<(Uuid, u64)> = events.iter().map(|e| (e.event_id, e.position)).collect();
+        for (start, len) in id_extents::runs(&ids) {
+            let run = ids.get(start..start + len).unwrap_or(&[]);
+            let (Some(&(first_id, first_position)), Some(&(last_id, _))) =
+                (run.first(), run.last())
+            else {
+                continue;
+            };
+            if len >= MIN_EXTENT_EVENTS && self.id_range_is_free(first_id, last_id)? {
+                let extent = IdExtent {
+                    first_id,
+                    first_position,
+                    count: len as u64,
+                    last_id,
+                };
+                self.sled(
+                    self.event_id_extents
+                        .insert(first_id.as_bytes(), &extent.value()[..]),
+                )?;
+                continue;
+            }
+            for (id, position) in run {
+                self.sled(self.event_ids.insert(id.as_bytes(), &pos_key(*position)))?;
+            }
+        }
         Ok(())
     }
 }
@@ -281,10 +401,18 @@ impl Backend for SledBackend {
     }
 
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
-        match self.sled(self.event_ids.get(id.as_bytes()))? {
-            Some(v) => be_u64(&v, "event id index entry").map(Some),
-            None => Ok(None),
+        let single = match self.sled(self.event_ids.get(id.as_bytes()))? {
+            Some(v) => Some(be_u64(&v, "event id index entry")?),
+            None => None,
+        };
+        // A per-event entry is the answer if its envelope agrees; one left behind by a
+        // discard that failed must not hide the extent that really holds the id.
+        if let Some(p) = single {
+            if self.id_at(p)? == Some(id) {
+                return Ok(Some(p));
+            }
         }
+        Ok(self.id_in_extents(id)?.or(single))
     }
 
     fn indexed_ids(&self, sorted: &[Uuid]) -> Result<Vec<(Uuid, u64)>, StoreError> {
@@ -304,6 +432,7 @@ impl Backend for SledBackend {
             .enumerate()
         {
             if visited > budget {
+                // `event_id_position` looks in the extents too.
                 return sorted
                     .iter()
                     .filter_map(|id| match self.event_id_position(*id) {
@@ -323,6 +452,7 @@ impl Backend for SledBackend {
                 found.push((id, be_u64(&v, "event id index entry")?));
             }
         }
+        self.ids_in_extents(sorted, &mut found)?;
         Ok(found)
     }
 
@@ -382,12 +512,9 @@ impl Backend for SledBackend {
             ))
             .map(drop)
         };
+        self.stage_ids(events)?;
         let mut run: Option<(&Staged, u64)> = None;
         for e in events {
-            self.sled(
-                self.event_ids
-                    .insert(e.event_id.as_bytes(), &pos_key(e.position)),
-            )?;
             if let Some((key, fingerprint)) = &e.event_key {
                 let entry = encode_event_key(e.position, e.event_id, fingerprint);
                 self.sled(self.keys.insert(key.as_bytes(), &entry[..]))?;
@@ -420,6 +547,7 @@ impl Backend for SledBackend {
         loop {
             let mut eb = Batch::default();
             let mut ib = Batch::default();
+            let mut xb = Batch::default();
             let mut sb = Batch::default();
             let mut kb = Batch::default();
             let mut n = 0;
@@ -440,6 +568,15 @@ impl Backend for SledBackend {
                         == Some(&k[..])
                     {
                         ib.remove(f.event_id.as_bytes());
+                    }
+                    // Likewise an id extent: it is keyed by, and starts at, its first event.
+                    if self
+                        .sled(self.event_id_extents.get(f.event_id.as_bytes()))?
+                        .as_deref()
+                        .and_then(|v| v.get(..8))
+                        == Some(&k[..])
+                    {
+                        xb.remove(f.event_id.as_bytes());
                     }
                     // An extent starts at its first event, so the first event removes it.
                     let sk = stream_key(f.stream, f.stream_version);
@@ -468,6 +605,7 @@ impl Backend for SledBackend {
                 break;
             }
             self.sled(self.event_ids.apply_batch(ib))?;
+            self.sled(self.event_id_extents.apply_batch(xb))?;
             self.sled(self.stream_events.apply_batch(sb))?;
             self.sled(self.keys.apply_batch(kb))?;
             self.sled(self.events.apply_batch(eb))?;
@@ -683,6 +821,7 @@ fn open_backend(path: &Path, fresh: bool) -> Result<SledBackend, StoreError> {
     let meta = tree(TREE_META)?;
     let backend = SledBackend {
         event_ids: tree(TREE_EVENT_IDS)?,
+        event_id_extents: tree(TREE_EVENT_ID_EXTENTS)?,
         stream_events: tree(TREE_STREAM_EVENTS)?,
         streams: tree(TREE_STREAMS)?,
         keys: tree(TREE_KEYS)?,
@@ -723,8 +862,9 @@ fn check_format(b: &SledBackend, fresh: bool) -> Result<(), StoreError> {
             }
             if found < STORAGE_FORMAT {
                 // Every older format is a subset of this one (format 2 only added per-event
-                // key entries), so upgrading is just the number, written before anything new
-                // is: an older build then refuses the ledger rather than misreading it.
+                // key entries, format 3 id extents), so upgrading is just the number, written
+                // before anything new is: an older build then refuses the ledger rather than
+                // misreading it.
                 b.sled(b.meta.insert(META_FORMAT, &STORAGE_FORMAT.to_be_bytes()))?;
                 b.sync()?;
             }

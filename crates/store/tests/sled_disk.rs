@@ -178,7 +178,7 @@ fn a_format_1_ledger_is_upgraded_on_open() {
         .unwrap()
         .unwrap();
     assert_eq!(format.as_ref(), &STORAGE_FORMAT.to_be_bytes()[..]);
-    assert_eq!(STORAGE_FORMAT, 2);
+    assert_eq!(STORAGE_FORMAT, 3);
 }
 
 #[test]
