@@ -509,73 +509,107 @@ fn bulk_append_commits_many_chunks_at_once() {
     });
 }
 
+fn failed_bulk_appends_leave_no_trace(s: &dyn EventStore) {
+    s.append(req(vec![batch("a", ExpectedVersion::Any, 1)]))
+        .unwrap();
+    let head = s.head().unwrap();
+    let mut ids = vec![];
+    let mut events = (0..5_000u64).map(|i| {
+        if i == 4_500 {
+            return Err(StoreError::Invalid("row 4500 is malformed".into()));
+        }
+        let e = keyed_event(i, &format!("row-{i}"), 1);
+        ids.push(e.event_id);
+        Ok(e)
+    });
+    let err = s
+        .append_stream_bulk(
+            "t",
+            vec![key("k", 1)],
+            "import",
+            ExpectedVersion::Any,
+            &mut events,
+            &mut |_| vec![],
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "invalid request: row 4500 is malformed");
+    assert_eq!(s.head().unwrap(), head);
+    assert_eq!(s.stream_version("import").unwrap(), 0);
+    assert!(s.key("k").unwrap().is_none());
+    assert!(s.key("row-0").unwrap().is_none());
+    assert!(s.key("row-4000").unwrap().is_none());
+    assert_eq!(s.read_all(0).count(), 1);
+    assert!(s.event_by_id(ids[0]).unwrap().is_none());
+    assert!(s.event_by_id(ids[4_000]).unwrap().is_none());
+
+    // A duplicate id across chunks fails the same way; the ids of the failed import
+    // are free to be used again.
+    let first = event(0);
+    let mut dup_events = vec![Ok(first.clone())];
+    dup_events.extend((1..3_000u64).map(|i| Ok(event(i))));
+    dup_events.push(Ok(first.clone()));
+    let err = s
+        .append_stream_bulk(
+            "t",
+            vec![],
+            "import",
+            ExpectedVersion::Any,
+            &mut dup_events.into_iter(),
+            &mut |_| vec![],
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateEventId { .. }), "{err}");
+    assert_eq!(s.head().unwrap(), head);
+
+    let mut reuse = batch("import", ExpectedVersion::NoStream, 1);
+    reuse.events[0].event_id = ids[0];
+    let ok = s.append(req(vec![reuse])).unwrap();
+    assert_eq!(ok.appended().first_position, 2);
+    assert_eq!(s.event_by_id(ids[0]).unwrap().unwrap().position, 2);
+    // The failed import's keys are free, even where its positions were reused.
+    let mut rekeyed = batch("import", ExpectedVersion::Exact(1), 0);
+    rekeyed.events = vec![keyed_event(0, "row-3", 2)];
+    s.append(req(vec![rekeyed])).unwrap();
+    assert_eq!(s.key("row-3").unwrap().unwrap().fingerprint, [2; 32]);
+    assert!(s.key("row-2").unwrap().is_none());
+    s.verify().unwrap();
+}
+
 #[test]
 fn a_failed_bulk_append_leaves_no_trace() {
-    both(|s| {
-        s.append(req(vec![batch("a", ExpectedVersion::Any, 1)]))
-            .unwrap();
-        let head = s.head().unwrap();
-        let mut ids = vec![];
-        let mut events = (0..5_000u64).map(|i| {
-            if i == 4_500 {
-                return Err(StoreError::Invalid("row 4500 is malformed".into()));
-            }
-            let e = keyed_event(i, &format!("row-{i}"), 1);
-            ids.push(e.event_id);
-            Ok(e)
-        });
-        let err = s
-            .append_stream_bulk(
-                "t",
-                vec![key("k", 1)],
-                "import",
-                ExpectedVersion::Any,
-                &mut events,
-                &mut |_| vec![],
-            )
-            .unwrap_err();
-        assert_eq!(err.to_string(), "invalid request: row 4500 is malformed");
-        assert_eq!(s.head().unwrap(), head);
-        assert_eq!(s.stream_version("import").unwrap(), 0);
-        assert!(s.key("k").unwrap().is_none());
-        assert!(s.key("row-0").unwrap().is_none());
-        assert!(s.key("row-4000").unwrap().is_none());
-        assert_eq!(s.read_all(0).count(), 1);
-        assert!(s.event_by_id(ids[0]).unwrap().is_none());
-        assert!(s.event_by_id(ids[4_000]).unwrap().is_none());
-
-        // A duplicate id across chunks fails the same way; the ids of the failed import
-        // are free to be used again.
-        let first = event(0);
-        let mut dup_events = vec![Ok(first.clone())];
-        dup_events.extend((1..3_000u64).map(|i| Ok(event(i))));
-        dup_events.push(Ok(first.clone()));
-        let err = s
-            .append_stream_bulk(
-                "t",
-                vec![],
-                "import",
-                ExpectedVersion::Any,
-                &mut dup_events.into_iter(),
-                &mut |_| vec![],
-            )
-            .unwrap_err();
-        assert!(matches!(err, StoreError::DuplicateEventId { .. }), "{err}");
-        assert_eq!(s.head().unwrap(), head);
-
-        let mut reuse = batch("import", ExpectedVersion::NoStream, 1);
-        reuse.events[0].event_id = ids[0];
-        let ok = s.append(req(vec![reuse])).unwrap();
-        assert_eq!(ok.appended().first_position, 2);
-        assert_eq!(s.event_by_id(ids[0]).unwrap().unwrap().position, 2);
-        // The failed import's keys are free, even where its positions were reused.
-        let mut rekeyed = batch("import", ExpectedVersion::Exact(1), 0);
-        rekeyed.events = vec![keyed_event(0, "row-3", 2)];
-        s.append(req(vec![rekeyed])).unwrap();
-        assert_eq!(s.key("row-3").unwrap().unwrap().fingerprint, [2; 32]);
-        assert!(s.key("row-2").unwrap().is_none());
-        s.verify().unwrap();
-    });
+    failed_bulk_appends_leave_no_trace(&MemoryStore::new(dyn_clock()));
+    let dir = TempDir::new().unwrap();
+    let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
+    failed_bulk_appends_leave_no_trace(&s);
+    let head = s.head().unwrap().position;
+    drop(s);
+    // The failed imports staged whole chunks of increasing ids, i.e. id extents: none may be
+    // left behind, and the three committed single events have one entry each.
+    let db = raw_db(dir.path());
+    assert_eq!(head, 3);
+    assert_eq!(db.open_tree("event_ids").unwrap().len(), 3);
+    assert!(
+        db.open_tree("event_id_extents").unwrap().is_empty(),
+        "a failed bulk append left an id extent behind"
+    );
+    drop(db);
+    // ... whereas a bulk append that commits is indexed by extents (so the check above was
+    // looking at the right tree).
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
+    s.append_stream_bulk(
+        "t",
+        vec![],
+        "later",
+        ExpectedVersion::NoStream,
+        &mut (0..3_000u64).map(|i| Ok(event(i))),
+        &mut |_| vec![],
+    )
+    .unwrap();
+    drop(s);
+    let db = raw_db(dir.path());
+    assert_eq!(db.open_tree("event_id_extents").unwrap().len(), 2);
+    assert_eq!(db.open_tree("event_ids").unwrap().len(), 3);
 }
 
 #[test]
@@ -682,6 +716,163 @@ fn duplicate_ids_are_caught_even_when_ids_are_spread_over_the_key_space() {
             vec![3_499, 3_500]
         );
         assert_eq!(s.event_by_id(recorded).unwrap().unwrap().position, 251);
+        s.verify().unwrap();
+    });
+}
+
+/// Ids `base + step * k` for `k` in `1..=n`: increasing, with room between them.
+fn spaced_ids(base: u128, step: u128, n: u128) -> Vec<uuid::Uuid> {
+    (1..=n)
+        .map(|k| uuid::Uuid::from_u128(base + step * k))
+        .collect()
+}
+
+fn with_ids(stream: &str, ids: &[uuid::Uuid]) -> AppendRequest {
+    let mut b = batch(stream, ExpectedVersion::Any, ids.len());
+    for (e, id) in b.events.iter_mut().zip(ids) {
+        e.event_id = *id;
+    }
+    req(vec![b])
+}
+
+fn assert_found(s: &dyn EventStore, ids: &[uuid::Uuid], first_position: u64) {
+    for (i, id) in ids.iter().enumerate() {
+        let ev = s.event_by_id(*id).unwrap();
+        let ev = ev.unwrap_or_else(|| panic!("event {i} ({id}) not found"));
+        assert_eq!(ev.position, first_position + i as u64, "event {i}");
+        assert_eq!(ev.event_id, *id);
+    }
+}
+
+#[test]
+fn every_event_is_found_by_id_whether_ids_increase_or_not() {
+    both(|s| {
+        // A bulk of 5,000 increasing (v7) ids: indexed as extents, over chunk borders.
+        let bulk: Vec<NewEvent> = (0..5_000).map(event).collect();
+        let ids: Vec<uuid::Uuid> = bulk.iter().map(|e| e.event_id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        s.append_stream_bulk(
+            "t",
+            vec![],
+            "bulk",
+            ExpectedVersion::NoStream,
+            &mut bulk.into_iter().map(Ok),
+            &mut |_| vec![],
+        )
+        .unwrap();
+        assert_found(s, &ids, 1);
+        // Ids between and around the members are not there.
+        for id in [ids[0], ids[2_047], ids[2_048], ids[4_999]] {
+            let below = uuid::Uuid::from_u128(id.as_u128() - 1);
+            let above = uuid::Uuid::from_u128(id.as_u128() + 1);
+            assert!(s.event_by_id(below).unwrap().is_none());
+            assert!(s.event_by_id(above).unwrap().is_none());
+        }
+
+        // Random ids, spread over the key space and in no order, some landing inside the
+        // bulk's id range: indexed per event.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (lo, hi) = (ids[0].as_u128(), ids[4_999].as_u128());
+        let mut position = 5_001;
+        for round in 0..3u128 {
+            let random: Vec<uuid::Uuid> = (0..300)
+                .map(|i| {
+                    let r = u128::from(next()) << 64 | u128::from(next());
+                    if i % 10 == 0 {
+                        uuid::Uuid::from_u128(lo + r % (hi - lo))
+                    } else {
+                        uuid::Uuid::from_u128(r ^ round)
+                    }
+                })
+                .collect();
+            s.append(with_ids("random", &random)).unwrap();
+            assert_found(s, &random, position);
+            position += 300;
+        }
+        // The bulk's ids are still found, whatever landed inside their range.
+        assert_found(s, &ids, 1);
+        s.verify().unwrap();
+    });
+}
+
+#[test]
+fn a_duplicate_id_inside_an_extents_range_is_refused() {
+    both(|s| {
+        let base = 0x0190_0000_0000_7000_8000_0000_0000_0000;
+        let ids = spaced_ids(base, 10, 100);
+        s.append(with_ids("a", &ids)).unwrap();
+        // A member strictly inside the range: neither the extent's key nor its last id.
+        let mut again = spaced_ids(base + 5_000, 10, 20);
+        again[7] = ids[49];
+        let err = s.append(with_ids("b", &again)).unwrap_err();
+        assert!(
+            matches!(err, StoreError::DuplicateEventId { event_id, position: Some(50) } if event_id == ids[49]),
+            "{err}"
+        );
+        // The same in the second chunk of a bulk append.
+        let mut bulk: Vec<NewEvent> = (0..3_000).map(event).collect();
+        bulk[2_500].event_id = ids[98];
+        let err = s
+            .append_stream_bulk(
+                "t",
+                vec![],
+                "bulk",
+                ExpectedVersion::Any,
+                &mut bulk.into_iter().map(Ok),
+                &mut |_| vec![],
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::DuplicateEventId {
+                    position: Some(99),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(s.head().unwrap().position, 100);
+
+        // An id inside the range that is not a member is new: recorded (per event), and it
+        // hides none of the extent's members.
+        let between = [uuid::Uuid::from_u128(base + 505)];
+        s.append(with_ids("b", &between)).unwrap();
+        assert_found(s, &between, 101);
+        assert_found(s, &ids, 1);
+        s.verify().unwrap();
+    });
+}
+
+#[test]
+fn interleaved_ids_across_appends_fall_back_and_are_found() {
+    both(|s| {
+        let base = 0x0190_0000_0000_7000_8000_0000_0000_0000;
+        let odd = spaced_ids(base + 1, 2, 200);
+        let even = spaced_ids(base, 2, 200);
+        // The second append's range overlaps the first's extent.
+        s.append(with_ids("a", &odd)).unwrap();
+        s.append(with_ids("b", &even)).unwrap();
+        // Within one append: a run far above, then a run interleaved with it.
+        let third: Vec<uuid::Uuid> = spaced_ids(base + 1_000_000, 2, 50)
+            .into_iter()
+            .chain(spaced_ids(base + 1_000_001, 2, 50))
+            .collect();
+        s.append(with_ids("c", &third)).unwrap();
+        assert_found(s, &odd, 1);
+        assert_found(s, &even, 201);
+        assert_found(s, &third, 401);
+        // Every id of the three is a duplicate now.
+        for id in [odd[0], odd[137], even[1], even[199], third[25], third[99]] {
+            let err = s.append(with_ids("d", &[id])).unwrap_err();
+            assert!(matches!(err, StoreError::DuplicateEventId { .. }), "{err}");
+        }
         s.verify().unwrap();
     });
 }

@@ -153,31 +153,40 @@ fn a_newer_storage_format_is_refused() {
 }
 
 #[test]
-fn a_format_1_ledger_is_upgraded_on_open() {
-    let dir = TempDir::new().unwrap();
-    let events = ledger_of_ten(dir.path());
-    {
+fn format_1_and_2_ledgers_are_upgraded_on_open_and_their_ids_found() {
+    for old in [1u32, 2] {
+        let dir = TempDir::new().unwrap();
+        // Appends of two events: runs too short for an extent, so every id has its own
+        // entry, which is all an older format has.
+        let events = ledger_of_ten(dir.path());
+        {
+            let db = raw_db(dir.path());
+            assert!(db.open_tree("event_id_extents").unwrap().is_empty());
+            db.open_tree("meta")
+                .unwrap()
+                .insert("format", &old.to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        {
+            let s = open(dir.path());
+            assert_eq!(s.read_all(0).count(), events.len());
+            for e in &events {
+                let found = s.event_by_id(e.event_id).unwrap().map(|f| f.position);
+                assert_eq!(found, Some(e.position));
+            }
+            s.verify().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
         let db = raw_db(dir.path());
-        db.open_tree("meta")
+        let format = db
+            .open_tree("meta")
             .unwrap()
-            .insert("format", &1u32.to_be_bytes())
+            .get("format")
+            .unwrap()
             .unwrap();
-        db.flush().unwrap();
+        assert_eq!(format.as_ref(), &STORAGE_FORMAT.to_be_bytes()[..]);
     }
-    {
-        let s = open(dir.path());
-        assert_eq!(s.read_all(0).count(), events.len());
-        s.verify().unwrap();
-    }
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let db = raw_db(dir.path());
-    let format = db
-        .open_tree("meta")
-        .unwrap()
-        .get("format")
-        .unwrap()
-        .unwrap();
-    assert_eq!(format.as_ref(), &STORAGE_FORMAT.to_be_bytes()[..]);
     assert_eq!(STORAGE_FORMAT, 3);
 }
 
