@@ -160,8 +160,15 @@ fn issue_payment(
         )));
     }
     if figures.instalments >= d.instalments {
+        // Name what is on record, so the officer can see which payment stands.
+        let on_record = figures
+            .payments
+            .iter()
+            .map(|p| format!("{} on {}", p.amount, p.date))
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(DomainError::refused(format!(
-            "{} is already paid in its {} instalment(s) of determination {}",
+            "{} is already paid in its {} instalment(s) of determination {} ({on_record})",
             allocation.region, d.instalments, d.id
         )));
     }

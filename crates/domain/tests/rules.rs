@@ -133,7 +133,10 @@ fn no_more_instalments_than_allowed() {
     ledger.accept(ledger.pay("London", "318000", "2024-08-20"));
     ledger
         .when(ledger.pay("London", "318000", "2024-08-21"))
-        .refused("London is already paid in its 1 instalment(s)");
+        .refused(
+            "London is already paid in its 1 instalment(s) of determination 31/7421 \
+             (£318,000.00 on 2024-08-20)",
+        );
 }
 
 #[test]
