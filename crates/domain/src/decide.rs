@@ -387,10 +387,14 @@ fn reverse_event(
                     d.id
                 )));
             }
-            let received = figures
-                .paid
-                .saturating_sub(amount)
-                .saturating_sub(figures.recovered);
+            let paid_after = figures.paid.saturating_sub(amount);
+            if figures.recovered > paid_after {
+                return Err(DomainError::refused(format!(
+                    "reversing payment {target_id} of {amount} would leave {region} with {} recovered, more than the {paid_after} paid",
+                    figures.recovered
+                )));
+            }
+            let received = paid_after.saturating_sub(figures.recovered);
             if figures.spent > received {
                 return Err(DomainError::refused(format!(
                     "reversing payment {target_id} of {amount} would leave {region}'s spent of {} above the {received} received",

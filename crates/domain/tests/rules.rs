@@ -363,6 +363,21 @@ fn reversing_a_payment_with_spend_against_it_is_refused_with_figures() {
 }
 
 #[test]
+fn reversing_a_payment_with_a_recovery_against_it_is_refused_with_figures() {
+    let mut ledger = paid_everywhere();
+    let payment = ledger
+        .log
+        .iter()
+        .find(|e| e.data.region() == Some("North East"))
+        .unwrap()
+        .clone();
+    ledger.accept(ledger.recover("North East", "10", "2025-04-30"));
+    ledger
+        .when(ledger.reverse(&payment, None))
+        .refused("would leave North East with £10.00 recovered, more than the £0.00 paid");
+}
+
+#[test]
 fn reversing_a_spend_frees_its_amount() {
     let mut ledger = paid_everywhere();
     let spend = ledger
