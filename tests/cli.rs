@@ -927,6 +927,16 @@ fn spend_report_and_history_filters() {
         "position,event_id,type,stream,version,recorded_at,actor,key,effective_date,data,hash\n"
     ));
     assert_eq!(csv.lines().count(), 3);
+    // recorded_at reads the same in CSV as in JSON.
+    let first_json = l.json(&["history", "--limit", "1"]);
+    let recorded_at = first_json[0]["recorded_at"].as_str().expect("text");
+    assert!(recorded_at.ends_with('Z'), "{recorded_at}");
+    assert!(csv.contains(&format!(",{recorded_at},")), "{csv}");
+    l.fails(
+        &["history", "--since", "2025-01-01", "--until", "2024-12-31"],
+        2,
+        &["--since 2025-01-01 is after --until 2024-12-31"],
+    );
     let table = l.ok(&["history", "--region", "west midlands"]).stdout;
     assert!(
         table.contains("£2,000.00") && table.contains("auditor"),
@@ -1032,6 +1042,24 @@ fn a_ledger_holds_only_sleds_files() {
     let db = sled::open(l.dir()).expect("sled opens the closed ledger");
     let events = db.open_tree("events").expect("events tree");
     assert_eq!(events.len(), 10);
+}
+
+#[test]
+fn an_empty_actor_names_nobody_so_user_is_recorded() {
+    let l = Ledger::empty();
+    let made = l.json(&["--actor", "", "determination", "import", "--builtin", ID]);
+    assert_eq!(made["actor"], "tester");
+    let blank_env = bin()
+        .env("GRANT_LEDGER_ACTOR", "  ")
+        .arg("--ledger")
+        .arg(l.dir())
+        .args(["--format", "json", "pay", ID, "--region", "london"])
+        .args(["--amount", "318000", "--date", "2024-08-20"])
+        .output()
+        .expect("runs");
+    assert_eq!(blank_env.status.code(), Some(0));
+    let paid: Value = serde_json::from_slice(&blank_env.stdout).expect("json");
+    assert_eq!(paid["actor"], "tester");
 }
 
 // ---------------------------------------------------------------- verify and availability

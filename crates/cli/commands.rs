@@ -537,6 +537,13 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
         until: parse::opt_date("--until", a.until.as_deref())?,
         limit: a.limit,
     };
+    if let (Some(since), Some(until)) = (filter.since, filter.until) {
+        if since > until {
+            return Err(CliError::malformed(format!(
+                "--since {since} is after --until {until}, so no event could match"
+            )));
+        }
+    }
     let ledger = ctx.open_for_reading()?;
     let mut out = output::stdout();
     match ctx.format {

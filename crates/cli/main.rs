@@ -66,10 +66,11 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
 
 /// `--actor`, else `$GRANT_LEDGER_ACTOR` (via clap), else `$USER`, else "unknown".
 fn actor(given: Option<String>) -> String {
+    // An empty --actor or GRANT_LEDGER_ACTOR says nothing, so the next source is asked.
+    let named = |a: String| Some(a.trim().to_string()).filter(|a| !a.is_empty());
     given
-        .or_else(|| std::env::var("USER").ok())
-        .map(|a| a.trim().to_string())
-        .filter(|a| !a.is_empty())
+        .and_then(named)
+        .or_else(|| std::env::var("USER").ok().and_then(named))
         .unwrap_or_else(|| "unknown".to_string())
 }
 

@@ -446,7 +446,9 @@ pub fn history_csv_row(writer: &mut csv::Writer<&mut dyn Write>, e: &HistoryEntr
         e.event_type.clone(),
         e.stream.clone(),
         e.version.to_string(),
-        e.recorded_at.to_rfc3339(),
+        // The same text as JSON's (serde's RFC 3339 with Z), so CSV and JSON agree.
+        e.recorded_at
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         e.actor.clone(),
         e.key.clone().unwrap_or_default(),
         e.effective_date.to_string(),
