@@ -627,10 +627,15 @@ fn malformed_input_exits_2() {
         vec!["frobnicate"],
         vec!["determination", "import"],
         vec!["determination", "import", "f.toml", "--builtin", ID],
+        vec!["balances", ""],
+        vec!["reverse", "", "--reason", "r"],
     ] {
         let run = l.run(&args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty());
+        // One line, like every other error.
+        assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
     }
     assert_eq!(before, l.history());
 }

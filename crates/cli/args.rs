@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "An event-sourced ledger for UK section 31 grant determinations";
@@ -225,21 +226,21 @@ pub struct ImportArgs {
     pub file: Option<PathBuf>,
 
     /// Import a determination that ships with the program (31/7421)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub builtin: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct IdArg {
     /// The determination id, e.g. 31/7421
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub id: String,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The determination id, e.g. 31/7421
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub id: String,
 
     /// Exit 1 when any difference is non-zero
@@ -256,7 +257,7 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct Entry {
     /// The determination id, e.g. 31/7421
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub id: String,
     /// The region, by name in any case or slug (south-west)
     #[arg(long, value_name = "R")]
@@ -321,7 +322,7 @@ pub struct RecoverArgs {
 #[derive(Debug, Args)]
 pub struct ReverseArgs {
     /// The event to reverse: its event id or its position
-    #[arg(value_name = "EVENT")]
+    #[arg(value_name = "EVENT", value_parser = NonEmptyStringValueParser::new())]
     pub event: String,
     /// Why the event is reversed
     #[arg(long, value_name = "TEXT")]
@@ -337,7 +338,7 @@ pub struct ReverseArgs {
 #[derive(Debug, Args)]
 pub struct BalancesArgs {
     /// Only this determination
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub id: Option<String>,
     /// Only this region, by name in any case or slug
     #[arg(long, value_name = "R")]
@@ -350,7 +351,7 @@ pub struct BalancesArgs {
 #[derive(Debug, Args)]
 pub struct DeadlinesArgs {
     /// Only this determination
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub id: Option<String>,
     /// The date to count days from, YYYY-MM-DD [default: today's local date]
     #[arg(long, value_name = "D")]
@@ -360,7 +361,7 @@ pub struct DeadlinesArgs {
 #[derive(Debug, Args)]
 pub struct SpendReportArgs {
     /// The determination id, e.g. 31/7421
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub id: String,
     /// Only this region, by name in any case or slug
     #[arg(long, value_name = "R")]

@@ -27,13 +27,12 @@ fn main() -> ExitCode {
     install_panic_hook();
     let matches = match Cli::command().try_get_matches() {
         Ok(matches) => matches,
-        // Help and version exit 0; usage errors exit 2, as the contract says.
-        Err(e) => e.exit(),
+        Err(e) => return usage_error(e),
     };
     let ledger_on_command_line = matches.value_source("ledger") == Some(ValueSource::CommandLine);
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => return usage_error(e),
     };
     match run(cli, ledger_on_command_line) {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,6 +42,42 @@ fn main() -> ExitCode {
             ExitCode::from(u8::try_from(exit_code(&e)).unwrap_or(3))
         }
     }
+}
+
+/// Help and version go to stdout and exit 0, as clap prints them. A usage error exits 2
+/// (the contract's malformed input) as one line on stderr, like every other error:
+/// clap's first line, its tip if it has one, and where to look for more.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("error: the command line does not parse");
+    let details: Vec<&str> = lines
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(|l| {
+            let l = l.strip_prefix("tip: ").unwrap_or(l);
+            l.strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+                .unwrap_or(l)
+        })
+        .collect();
+    let sentence = match first.strip_suffix(':') {
+        // "the following required arguments were not provided:" and its list.
+        Some(lead) => format!("{lead}: {}", details.join(", ")),
+        None => details.iter().fold(first.to_string(), |s, d| s + "; " + d),
+    };
+    eprintln!("{sentence} (see grant-ledger --help)");
+    ExitCode::from(2)
 }
 
 fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
