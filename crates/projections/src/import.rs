@@ -162,6 +162,11 @@ impl<S: EventStore> Ledger<S> {
                 Some(row) => buffer.push(row?),
             }
         }
+        // A file of exactly IMPORT_BUFFER_ROWS rows has ended too: look one row further, and
+        // hand that row on to the streamed path if there is one.
+        let next = if ended { None } else { rows.next() };
+        ended = ended || next.is_none();
+        let mut rows = next.into_iter().chain(rows);
         let mut plan = KeyPlan::default();
         let buffer = buffer
             .into_iter()
@@ -172,7 +177,7 @@ impl<S: EventStore> Ledger<S> {
         if ended {
             self.import_buffered(&mut models, actor, buffer, progress)
         } else {
-            self.import_streamed(&mut models, actor, buffer, rows, plan, progress)
+            self.import_streamed(&mut models, actor, buffer, &mut rows, plan, progress)
         }
     }
 

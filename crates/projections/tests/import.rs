@@ -168,6 +168,29 @@ fn row_keys_skip_identical_repeats_and_refuse_different_rows() {
 }
 
 #[test]
+fn a_file_of_exactly_the_buffer_size_is_decided_as_a_whole_like_a_short_one() {
+    // Its last row names another determination: a short file may mix determinations, so the
+    // refusal must be about that row's determination, not about the file's length.
+    let ledger = paid_ledger();
+    let n = IMPORT_BUFFER_ROWS as u64;
+    let mut rows = (0..n).map(|i| {
+        let mut r = row(i + 2, "London", "1", "self-assessment", None);
+        if i + 1 == n {
+            r.determination = "31/9999".into();
+        }
+        Ok(r)
+    });
+    let err = ledger
+        .import_spends("i", &mut rows, &mut |_| {})
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("line {}: unknown determination 31/9999", n + 1)),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_long_file_streams_through_the_bulk_append() {
     let ledger = paid_ledger();
     let n = IMPORT_BUFFER_ROWS as u64 + 50;
