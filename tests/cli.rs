@@ -613,6 +613,24 @@ fn malformed_input_exits_2() {
             &[date],
         );
     }
+    for key in ["", "   "] {
+        l.fails(
+            &[
+                "pay",
+                ID,
+                "--region",
+                "london",
+                "--amount",
+                "318000",
+                "--date",
+                "2024-08-20",
+                "--key",
+                key,
+            ],
+            2,
+            &["--key is empty"],
+        );
+    }
     l.fails(&["balances", "--as-of", "2024/12/31"], 2, &["--as-of"]);
     l.fails(&["deadlines", "--today", "today"], 2, &["--today"]);
     l.fails(&["history", "--since", "x"], 2, &["--since"]);

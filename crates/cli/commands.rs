@@ -312,7 +312,7 @@ fn pay(ctx: &Context, a: args::PayArgs) -> CliResult {
         reference: parse::non_empty(a.reference),
         late_reason: a.late_reason,
     };
-    record(ctx, e.key.as_deref(), command)
+    record(ctx, parse::key(e.key)?.as_deref(), command)
 }
 
 fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
@@ -328,7 +328,7 @@ fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
         description: parse::non_empty(a.description),
         reference: parse::non_empty(a.reference),
     };
-    record(ctx, e.key.as_deref(), command)
+    record(ctx, parse::key(e.key)?.as_deref(), command)
 }
 
 fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
@@ -341,7 +341,7 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
         region: e.region,
         reason: a.reason,
     };
-    record(ctx, e.key.as_deref(), command)
+    record(ctx, parse::key(e.key)?.as_deref(), command)
 }
 
 fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
@@ -357,9 +357,10 @@ fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
 
 fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
     let date = parse::opt_date("--date", a.date.as_deref())?;
+    let key = parse::key(a.key)?;
     let ledger = ctx.open_to_add(&format!("unknown event {}", a.event.trim()))?;
-    let recorded = ledger.reverse(&ctx.actor, a.key.as_deref(), &a.event, &a.reason, date)?;
-    announce_duplicate(a.key.as_deref(), &recorded);
+    let recorded = ledger.reverse(&ctx.actor, key.as_deref(), &a.event, &a.reason, date)?;
+    announce_duplicate(key.as_deref(), &recorded);
     print_recorded(ctx.format, &recorded)
 }
 

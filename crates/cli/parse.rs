@@ -37,6 +37,19 @@ pub fn money(what: &str, text: &str) -> Result<Money, CliError> {
     Money::parse(text).map_err(|e| CliError::malformed(format!("{what}: {e}")))
 }
 
+/// An idempotency key as given to `--key`, without surrounding spaces. A key of nothing
+/// but spaces would be a different key from the same spaces typed again by a script
+/// that trims, so it is refused like an empty one.
+pub fn key(text: Option<String>) -> Result<Option<String>, CliError> {
+    match text {
+        None => Ok(None),
+        Some(k) if k.trim().is_empty() => Err(CliError::malformed(
+            "--key is empty; give a key such as pay-london-2024 or leave the flag out",
+        )),
+        Some(k) => Ok(Some(k.trim().to_string())),
+    }
+}
+
 /// Empty strings mean "not given".
 pub fn non_empty(text: Option<String>) -> Option<String> {
     text.filter(|t| !t.trim().is_empty())
