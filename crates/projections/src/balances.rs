@@ -49,7 +49,8 @@ impl AllocationBalance {
     }
 
     pub fn row(&self, determination: &str) -> BalanceRow {
-        let fully_paid = self.paid == self.determined;
+        // Nothing determined (as of a day before the determination) is not "paid".
+        let fully_paid = self.paid == self.determined && !self.determined.is_zero();
         let late = self.payments.iter().any(|p| p.late);
         let status = match (fully_paid, late) {
             (false, _) => BalanceStatus::Unpaid,
@@ -150,6 +151,19 @@ impl Balances {
             .get_mut(determination)?
             .iter_mut()
             .find(|a| a.region == region)
+    }
+
+    /// Sets what `determination` determined to nothing, for an answer as of a day before
+    /// it was made.
+    pub fn nothing_determined(&mut self, determination: &str) {
+        for a in self
+            .determinations
+            .get_mut(determination)
+            .into_iter()
+            .flatten()
+        {
+            a.determined = Money::ZERO;
+        }
     }
 
     /// Every allocation with its determination id, optionally of one determination.

@@ -3,6 +3,7 @@
 //! new events into every model, append events and models in one commit) and answers queries
 //! from the models held current that way.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -389,10 +390,35 @@ impl<S: EventStore> Ledger<S> {
     /// correction reads as if the corrected event never happened.
     fn balances_as_of(&self, date: NaiveDate) -> Result<Balances, LedgerError> {
         let mut balances = Balances::default();
+        // Determinations made after `date`, and whether anything dated by then (spend
+        // early in the grant period, before the letter) is counted against them.
+        let mut made_later: BTreeMap<String, bool> = BTreeMap::new();
         for rec in self.store.read_all(1) {
             let event = decode(&rec?)?;
-            if event.data.effective_date() <= date {
-                balances.apply(&event);
+            match &event.data {
+                // Always folded first (it is first in its stream), so later events have
+                // allocations to count against; whether it counts is settled below.
+                EventData::DeterminationMade(made) => {
+                    if made.determination.made_on > date {
+                        made_later.insert(made.determination.id.clone(), false);
+                    }
+                    balances.apply(&event);
+                }
+                data if data.effective_date() <= date => {
+                    if let Some(touched) = made_later.get_mut(data.determination_id()) {
+                        *touched = true;
+                    }
+                    balances.apply(&event);
+                }
+                _ => {}
+            }
+        }
+        for (id, touched) in made_later {
+            if touched {
+                // Shown, so that early spend is not hidden, but nothing was determined yet.
+                balances.nothing_determined(&id);
+            } else {
+                balances.determinations.remove(&id);
             }
         }
         Ok(balances)

@@ -287,6 +287,39 @@ fn as_of_counts_only_events_effective_by_then() {
 }
 
 #[test]
+fn as_of_before_the_determination_shows_early_spend_against_nothing_determined() {
+    let ledger = ledger();
+    ledger
+        .record("a", None, pay("London", "318000", "2024-08-20"))
+        .unwrap();
+    // Spend early in the grant period, before the letter of 2024-08-16.
+    ledger
+        .record(
+            "a",
+            None,
+            spend("London", "2500", "2024-05-01", "data-coordinator"),
+        )
+        .unwrap();
+    assert!(ledger
+        .balances(None, None, Some(date("2024-04-30")))
+        .unwrap()
+        .is_empty());
+    let june = ledger
+        .balances(Some(D), Some("London"), Some(date("2024-06-01")))
+        .unwrap();
+    assert_eq!(
+        (june[0].determined, june[0].paid, june[0].spent),
+        (Money::ZERO, Money::ZERO, money("2500"))
+    );
+    assert_eq!(june[0].status, BalanceStatus::Unpaid);
+    assert_eq!(june[0].paid_on, None);
+    let made = ledger
+        .balances(Some(D), Some("London"), Some(date("2024-08-16")))
+        .unwrap();
+    assert_eq!(made[0].determined, money("318000"));
+}
+
+#[test]
 fn history_filters_and_limits() {
     let ledger = ledger();
     ledger
