@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, money, row, Ledger, ALLOCATIONS, ID};
+use common::{bin, cmd, money, row, words, Ledger, ALLOCATIONS, ID};
 use serde_json::Value;
 
 // ---------------------------------------------------------------- determinations
@@ -16,14 +16,7 @@ fn builtin_import_then_identical_reimport_appends_nothing() {
     assert_eq!(first["type"], "DeterminationMade");
     assert_eq!(first["position"], 1);
     let before = l.history();
-    let again = l.run(&[
-        "determination",
-        "import",
-        "--builtin",
-        ID,
-        "--format",
-        "json",
-    ]);
+    let again = l.run_line("determination import --builtin 31/7421 --format json");
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stderr.contains("identical"), "{}", again.stderr);
     assert_eq!(again.json()["position"], 1);
@@ -61,16 +54,12 @@ fn import_from_file_refuses_changed_content_and_malformed_files() {
     );
     let bad_amount = l.file("bad.toml", &toml.replace("\"318000.00\"", "\"31800x\""));
     l.fails(&["determination", "import", &bad_amount], 2, &["amount"]);
-    l.fails(
-        &["determination", "import", "/nonexistent/d.toml"],
+    l.fails_line(
+        "determination import /nonexistent/d.toml",
         2,
         &["/nonexistent/d.toml"],
     );
-    l.fails(
-        &["determination", "import", "--builtin", "99/9999"],
-        1,
-        &["99/9999"],
-    );
+    l.fails_line("determination import --builtin 99/9999", 1, &["99/9999"]);
 }
 
 #[test]
@@ -113,9 +102,7 @@ fn determination_check_reports_south_west_and_workings() {
     let strict = l.run(&["determination", "check", ID, "--strict"]);
     assert_eq!(strict.code, 1);
     assert!(strict.stderr.contains("South West"), "{}", strict.stderr);
-    let csv = l
-        .ok(&["determination", "check", ID, "--format", "csv"])
-        .stdout;
+    let csv = l.ok_line("determination check 31/7421 --format csv").stdout;
     assert!(csv.starts_with("region,authorities,formula,determined,difference,"));
     assert!(
         csv.contains("South West,15,249200.00,260600.00,11400.00"),
@@ -129,83 +116,42 @@ fn determination_check_reports_south_west_and_workings() {
 #[test]
 fn payment_rules() {
     let l = Ledger::with_determination();
-    let late = [
-        "pay",
-        ID,
-        "--region",
-        "london",
-        "--amount",
-        "318000",
-        "--date",
-        "2024-08-31",
-    ];
-    l.fails(&late, 1, &["2024-08-31", "2024-08-30", ID]);
-    l.fails(
-        &[
-            "pay",
-            ID,
-            "--region",
-            "london",
-            "--amount",
-            "318000",
-            "--date",
-            "2024-08-15",
-        ],
+    l.fails_line(
+        "pay 31/7421 --region london --amount 318000 --date 2024-08-31",
+        1,
+        &["2024-08-31", "2024-08-30", ID],
+    );
+    l.fails_line(
+        "pay 31/7421 --region london --amount 318000 --date 2024-08-15",
         1,
         &["2024-08-15"],
     );
-    l.fails(
-        &[
-            "pay",
-            ID,
-            "--region",
-            "london",
-            "--amount",
-            "300000",
-            "--date",
-            "2024-08-20",
-        ],
+    l.fails_line(
+        "pay 31/7421 --region london --amount 300000 --date 2024-08-20",
         1,
         &["£318,000.00"],
     );
     // On the deadline is on time (inclusive).
-    let paid = l.json(&[
-        "pay",
-        ID,
-        "--region",
-        "London",
-        "--amount",
-        "£318,000",
-        "--date",
-        "2024-08-30",
-        "--reference",
-        "BACS-1",
-    ]);
+    let paid = l.json_line(
+        "pay 31/7421 --region London --amount £318,000 --date 2024-08-30 --reference BACS-1",
+    );
     assert_eq!(paid["type"], "PaymentIssued");
     assert_eq!(money(&paid["data"]["amount"]), "318000.00");
     assert_eq!(paid["data"]["region"], "London");
     assert_eq!(paid["effective_date"], "2024-08-30");
     assert_eq!(paid["actor"], "tester");
-    l.fails(
-        &[
-            "pay",
-            ID,
-            "--region",
-            "london",
-            "--amount",
-            "318000",
-            "--date",
-            "2024-08-30",
-        ],
+    l.fails_line(
+        "pay 31/7421 --region london --amount 318000 --date 2024-08-30",
         1,
         &["London"],
     );
     // Late with a reason: recorded and flagged.
-    let mut with_reason = late.to_vec();
-    with_reason[3] = "south-west";
-    with_reason[5] = "260600";
-    with_reason.extend(["--late-reason", "BACS run failed"]);
-    let table = l.ok(&with_reason).stdout;
+    let table = l
+        .ok(&cmd(
+            "pay 31/7421 --region south-west --amount 260600 --date 2024-08-31 --late-reason {}",
+            &["BACS run failed"],
+        ))
+        .stdout;
     assert!(
         table.contains("position 3") && table.contains("event id"),
         "{table}"
@@ -230,52 +176,22 @@ fn payment_rules() {
 #[test]
 fn unknown_names_are_refused() {
     let l = Ledger::paid();
-    let spend = |det: &'static str,
-                 region: &'static str,
-                 purpose: &'static str,
-                 authority: &'static str| {
-        vec![
-            "spend",
-            det,
-            "--region",
-            region,
-            "--amount",
-            "100",
-            "--date",
-            "2024-10-01",
-            "--purpose",
-            purpose,
-            "--authority",
-            authority,
-        ]
+    let spend = |det, region, purpose, authority| {
+        format!(
+            "spend {det} --region {region} --amount 100 --date 2024-10-01 \
+             --purpose {purpose} --authority {authority}"
+        )
     };
-    l.fails(
-        &spend("99/1", "london", "data-coordinator", "Camden"),
-        1,
-        &["99/1"],
-    );
-    l.fails(
-        &spend(ID, "atlantis", "data-coordinator", "Camden"),
-        1,
-        &["atlantis"],
-    );
-    l.fails(&spend(ID, "london", "biscuits", "Camden"), 1, &["biscuits"]);
-    l.fails(
-        &spend(ID, "london", "data-coordinator", "Wiltshire"),
-        1,
-        &["Wiltshire"],
-    );
-    l.fails(
-        &[
-            "pay",
-            "99/1",
-            "--region",
-            "london",
-            "--amount",
-            "1",
-            "--date",
-            "2024-08-20",
-        ],
+    let unknown = spend("99/1", "london", "data-coordinator", "Camden");
+    l.fails_line(&unknown, 1, &["99/1"]);
+    let unknown = spend(ID, "atlantis", "data-coordinator", "Camden");
+    l.fails_line(&unknown, 1, &["atlantis"]);
+    let unknown = spend(ID, "london", "biscuits", "Camden");
+    l.fails_line(&unknown, 1, &["biscuits"]);
+    let unknown = spend(ID, "london", "data-coordinator", "Wiltshire");
+    l.fails_line(&unknown, 1, &["Wiltshire"]);
+    l.fails_line(
+        "pay 99/1 --region london --amount 1 --date 2024-08-20",
         1,
         &["99/1"],
     );
@@ -288,95 +204,36 @@ fn unknown_names_are_refused() {
 #[test]
 fn spend_and_recovery_rules() {
     let l = Ledger::paid();
-    let spent = l.json(&[
-        "spend",
-        ID,
-        "--region",
-        "north-east",
-        "--amount",
-        "200,000",
-        "--date",
-        "2024-10-01",
-        "--purpose",
-        "data-coordinator",
-        "--authority",
-        "durham",
-        "--description",
-        "Q3",
-    ]);
+    let spent = l.json_line("spend 31/7421 --region north-east --amount 200,000 --date 2024-10-01 --purpose data-coordinator --authority durham --description Q3");
     assert_eq!(spent["type"], "FundsSpent");
     assert_eq!(spent["data"]["authority"], "Durham");
     // Over net received (239,600 paid): refused with the figures.
-    l.fails(
-        &[
-            "spend",
-            ID,
-            "--region",
-            "north east",
-            "--amount",
-            "39600.01",
-            "--date",
-            "2024-10-02",
-            "--purpose",
-            "data-coordinator",
-        ],
-        1,
-        &["North East"],
+    let over = cmd(
+        "spend 31/7421 --region {} --amount 39600.01 --date 2024-10-02 --purpose data-coordinator",
+        &["north east"],
     );
+    l.fails(&over, 1, &["North East"]);
     // Outside the grant period.
     for date in ["2024-03-31", "2025-04-01"] {
-        l.fails(
-            &[
-                "spend",
-                ID,
-                "--region",
-                "london",
-                "--amount",
-                "10",
-                "--date",
-                date,
-                "--purpose",
-                "data-coordinator",
-            ],
-            1,
+        let spend = cmd(
+            "spend 31/7421 --region london --amount 10 --date {} --purpose data-coordinator",
             &[date],
         );
+        l.fails(&spend, 1, &[date]);
     }
     // Recovery above unspent (39,600) is refused; up to it is fine.
-    l.fails(
-        &[
-            "recover",
-            ID,
-            "--region",
-            "north-east",
-            "--amount",
-            "39600.01",
-            "--date",
-            "2025-04-30",
-            "--reason",
-            "underspend",
-        ],
+    l.fails_line(
+        "recover 31/7421 --region north-east --amount 39600.01 --date 2025-04-30 --reason underspend",
         1,
         &["North East"],
     );
-    let recovered = l.json(&[
-        "recover",
-        ID,
-        "--region",
-        "north-east",
-        "--amount",
-        "9600",
-        "--date",
-        "2025-04-30",
-        "--reason",
-        "underspend returned",
-    ]);
+    let recovered = l.json(&cmd(
+        "recover 31/7421 --region north-east --amount 9600 --date 2025-04-30 --reason {}",
+        &["underspend returned"],
+    ));
     assert_eq!(recovered["type"], "GrantRecovered");
-    let ne = row(
-        &l.json(&["balances", ID, "--region", "North East"]),
-        "North East",
-    )
-    .clone();
+    let ne = l.json(&cmd("balances 31/7421 --region {}", &["North East"]));
+    let ne = row(&ne, "North East").clone();
     assert_eq!(money(&ne["paid"]), "239600.00");
     assert_eq!(money(&ne["spent"]), "200000.00");
     assert_eq!(money(&ne["recovered"]), "9600.00");
@@ -385,19 +242,8 @@ fn spend_and_recovery_rules() {
     assert_eq!(ne["lead_authority"], "Durham County Council");
     assert_eq!(ne["determination"], ID);
     // Spending what was recovered is now over net received.
-    l.fails(
-        &[
-            "spend",
-            ID,
-            "--region",
-            "north-east",
-            "--amount",
-            "30000.01",
-            "--date",
-            "2024-12-01",
-            "--purpose",
-            "national-framework",
-        ],
+    l.fails_line(
+        "spend 31/7421 --region north-east --amount 30000.01 --date 2024-12-01 --purpose national-framework",
         1,
         &["North East"],
     );
@@ -409,37 +255,17 @@ fn spend_and_recovery_rules() {
 fn reversal_rules() {
     let l = Ledger::paid();
     // Position 11: a spend in London.
-    let spend = l.json(&[
-        "spend",
-        ID,
-        "--region",
-        "london",
-        "--amount",
-        "5000",
-        "--date",
-        "2024-10-10",
-        "--purpose",
-        "self-assessment",
-        "--authority",
-        "Camden",
-    ]);
+    let spend = l.json_line("spend 31/7421 --region london --amount 5000 --date 2024-10-10 --purpose self-assessment --authority Camden");
     assert_eq!(spend["position"], 11);
     let london_payment = "4"; // import, then East Midlands, East of England, London
     l.fails(
-        &["reverse", london_payment, "--reason", "duplicate"],
+        &cmd("reverse {} --reason duplicate", &[london_payment]),
         1,
         &[],
     );
     // Not before the reversed event's date.
-    l.fails(
-        &[
-            "reverse",
-            "11",
-            "--reason",
-            "refund",
-            "--date",
-            "2024-10-09",
-        ],
+    l.fails_line(
+        "reverse 11 --reason refund --date 2024-10-09",
         1,
         &["2024-10-09"],
     );
@@ -449,39 +275,24 @@ fn reversal_rules() {
     assert_eq!(reversal["type"], "EventReversed");
     assert_eq!(reversal["effective_date"], "2024-10-10");
     assert_eq!(reversal["position"], 12);
-    l.fails(&["reverse", "11", "--reason", "again"], 1, &["already"]);
-    l.fails(&["reverse", "12", "--reason", "undo"], 1, &["reversal"]);
-    l.fails(&["reverse", "999", "--reason", "x"], 1, &["999"]);
-    l.fails(
-        &["reverse", "not-an-event", "--reason", "x"],
-        2,
-        &["not-an-event"],
-    );
-    l.fails(
-        &["reverse", "11", "--reason", "x", "--date", "2024-13-01"],
+    l.fails_line("reverse 11 --reason again", 1, &["already"]);
+    l.fails_line("reverse 12 --reason undo", 1, &["reversal"]);
+    l.fails_line("reverse 999 --reason x", 1, &["999"]);
+    l.fails_line("reverse not-an-event --reason x", 2, &["not-an-event"]);
+    l.fails_line(
+        "reverse 11 --reason x --date 2024-13-01",
         2,
         &["2024-13-01"],
     );
     // Now the payment has no spend against it: a dated reversal (money returned).
-    let returned = l.json(&[
-        "reverse",
-        london_payment,
-        "--reason",
-        "returned",
-        "--date",
-        "2024-09-15",
-    ]);
+    let returned = l.json(&cmd(
+        "reverse {} --reason returned --date 2024-09-15",
+        &[london_payment],
+    ));
     assert_eq!(returned["effective_date"], "2024-09-15");
-    let before = l.json(&[
-        "balances",
-        ID,
-        "--region",
-        "london",
-        "--as-of",
-        "2024-09-01",
-    ]);
+    let before = l.json_line("balances 31/7421 --region london --as-of 2024-09-01");
     assert_eq!(money(&row(&before, "London")["paid"]), "318000.00");
-    let after = l.json(&["balances", ID, "--region", "london"]);
+    let after = l.json_line("balances 31/7421 --region london");
     assert_eq!(money(&row(&after, "London")["paid"]), "0.00");
     assert_eq!(row(&after, "London")["status"], "unpaid");
 }
@@ -491,18 +302,8 @@ fn reversal_rules() {
 #[test]
 fn keys_make_commands_idempotent() {
     let l = Ledger::with_determination();
-    let pay = [
-        "pay",
-        ID,
-        "--region",
-        "london",
-        "--amount",
-        "318000",
-        "--date",
-        "2024-08-20",
-        "--key",
-        "pay-london",
-    ];
+    let pay =
+        words("pay 31/7421 --region london --amount 318000 --date 2024-08-20 --key pay-london");
     let first = l.json(&pay);
     let before = l.history();
     let again = l.run(&[&pay[..], &["--format", "json"]].concat());
@@ -511,75 +312,26 @@ fn keys_make_commands_idempotent() {
     assert!(again.stderr.contains("pay-london"), "{}", again.stderr);
     assert_eq!(before, l.history());
     // Same key, different command.
-    l.fails(
-        &[
-            "pay",
-            ID,
-            "--region",
-            "london",
-            "--amount",
-            "318000",
-            "--date",
-            "2024-08-21",
-            "--key",
-            "pay-london",
-        ],
+    l.fails_line(
+        "pay 31/7421 --region london --amount 318000 --date 2024-08-21 --key pay-london",
         1,
         &["pay-london"],
     );
-    l.fails(
-        &[
-            "spend",
-            ID,
-            "--region",
-            "london",
-            "--amount",
-            "1",
-            "--date",
-            "2024-10-01",
-            "--purpose",
-            "data-coordinator",
-            "--key",
-            "pay-london",
-        ],
+    l.fails_line(
+        "spend 31/7421 --region london --amount 1 --date 2024-10-01 --purpose data-coordinator --key pay-london",
         1,
         &["pay-london"],
     );
-    let spend = [
-        "spend",
-        ID,
-        "--region",
-        "london",
-        "--amount",
-        "1",
-        "--date",
-        "2024-10-01",
-        "--purpose",
-        "data-coordinator",
-        "--key",
-        "s1",
-    ];
-    l.ok(&spend);
+    let spend = "spend 31/7421 --region london --amount 1 --date 2024-10-01 --purpose data-coordinator --key s1";
+    l.ok_line(spend);
     let n = l.events();
-    l.ok(&spend);
-    let recover = [
-        "recover",
-        ID,
-        "--region",
-        "london",
-        "--amount",
-        "1",
-        "--date",
-        "2024-10-01",
-        "--reason",
-        "r",
-        "--key",
-        "r1",
-    ];
-    l.ok(&recover);
-    l.ok(&recover);
-    l.ok(&["reverse", "3", "--reason", "x", "--key", "v1"]);
-    l.ok(&["reverse", "3", "--reason", "x", "--key", "v1"]);
+    l.ok_line(spend);
+    let recover =
+        "recover 31/7421 --region london --amount 1 --date 2024-10-01 --reason r --key r1";
+    l.ok_line(recover);
+    l.ok_line(recover);
+    l.ok_line("reverse 3 --reason x --key v1");
+    l.ok_line("reverse 3 --reason x --key v1");
     assert_eq!(l.events(), n + 2);
 }
 
@@ -589,52 +341,27 @@ fn keys_make_commands_idempotent() {
 fn malformed_input_exits_2() {
     let l = Ledger::with_determination();
     for amount in ["1e5", "-5", "0", "0.00", "1.234", "12,34", "ten", "£", ""] {
-        l.fails(
-            &[
-                "pay",
-                ID,
-                "--region",
-                "london",
-                "--amount",
-                amount,
-                "--date",
-                "2024-08-20",
-            ],
-            2,
-            &["amount"],
+        let pay = cmd(
+            "pay 31/7421 --region london --amount {} --date 2024-08-20",
+            &[amount],
         );
+        l.fails(&pay, 2, &["amount"]);
     }
     for date in ["2024-8-20", "20/08/2024", "2024-02-30", "yesterday"] {
-        l.fails(
-            &[
-                "pay", ID, "--region", "london", "--amount", "1", "--date", date,
-            ],
-            2,
-            &[date],
-        );
+        let pay = cmd("pay 31/7421 --region london --amount 1 --date {}", &[date]);
+        l.fails(&pay, 2, &[date]);
     }
     for key in ["", "   "] {
-        l.fails(
-            &[
-                "pay",
-                ID,
-                "--region",
-                "london",
-                "--amount",
-                "318000",
-                "--date",
-                "2024-08-20",
-                "--key",
-                key,
-            ],
-            2,
-            &["--key is empty"],
+        let pay = cmd(
+            "pay 31/7421 --region london --amount 318000 --date 2024-08-20 --key {}",
+            &[key],
         );
+        l.fails(&pay, 2, &["--key is empty"]);
     }
-    l.fails(&["balances", "--as-of", "2024/12/31"], 2, &["--as-of"]);
-    l.fails(&["deadlines", "--today", "today"], 2, &["--today"]);
-    l.fails(&["history", "--since", "x"], 2, &["--since"]);
-    l.fails(&["history", "--type", "Paid"], 2, &["Paid"]);
+    l.fails_line("balances --as-of 2024/12/31", 2, &["--as-of"]);
+    l.fails_line("deadlines --today today", 2, &["--today"]);
+    l.fails_line("history --since x", 2, &["--since"]);
+    l.fails_line("history --type Paid", 2, &["Paid"]);
     // clap's own usage errors: exit 2, nothing written.
     let before = l.history();
     for args in [
@@ -785,20 +512,10 @@ fn a_keyed_spend_import_can_be_run_again_and_refuses_a_changed_row() {
 #[test]
 fn balances_as_of_totals_and_csv() {
     let l = Ledger::paid();
-    l.ok(&[
-        "spend",
-        ID,
-        "--region",
-        "south-east",
-        "--amount",
-        "90000",
-        "--date",
-        "2024-11-15",
-        "--purpose",
-        "data-to-insight",
-        "--authority",
-        "East Sussex",
-    ]);
+    l.ok(&cmd(
+        "spend 31/7421 --region south-east --amount 90000 --date 2024-11-15 --purpose data-to-insight --authority {}",
+        &["East Sussex"],
+    ));
     let rows = l.json(&["balances"]);
     assert_eq!(
         rows.as_array().map(Vec::len),
@@ -823,16 +540,13 @@ fn balances_as_of_totals_and_csv() {
     }
     assert_eq!(money(&se["spent"]), "90000.00");
     assert_eq!(money(&se["unspent"]), "262000.00");
-    let early = l.json(&["balances", ID, "--as-of", "2024-08-22"]);
+    let early = l.json_line("balances 31/7421 --as-of 2024-08-22");
     assert_eq!(money(&row(&early, "South East")["paid"]), "0.00");
     assert_eq!(row(&early, "South East")["status"], "unpaid");
-    let mid = l.json(&[
-        "balances",
-        "--as-of",
-        "2024-11-14",
-        "--region",
-        "South East",
-    ]);
+    let mid = l.json(&cmd(
+        "balances --as-of 2024-11-14 --region {}",
+        &["South East"],
+    ));
     assert_eq!(mid.as_array().map(Vec::len), Some(1));
     assert_eq!(money(&row(&mid, "South East")["spent"]), "0.00");
 
@@ -841,7 +555,7 @@ fn balances_as_of_totals_and_csv() {
         table.contains("Total") && table.contains("£2,413,000.00"),
         "{table}"
     );
-    let csv = l.ok(&["balances", "--format", "csv"]).stdout;
+    let csv = l.ok_line("balances --format csv").stdout;
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
@@ -865,36 +579,8 @@ fn balances_as_of_totals_and_csv() {
 #[test]
 fn spend_report_and_history_filters() {
     let l = Ledger::paid();
-    l.ok(&[
-        "spend",
-        ID,
-        "--region",
-        "london",
-        "--amount",
-        "1000",
-        "--date",
-        "2024-10-01",
-        "--purpose",
-        "data-coordinator",
-        "--authority",
-        "Hackney",
-        "--key",
-        "h1",
-    ]);
-    l.ok(&[
-        "--actor",
-        "auditor",
-        "spend",
-        ID,
-        "--region",
-        "west-midlands",
-        "--amount",
-        "2000",
-        "--date",
-        "2025-01-15",
-        "--purpose",
-        "national-framework",
-    ]);
+    l.ok_line("spend 31/7421 --region london --amount 1000 --date 2024-10-01 --purpose data-coordinator --authority Hackney --key h1");
+    l.ok_line("--actor auditor spend 31/7421 --region west-midlands --amount 2000 --date 2025-01-15 --purpose national-framework");
     let report = l.json(&["spend-report", ID]);
     let rows = report.as_array().expect("array");
     // Five purposes in nine regions, less Data to Insight where the formula gives a
@@ -933,30 +619,30 @@ fn spend_report_and_history_filters() {
     assert_eq!(all[10]["key"], "h1");
     assert_eq!(all[11]["actor"], "auditor");
     assert_eq!(all[0]["stream"], "determination/31/7421");
-    let paid = l.json(&["history", "--type", "PaymentIssued"]);
+    let paid = l.json_line("history --type PaymentIssued");
     assert_eq!(paid.as_array().map(Vec::len), Some(9));
-    let london = l.json(&["history", "--region", "london"]);
+    let london = l.json_line("history --region london");
     assert_eq!(london.as_array().map(Vec::len), Some(2));
-    let window = l.json(&["history", "--since", "2024-09-01", "--until", "2024-12-31"]);
+    let window = l.json_line("history --since 2024-09-01 --until 2024-12-31");
     assert_eq!(window.as_array().map(Vec::len), Some(1));
     assert_eq!(window[0]["data"]["authority"], "Hackney");
-    let limited = l.json(&["history", "--limit", "3"]);
+    let limited = l.json_line("history --limit 3");
     assert_eq!(limited.as_array().map(Vec::len), Some(3));
     assert_eq!(limited[2]["position"], 3);
-    let none = l.json(&["history", "--type", "GrantRecovered"]);
+    let none = l.json_line("history --type GrantRecovered");
     assert_eq!(none, Value::Array(vec![]));
-    let csv = l.ok(&["history", "--format", "csv", "--limit", "2"]).stdout;
+    let csv = l.ok_line("history --format csv --limit 2").stdout;
     assert!(csv.starts_with(
         "position,event_id,type,stream,version,recorded_at,actor,key,effective_date,data,hash\n"
     ));
     assert_eq!(csv.lines().count(), 3);
     // recorded_at reads the same in CSV as in JSON.
-    let first_json = l.json(&["history", "--limit", "1"]);
+    let first_json = l.json_line("history --limit 1");
     let recorded_at = first_json[0]["recorded_at"].as_str().expect("text");
     assert!(recorded_at.ends_with('Z'), "{recorded_at}");
     assert!(csv.contains(&format!(",{recorded_at},")), "{csv}");
-    l.fails(
-        &["history", "--since", "2025-01-01", "--until", "2024-12-31"],
+    l.fails_line(
+        "history --since 2025-01-01 --until 2024-12-31",
         2,
         &["--since 2025-01-01 is after --until 2024-12-31"],
     );
@@ -966,7 +652,7 @@ fn spend_report_and_history_filters() {
         "{table}"
     );
     let report_csv = l
-        .ok(&["spend-report", ID, "--region", "london", "--format", "csv"])
+        .ok_line("spend-report 31/7421 --region london --format csv")
         .stdout;
     assert!(report_csv.contains("31/7421,London,data-coordinator,91200.00,1000.00,90200.00"));
 }
@@ -1033,8 +719,11 @@ fn queries_need_an_existing_ledger_and_create_nothing() {
         ("reverse 2 --reason r", "unknown event 2"),
         (import.as_str(), "no spend can be recorded"),
     ] {
-        let args: Vec<&str> = command.split(' ').collect();
-        l.fails(&args, 1, &[unknown, "no ledger at", "determination import"]);
+        l.fails_line(
+            command,
+            1,
+            &[unknown, "no ledger at", "determination import"],
+        );
         assert!(!l.dir().exists(), "{command} created the ledger directory");
     }
     // The first determination import creates it; then queries answer.
@@ -1110,28 +799,10 @@ fn flip_reference(dir: &std::path::Path, from: &[u8], to: &[u8]) -> u64 {
 #[test]
 fn verify_passes_then_names_a_tampered_position() {
     let l = Ledger::with_determination();
-    l.ok(&[
-        "pay",
-        ID,
-        "--region",
-        "london",
-        "--amount",
-        "318000",
-        "--date",
-        "2024-08-20",
-        "--reference",
-        "REF-TAMPER",
-    ]);
-    l.ok(&[
-        "pay",
-        ID,
-        "--region",
-        "north-east",
-        "--amount",
-        "239600",
-        "--date",
-        "2024-08-20",
-    ]);
+    l.ok_line(
+        "pay 31/7421 --region london --amount 318000 --date 2024-08-20 --reference REF-TAMPER",
+    );
+    l.ok_line("pay 31/7421 --region north-east --amount 239600 --date 2024-08-20");
     let ok = l.ok(&["verify"]).stdout;
     assert_eq!(ok.lines().count(), 1, "{ok}");
     assert!(ok.contains("3 events"), "{ok}");
@@ -1157,19 +828,7 @@ fn verify_passes_then_names_a_tampered_position() {
 fn a_ledger_in_use_is_unavailable() {
     let l = Ledger::with_determination();
     let held = sled::open(l.dir()).expect("hold the ledger");
-    for args in [
-        vec!["balances"],
-        vec![
-            "pay",
-            ID,
-            "--region",
-            "london",
-            "--amount",
-            "318000",
-            "--date",
-            "2024-08-20",
-        ],
-    ] {
+    for args in [words("balances"), words(PAY_LONDON)] {
         let run = l.run(&args);
         assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains("in use"), "{}", run.stderr);
@@ -1178,16 +837,7 @@ fn a_ledger_in_use_is_unavailable() {
     drop(held);
 }
 
-const PAY_LONDON: [&str; 8] = [
-    "pay",
-    ID,
-    "--region",
-    "london",
-    "--amount",
-    "318000",
-    "--date",
-    "2024-08-20",
-];
+const PAY_LONDON: &str = "pay 31/7421 --region london --amount 318000 --date 2024-08-20";
 
 /// Runs `args` against `--ledger dir` and requires exit 3 with exactly `message`.
 fn fails_to_open(dir: &std::path::Path, args: &[&str], message: &str) {
@@ -1212,7 +862,7 @@ fn a_path_that_cannot_hold_a_ledger_is_named_in_one_sentence() {
     let under = file.join("sub");
     for args in [
         &["balances"][..],
-        &PAY_LONDON[..],
+        &words(PAY_LONDON)[..],
         &["determination", "import", "--builtin", ID],
     ] {
         fails_to_open(
@@ -1301,21 +951,12 @@ fn stored_events(dir: &std::path::Path) -> (usize, Vec<u8>) {
 #[test]
 fn a_damaged_last_event_makes_the_ledger_unavailable_for_everything() {
     let l = Ledger::with_determination();
-    l.ok(&PAY_LONDON);
+    l.ok_line(PAY_LONDON);
     flip_event_byte(&l.dir(), 2, 60);
     let before = stored_events(&l.dir());
-    let spend = [
-        "spend",
-        ID,
-        "--region",
-        "london",
-        "--amount",
-        "100",
-        "--date",
-        "2024-09-01",
-        "--purpose",
-        "data-coordinator",
-    ];
+    let spend = words(
+        "spend 31/7421 --region london --amount 100 --date 2024-09-01 --purpose data-coordinator",
+    );
     for args in [
         &spend[..],
         &["balances"][..],

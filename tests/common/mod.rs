@@ -50,6 +50,29 @@ impl Run {
     }
 }
 
+/// A command line split on single spaces: `words("pay 31/7421 --region london")`.
+/// An argument that holds a space, or is empty, needs [`cmd`] or the slice form.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split(' ').collect()
+}
+
+/// [`words`], with each word `{}` replaced in turn by the next of `fill`, for the
+/// arguments that hold spaces: `cmd("balances --region {}", &["North East"])`.
+pub fn cmd<'a>(line: &'a str, fill: &[&'a str]) -> Vec<&'a str> {
+    let mut fill = fill.iter();
+    let args = words(line)
+        .into_iter()
+        .map(|word| match word {
+            "{}" => *fill
+                .next()
+                .unwrap_or_else(|| panic!("too few fills: {line}")),
+            _ => word,
+        })
+        .collect();
+    assert!(fill.next().is_none(), "too many fills: {line}");
+    args
+}
+
 /// The binary with a clean environment: no ledger or actor from the caller.
 pub fn bin() -> Command {
     let mut cmd = Command::cargo_bin("grant-ledger").expect("binary builds");
@@ -79,16 +102,10 @@ impl Ledger {
     pub fn paid() -> Ledger {
         let l = Ledger::with_determination();
         for (region, amount) in ALLOCATIONS {
-            l.ok(&[
-                "pay",
-                ID,
-                "--region",
-                region,
-                "--amount",
-                amount,
-                "--date",
-                "2024-08-23",
-            ]);
+            l.ok(&cmd(
+                "pay 31/7421 --region {} --amount {} --date 2024-08-23",
+                &[region, amount],
+            ));
         }
         l
     }
@@ -121,6 +138,26 @@ impl Ledger {
         );
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
         run
+    }
+
+    /// [`Ledger::run`] on a line of [`words`].
+    pub fn run_line(&self, line: &str) -> Run {
+        self.run(&words(line))
+    }
+
+    /// [`Ledger::ok`] on a line of [`words`].
+    pub fn ok_line(&self, line: &str) -> Run {
+        self.ok(&words(line))
+    }
+
+    /// [`Ledger::json`] on a line of [`words`].
+    pub fn json_line(&self, line: &str) -> Value {
+        self.json(&words(line))
+    }
+
+    /// [`Ledger::fails`] on a line of [`words`].
+    pub fn fails_line(&self, line: &str, code: i32, needles: &[&str]) -> Run {
+        self.fails(&words(line), code, needles)
     }
 
     pub fn json(&self, args: &[&str]) -> Value {
