@@ -183,16 +183,11 @@ fn an_identical_reimport_is_a_no_op_and_a_different_one_is_refused() {
 #[test]
 fn reversals_by_position_and_by_id_undo_the_effect() {
     let ledger = ledger();
-    let paid = ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
-        .unwrap();
-    let spent = ledger
-        .record(
-            "a",
-            None,
-            spend("London", "1000", "2024-09-10", "self-assessment"),
-        )
-        .unwrap();
+    let paid = record(&ledger, pay("London", "318000", "2024-08-20"));
+    let spent = record(
+        &ledger,
+        spend("London", "1000", "2024-09-10", "self-assessment"),
+    );
     assert_eq!(london(&ledger).spent, money("1000"));
 
     let position = spent.events[0].position.to_string();
@@ -233,24 +228,15 @@ fn reversals_by_position_and_by_id_undo_the_effect() {
 
 #[test]
 fn as_of_counts_only_events_effective_by_then() {
-    let ledger = ledger();
-    ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
-        .unwrap();
-    let s = ledger
-        .record(
-            "a",
-            None,
-            spend("London", "5000", "2024-09-10", "data-coordinator"),
-        )
-        .unwrap();
-    ledger
-        .record(
-            "a",
-            None,
-            spend("London", "7000", "2024-11-10", "data-coordinator"),
-        )
-        .unwrap();
+    let ledger = london_paid();
+    let s = record(
+        &ledger,
+        spend("London", "5000", "2024-09-10", "data-coordinator"),
+    );
+    record(
+        &ledger,
+        spend("London", "7000", "2024-11-10", "data-coordinator"),
+    );
     // A correction takes its target's date: as of any date the spend never happened.
     ledger
         .reverse(
@@ -288,18 +274,12 @@ fn as_of_counts_only_events_effective_by_then() {
 
 #[test]
 fn as_of_before_the_determination_shows_early_spend_against_nothing_determined() {
-    let ledger = ledger();
-    ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
-        .unwrap();
+    let ledger = london_paid();
     // Spend early in the grant period, before the letter of 2024-08-16.
-    ledger
-        .record(
-            "a",
-            None,
-            spend("London", "2500", "2024-05-01", "data-coordinator"),
-        )
-        .unwrap();
+    record(
+        &ledger,
+        spend("London", "2500", "2024-05-01", "data-coordinator"),
+    );
     assert!(ledger
         .balances(None, None, Some(date("2024-04-30")))
         .unwrap()
@@ -325,16 +305,11 @@ fn history_filters_and_limits() {
     ledger
         .record("a", Some("p1"), pay("London", "318000", "2024-08-20"))
         .unwrap();
-    ledger
-        .record("a", None, pay("North East", "239600", "2024-08-21"))
-        .unwrap();
-    ledger
-        .record(
-            "a",
-            None,
-            spend("London", "5000", "2024-09-10", "data-coordinator"),
-        )
-        .unwrap();
+    record(&ledger, pay("North East", "239600", "2024-08-21"));
+    record(
+        &ledger,
+        spend("London", "5000", "2024-09-10", "data-coordinator"),
+    );
     let collect = |f: HistoryFilter| {
         let mut out = Vec::new();
         ledger

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use grant_ledger_domain::{builtin, Command, Money};
-use grant_ledger_projections::{Ledger, SpendRow};
-use grant_ledger_store::{FixedClock, MemoryStore};
+use grant_ledger_projections::{Ledger, Recorded, SpendRow};
+use grant_ledger_store::{EventStore, FixedClock, MemoryStore};
 use uuid::Uuid;
 
 pub const D: &str = "31/7421";
@@ -35,6 +35,19 @@ pub fn make() -> Command {
 pub fn ledger() -> Ledger<MemoryStore> {
     let ledger = Ledger::with_store(store()).unwrap();
     ledger.record("test", None, make()).unwrap();
+    ledger
+}
+
+/// Records `command` as actor "a" without a key, requiring it to succeed.
+#[track_caller]
+pub fn record<S: EventStore>(ledger: &Ledger<S>, command: Command) -> Recorded {
+    ledger.record("a", None, command).unwrap()
+}
+
+/// A fresh ledger holding 31/7421, with London paid in full on 2024-08-20 (by "a").
+pub fn london_paid() -> Ledger<MemoryStore> {
+    let ledger = ledger();
+    record(&ledger, pay("London", "318000", "2024-08-20"));
     ledger
 }
 
