@@ -17,10 +17,7 @@ use uuid::Uuid;
 
 #[test]
 fn models_are_checkpointed_at_the_head_of_every_write() {
-    let ledger = ledger();
-    ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
-        .unwrap();
+    let ledger = london_paid();
     let head = ledger.store().head().unwrap().position;
     for name in ["balances", "spend", "state/31/7421"] {
         let (at, _) = ledger.store().model(name).unwrap().unwrap();
@@ -30,22 +27,14 @@ fn models_are_checkpointed_at_the_head_of_every_write() {
 
 #[test]
 fn a_model_behind_the_log_catches_up_on_open() {
-    let ledger = ledger();
-    ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
-        .unwrap();
+    let ledger = london_paid();
     let (old_at, old_balances) = ledger.store().model("balances").unwrap().unwrap();
     let (_, old_state) = ledger.store().model("state/31/7421").unwrap().unwrap();
-    ledger
-        .record(
-            "a",
-            None,
-            spend("London", "4000", "2024-09-10", "self-assessment"),
-        )
-        .unwrap();
-    ledger
-        .record("a", None, pay("North East", "239600", "2024-08-21"))
-        .unwrap();
+    record(
+        &ledger,
+        spend("London", "4000", "2024-09-10", "self-assessment"),
+    );
+    record(&ledger, pay("North East", "239600", "2024-08-21"));
     let expected = ledger.balances(None, None, None).unwrap();
     let store = ledger.into_store();
     // Put back the older documents, as if the process had stopped before saving them.
@@ -59,29 +48,20 @@ fn a_model_behind_the_log_catches_up_on_open() {
     let head = reopened.store().head().unwrap().position;
     assert_eq!(reopened.store().model("balances").unwrap().unwrap().0, head);
     // The caught-up decision state is current: the next command is not a conflict.
-    reopened
-        .record(
-            "a",
-            None,
-            spend("London", "1000", "2024-09-11", "self-assessment"),
-        )
-        .unwrap();
+    record(
+        &reopened,
+        spend("London", "1000", "2024-09-11", "self-assessment"),
+    );
     reopened.verify().unwrap();
 }
 
 #[test]
 fn a_missing_or_older_layout_model_is_rebuilt_from_the_log() {
-    let ledger = ledger();
-    ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
-        .unwrap();
-    ledger
-        .record(
-            "a",
-            None,
-            spend("London", "4000", "2024-09-10", "self-assessment"),
-        )
-        .unwrap();
+    let ledger = london_paid();
+    record(
+        &ledger,
+        spend("London", "4000", "2024-09-10", "self-assessment"),
+    );
     let expected = ledger.spend_report(D, None).unwrap();
     let balances = ledger.balances(None, None, None).unwrap();
     let store = ledger.into_store();
@@ -133,10 +113,7 @@ fn a_model_from_a_newer_build_or_undecodable_is_unavailable() {
 
 #[test]
 fn verify_names_a_tampered_model() {
-    let ledger = ledger();
-    ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
-        .unwrap();
+    let ledger = london_paid();
     let store = ledger.into_store();
     let (at, bytes) = store.model("balances").unwrap().unwrap();
     let text = String::from_utf8(bytes)
@@ -270,10 +247,8 @@ fn racing_ledger() -> (Arc<MemoryStore>, Ledger<Racing>) {
         before_append: Mutex::new(None),
     })
     .unwrap();
-    ledger.record("a", None, make()).unwrap();
-    ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
-        .unwrap();
+    record(&ledger, make());
+    record(&ledger, pay("London", "318000", "2024-08-20"));
     (inner, ledger)
 }
 
@@ -307,13 +282,10 @@ fn a_stale_version_is_decided_again_against_the_new_state() {
         "2024-09-01",
         "self-assessment",
     )));
-    ledger
-        .record(
-            "a",
-            None,
-            spend("London", "10000", "2024-09-02", "self-assessment"),
-        )
-        .unwrap();
+    record(
+        &ledger,
+        spend("London", "10000", "2024-09-02", "self-assessment"),
+    );
     assert_eq!(
         ledger.balances(Some(D), Some("London"), None).unwrap()[0].spent,
         money("311000")
@@ -354,13 +326,10 @@ fn another_writers_append_to_another_stream_is_folded_into_the_saved_models() {
             })
             .unwrap();
     }));
-    ledger
-        .record(
-            "a",
-            None,
-            spend("London", "10000", "2024-09-02", "self-assessment"),
-        )
-        .unwrap();
+    record(
+        &ledger,
+        spend("London", "10000", "2024-09-02", "self-assessment"),
+    );
     assert_eq!(ledger.determinations().unwrap().len(), 2);
     ledger.verify().unwrap();
 }
