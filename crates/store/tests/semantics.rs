@@ -14,6 +14,16 @@ fn both(f: impl Fn(&dyn EventStore)) {
     f(&SledStore::open(dir.path(), dyn_clock()).unwrap());
 }
 
+/// A bulk append by actor "t", with no key for the whole append and no models.
+fn bulk(
+    s: &dyn EventStore,
+    stream: &str,
+    expected: ExpectedVersion,
+    events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
+) -> Result<AppendOutcome, StoreError> {
+    s.append_stream_bulk("t", vec![], stream, expected, events, &mut |_| vec![])
+}
+
 #[test]
 fn positions_are_gapless_and_streams_versioned() {
     both(|s| {
@@ -302,19 +312,11 @@ fn per_event_keys_are_recorded_found_and_never_recorded_twice() {
             err.to_string(),
             "invalid request: idempotency key 'x' appears twice"
         );
-        let err = s
-            .append_stream_bulk(
-                "t",
-                vec![],
-                "bulk",
-                ExpectedVersion::Any,
-                &mut (0..5_000u64).map(|i| {
-                    let k = if i == 4_999 { 3 } else { i };
-                    Ok(keyed_event(i, &format!("bulk-{k}"), 1))
-                }),
-                &mut |_| vec![],
-            )
-            .unwrap_err();
+        let mut events = (0..5_000u64).map(|i| {
+            let k = if i == 4_999 { 3 } else { i };
+            Ok(keyed_event(i, &format!("bulk-{k}"), 1))
+        });
+        let err = bulk(s, "bulk", ExpectedVersion::Any, &mut events).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid request: idempotency key 'bulk-3' appears twice"
@@ -336,16 +338,8 @@ fn per_event_keys_are_recorded_found_and_never_recorded_twice() {
         );
 
         // A bulk append records any number of per-event keys, all at its commit.
-        let out = s
-            .append_stream_bulk(
-                "t",
-                vec![],
-                "bulk",
-                ExpectedVersion::NoStream,
-                &mut (0..5_000u64).map(|i| Ok(keyed_event(i, &format!("bulk-{i}"), 4))),
-                &mut |_| vec![],
-            )
-            .unwrap();
+        let mut events = (0..5_000u64).map(|i| Ok(keyed_event(i, &format!("bulk-{i}"), 4)));
+        let out = bulk(s, "bulk", ExpectedVersion::NoStream, &mut events).unwrap();
         let first = out.appended().first_position;
         let rec = s.key("bulk-4321").unwrap().unwrap();
         assert_eq!(rec.appended.first_position, first + 4321);
@@ -548,16 +542,13 @@ fn failed_bulk_appends_leave_no_trace(s: &dyn EventStore) {
     let mut dup_events = vec![Ok(first.clone())];
     dup_events.extend((1..3_000u64).map(|i| Ok(event(i))));
     dup_events.push(Ok(first.clone()));
-    let err = s
-        .append_stream_bulk(
-            "t",
-            vec![],
-            "import",
-            ExpectedVersion::Any,
-            &mut dup_events.into_iter(),
-            &mut |_| vec![],
-        )
-        .unwrap_err();
+    let err = bulk(
+        s,
+        "import",
+        ExpectedVersion::Any,
+        &mut dup_events.into_iter(),
+    )
+    .unwrap_err();
     assert!(matches!(err, StoreError::DuplicateEventId { .. }), "{err}");
     assert_eq!(s.head().unwrap(), head);
 
@@ -597,15 +588,8 @@ fn a_failed_bulk_append_leaves_no_trace() {
     // looking at the right tree).
     std::thread::sleep(std::time::Duration::from_millis(100));
     let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
-    s.append_stream_bulk(
-        "t",
-        vec![],
-        "later",
-        ExpectedVersion::NoStream,
-        &mut (0..3_000u64).map(|i| Ok(event(i))),
-        &mut |_| vec![],
-    )
-    .unwrap();
+    let mut events = (0..3_000u64).map(|i| Ok(event(i)));
+    bulk(&s, "later", ExpectedVersion::NoStream, &mut events).unwrap();
     drop(s);
     let db = raw_db(dir.path());
     assert_eq!(db.open_tree("event_id_extents").unwrap().len(), 2);
@@ -679,16 +663,13 @@ fn duplicate_ids_are_caught_even_when_ids_are_spread_over_the_key_space() {
             e.event_id = id();
         }
         events[2_500].event_id = recorded;
-        let err = s
-            .append_stream_bulk(
-                "t",
-                vec![],
-                "b",
-                ExpectedVersion::Any,
-                &mut events.clone().into_iter().map(Ok),
-                &mut |_| vec![],
-            )
-            .unwrap_err();
+        let err = bulk(
+            s,
+            "b",
+            ExpectedVersion::Any,
+            &mut events.clone().into_iter().map(Ok),
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -700,13 +681,11 @@ fn duplicate_ids_are_caught_even_when_ids_are_spread_over_the_key_space() {
             "{err}"
         );
         events[2_500].event_id = id();
-        s.append_stream_bulk(
-            "t",
-            vec![],
+        bulk(
+            s,
             "b",
             ExpectedVersion::Any,
             &mut events.into_iter().map(Ok),
-            &mut |_| vec![],
         )
         .unwrap();
         assert_eq!(
@@ -748,16 +727,14 @@ fn assert_found(s: &dyn EventStore, ids: &[uuid::Uuid], first_position: u64) {
 fn every_event_is_found_by_id_whether_ids_increase_or_not() {
     both(|s| {
         // A bulk of 5,000 increasing (v7) ids: indexed as extents, over chunk borders.
-        let bulk: Vec<NewEvent> = (0..5_000).map(event).collect();
-        let ids: Vec<uuid::Uuid> = bulk.iter().map(|e| e.event_id).collect();
+        let events: Vec<NewEvent> = (0..5_000).map(event).collect();
+        let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.event_id).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        s.append_stream_bulk(
-            "t",
-            vec![],
+        bulk(
+            s,
             "bulk",
             ExpectedVersion::NoStream,
-            &mut bulk.into_iter().map(Ok),
-            &mut |_| vec![],
+            &mut events.into_iter().map(Ok),
         )
         .unwrap();
         assert_found(s, &ids, 1);
@@ -816,18 +793,15 @@ fn a_duplicate_id_inside_an_extents_range_is_refused() {
             "{err}"
         );
         // The same in the second chunk of a bulk append.
-        let mut bulk: Vec<NewEvent> = (0..3_000).map(event).collect();
-        bulk[2_500].event_id = ids[98];
-        let err = s
-            .append_stream_bulk(
-                "t",
-                vec![],
-                "bulk",
-                ExpectedVersion::Any,
-                &mut bulk.into_iter().map(Ok),
-                &mut |_| vec![],
-            )
-            .unwrap_err();
+        let mut events: Vec<NewEvent> = (0..3_000).map(event).collect();
+        events[2_500].event_id = ids[98];
+        let err = bulk(
+            s,
+            "bulk",
+            ExpectedVersion::Any,
+            &mut events.into_iter().map(Ok),
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 err,
