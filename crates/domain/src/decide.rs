@@ -38,7 +38,14 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
             let reference = optional_text("reference", reference)?;
             let late_reason = optional_text("late reason", late_reason)?;
             let d = known(state, &determination)?;
-            issue_payment(state, d, id, &region, amount, date, reference, late_reason)
+            let payment = Payment {
+                region,
+                amount,
+                date,
+                reference,
+                late_reason,
+            };
+            issue_payment(state, d, id, payment)
         }
         Command::SpendFunds {
             id,
@@ -132,19 +139,30 @@ fn make_determination(
     }])
 }
 
-#[allow(clippy::too_many_arguments)] // each is one field of the command
-fn issue_payment(
-    state: &State,
-    d: &Determination,
-    id: Uuid,
-    region: &str,
+/// The fields of a payment command, gathered so the rule reads as one unit.
+struct Payment {
+    region: String,
     amount: Money,
     date: NaiveDate,
     reference: Option<String>,
     late_reason: Option<String>,
+}
+
+fn issue_payment(
+    state: &State,
+    d: &Determination,
+    id: Uuid,
+    payment: Payment,
 ) -> Result<Vec<Event>, DomainError> {
+    let Payment {
+        region,
+        amount,
+        date,
+        reference,
+        late_reason,
+    } = payment;
     positive("payment", amount)?;
-    let allocation = allocation(d, region)?;
+    let allocation = allocation(d, &region)?;
     let figures = figures(state, allocation);
     if date < d.made_on {
         return Err(DomainError::refused(format!(
