@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use grant_ledger_domain::{decide, stream_for, Command};
 use grant_ledger_store::{
-    AppendOutcome, AppendRequest, Appended, EventStore, ExpectedVersion, NewEvent, StoreError,
-    StreamBatch,
+    AppendOutcome, AppendRequest, Appended, BulkAppend, EventStore, ExpectedVersion, NewEvent,
+    StoreError, StreamBatch,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -287,10 +287,12 @@ impl<S: EventStore> Ledger<S> {
             }
         };
         let outcome = self.store().append_stream_bulk(
-            actor,
-            Vec::new(),
-            &stream_for(&id),
-            ExpectedVersion::Exact(base),
+            BulkAppend {
+                actor: actor.to_owned(),
+                keys: Vec::new(),
+                stream: stream_for(&id),
+                expected: ExpectedVersion::Exact(base),
+            },
             &mut events,
             &mut model_writes,
         );

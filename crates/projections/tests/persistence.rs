@@ -9,9 +9,9 @@ use common::*;
 use grant_ledger_domain::{decide, evolve, stream_for, Event, EventData, State};
 use grant_ledger_projections::{ErrorKind, Ledger};
 use grant_ledger_store::{
-    AppendOutcome, AppendRequest, EventIter, EventStore, ExpectedVersion, Head, Idempotency,
-    KeyRecord, MemoryStore, ModelWrite, NewEvent, RecordedEvent, StoreError, StreamBatch,
-    VerifyReport,
+    AppendOutcome, AppendRequest, BulkAppend, EventIter, EventStore, ExpectedVersion, Head,
+    Idempotency, KeyRecord, MemoryStore, ModelWrite, NewEvent, RecordedEvent, StoreError,
+    StreamBatch, VerifyReport,
 };
 use uuid::Uuid;
 
@@ -147,15 +147,11 @@ impl EventStore for Racing {
     }
     fn append_stream_bulk(
         &self,
-        actor: &str,
-        keys: Vec<Idempotency>,
-        stream: &str,
-        expected: ExpectedVersion,
+        bulk: BulkAppend,
         events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
         models: &mut dyn FnMut(u64) -> Vec<ModelWrite>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.inner
-            .append_stream_bulk(actor, keys, stream, expected, events, models)
+        self.inner.append_stream_bulk(bulk, events, models)
     }
     fn read_stream(&self, stream: &str, from_version: u64) -> EventIter<'_> {
         self.inner.read_stream(stream, from_version)

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grant_ledger_store::{
-    AppendRequest, EventStore, ExpectedVersion, NewEvent, SledStore, StreamBatch, SystemClock,
+    AppendRequest, BulkAppend, EventStore, ExpectedVersion, NewEvent, SledStore, StreamBatch,
+    SystemClock,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -139,10 +140,12 @@ fn bulk(dir: &Path, n: u64) -> (SledStore, Duration) {
     let d = timed(|| {
         store
             .append_stream_bulk(
-                "bench",
-                vec![],
-                "bench",
-                ExpectedVersion::NoStream,
+                BulkAppend {
+                    actor: "bench".into(),
+                    keys: vec![],
+                    stream: "bench".into(),
+                    expected: ExpectedVersion::NoStream,
+                },
                 &mut events.into_iter().map(Ok),
                 &mut |_| vec![],
             )
@@ -203,10 +206,12 @@ fn main() {
         let d = timed(|| {
             store
                 .append_stream_bulk(
-                    "bench",
-                    vec![],
-                    "bench",
-                    ExpectedVersion::NoStream,
+                    BulkAppend {
+                        actor: "bench".into(),
+                        keys: vec![],
+                        stream: "bench".into(),
+                        expected: ExpectedVersion::NoStream,
+                    },
                     &mut (1..=n).map(|i| Ok(event(i))),
                     &mut |_| vec![],
                 )

@@ -21,8 +21,8 @@ use crate::envelope::{self, Fields};
 use crate::error::StoreError;
 use crate::limits;
 use crate::types::{
-    AppendOutcome, AppendRequest, Appended, ExpectedVersion, Head, Idempotency, KeyRecord,
-    ModelWrite, NewEvent, RecordedEvent, VerifyReport,
+    AppendOutcome, AppendRequest, Appended, BulkAppend, ExpectedVersion, Head, Idempotency,
+    KeyRecord, ModelWrite, NewEvent, RecordedEvent, VerifyReport,
 };
 use crate::EventIter;
 
@@ -589,16 +589,19 @@ impl<B: Backend> Engine<B> {
         Ok(AppendOutcome::Written(appended))
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn append_stream_bulk(
         &self,
-        actor: &str,
-        keys: Vec<Idempotency>,
-        stream: &str,
-        expected: ExpectedVersion,
+        bulk: BulkAppend,
         events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
         models: &mut dyn FnMut(u64) -> Vec<ModelWrite>,
     ) -> Result<AppendOutcome, StoreError> {
+        let BulkAppend {
+            actor,
+            keys,
+            stream,
+            expected,
+        } = bulk;
+        let (actor, stream) = (actor.as_str(), stream.as_str());
         limits::actor(actor)?;
         limits::stream_name(stream)?;
         validate_keys(&keys)?;
@@ -956,15 +959,11 @@ macro_rules! forward_event_store {
             }
             fn append_stream_bulk(
                 &self,
-                actor: &str,
-                keys: Vec<$crate::Idempotency>,
-                stream: &str,
-                expected: $crate::ExpectedVersion,
+                bulk: $crate::BulkAppend,
                 events: &mut dyn Iterator<Item = Result<$crate::NewEvent, $crate::StoreError>>,
                 models: &mut dyn FnMut(u64) -> Vec<$crate::ModelWrite>,
             ) -> Result<$crate::AppendOutcome, $crate::StoreError> {
-                self.engine
-                    .append_stream_bulk(actor, keys, stream, expected, events, models)
+                self.engine.append_stream_bulk(bulk, events, models)
             }
             fn read_stream(&self, stream: &str, from_version: u64) -> $crate::EventIter<'_> {
                 self.engine.read_stream(stream, from_version)

@@ -26,8 +26,8 @@ pub use error::{ErrorKind, StoreError};
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 pub use types::{
-    AppendOutcome, AppendRequest, Appended, ExpectedVersion, Head, Idempotency, KeyRecord,
-    ModelWrite, NewEvent, RecordedEvent, StreamBatch, VerifyReport,
+    AppendOutcome, AppendRequest, Appended, BulkAppend, ExpectedVersion, Head, Idempotency,
+    KeyRecord, ModelWrite, NewEvent, RecordedEvent, StreamBatch, VerifyReport,
 };
 
 use uuid::Uuid;
@@ -47,7 +47,8 @@ pub trait EventStore: Send + Sync {
     /// event; every event in it gets the same `recorded_at`.
     fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError>;
 
-    /// Bulk import of one stream from an iterator, for up to millions of events.
+    /// Bulk import of one stream (`bulk.stream`) from an iterator, for up to millions of
+    /// events, by `bulk.actor`, guarded by `bulk.keys` and `bulk.expected`.
     ///
     /// Events are pulled from `events` and staged in chunks above the committed head,
     /// invisible to readers; nothing is held in memory beyond one chunk. Once the iterator
@@ -56,13 +57,9 @@ pub trait EventStore: Send + Sync {
     /// iterator yields an error, a check fails, or the process dies before the commit, the
     /// staged events are removed (immediately, or on the next open) and nothing is visible.
     /// Idempotency, expected-version and duplicate-id checks are as for [`EventStore::append`].
-    #[allow(clippy::too_many_arguments)]
     fn append_stream_bulk(
         &self,
-        actor: &str,
-        keys: Vec<Idempotency>,
-        stream: &str,
-        expected: ExpectedVersion,
+        bulk: BulkAppend,
         events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
         models: &mut dyn FnMut(u64) -> Vec<ModelWrite>,
     ) -> Result<AppendOutcome, StoreError>;

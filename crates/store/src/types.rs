@@ -77,6 +77,18 @@ pub struct AppendRequest {
     pub models: Vec<ModelWrite>,
 }
 
+/// Everything about a bulk import of one stream except its events and models, which
+/// [`crate::EventStore::append_stream_bulk`] takes separately (an iterator and a callback)
+/// so that they need not be held in memory. Keys, expected version and duplicate-id checks
+/// are as for an [`AppendRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkAppend {
+    pub actor: String,
+    pub keys: Vec<Idempotency>,
+    pub stream: String,
+    pub expected: ExpectedVersion,
+}
+
 /// Where an append landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {

@@ -75,10 +75,12 @@ fn append_loop(dir: &Path) {
             let n = 1_000 + rng.below(3_000);
             store
                 .append_stream_bulk(
-                    "child",
-                    key,
-                    &format!("bulk-{batch_id}"),
-                    ExpectedVersion::NoStream,
+                    BulkAppend {
+                        actor: "child".into(),
+                        keys: key,
+                        stream: format!("bulk-{batch_id}"),
+                        expected: ExpectedVersion::NoStream,
+                    },
                     &mut (0..n).map(|_| Ok(tagged_event(batch_id, n))),
                     &mut |_| vec![],
                 )
@@ -137,10 +139,12 @@ fn bulk_then_abort(dir: &Path) {
         })
     });
     let _ = store.append_stream_bulk(
-        "child",
-        vec![key("bulk", 1)],
-        "bulk",
-        ExpectedVersion::Any,
+        BulkAppend {
+            actor: "child".into(),
+            keys: vec![key("bulk", 1)],
+            stream: "bulk".into(),
+            expected: ExpectedVersion::Any,
+        },
         &mut events,
         &mut |_| vec![],
     );

@@ -21,7 +21,13 @@ fn bulk(
     expected: ExpectedVersion,
     events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
 ) -> Result<AppendOutcome, StoreError> {
-    s.append_stream_bulk("t", vec![], stream, expected, events, &mut |_| vec![])
+    let bulk = BulkAppend {
+        actor: "t".into(),
+        keys: vec![],
+        stream: stream.into(),
+        expected,
+    };
+    s.append_stream_bulk(bulk, events, &mut |_| vec![])
 }
 
 #[test]
@@ -232,10 +238,12 @@ fn a_repeated_key_returns_the_original_result_and_writes_nothing() {
         // Bulk honours keys the same way.
         let out = s
             .append_stream_bulk(
-                "tester",
-                vec![key("abc", 1)],
-                "a",
-                ExpectedVersion::Any,
+                BulkAppend {
+                    actor: "tester".into(),
+                    keys: vec![key("abc", 1)],
+                    stream: "a".into(),
+                    expected: ExpectedVersion::Any,
+                },
                 &mut (0..3).map(|n| Ok(event(n))),
                 &mut |_| vec![],
             )
@@ -474,10 +482,12 @@ fn bulk_append_commits_many_chunks_at_once() {
         let mut seen_head = 0;
         let out = s
             .append_stream_bulk(
-                "import",
-                vec![key("import-1", 7)],
-                "import",
-                ExpectedVersion::NoStream,
+                BulkAppend {
+                    actor: "import".into(),
+                    keys: vec![key("import-1", 7)],
+                    stream: "import".into(),
+                    expected: ExpectedVersion::NoStream,
+                },
                 &mut (0..n).map(|i| Ok(event(i))),
                 &mut |head| {
                     seen_head = head;
@@ -518,10 +528,12 @@ fn failed_bulk_appends_leave_no_trace(s: &dyn EventStore) {
     });
     let err = s
         .append_stream_bulk(
-            "t",
-            vec![key("k", 1)],
-            "import",
-            ExpectedVersion::Any,
+            BulkAppend {
+                actor: "t".into(),
+                keys: vec![key("k", 1)],
+                stream: "import".into(),
+                expected: ExpectedVersion::Any,
+            },
             &mut events,
             &mut |_| vec![],
         )
