@@ -11,7 +11,8 @@
 //!   with serde_json into a `serde_json::Value` (target >= 0.5x).
 //!
 //! Times are whole processes (spawn, open, work, exit) measured from here; each query is
-//! run `GL_SCALE_RUNS` times (default 5) and the median is reported.
+//! run `GL_SCALE_RUNS` times (default 15), the three `balances`/bare-open processes
+//! taking turns, and the median is reported.
 //!
 //! Run: `cargo bench --bench ledger_scale` (or `GL_SCALE_EVENTS=100000 cargo bench ...`).
 
@@ -39,7 +40,7 @@ fn main() -> BenchResult {
         return bare_open(Path::new(dir));
     }
     let events = env_number("GL_SCALE_EVENTS", 1_000_000);
-    let runs = env_number("GL_SCALE_RUNS", 5).max(1) as usize;
+    let runs = env_number("GL_SCALE_RUNS", 15).max(1) as usize;
     let work = tempfile::tempdir()?;
     println!("ledger_scale: {events} spend events, medians of {runs} runs, binary {BIN}");
 
@@ -60,10 +61,8 @@ fn main() -> BenchResult {
 
     let small = work.path().join("small");
     prepare(&small)?;
-    let balances_big = median(runs, || run_ok(&big, &["balances", "--format", "json"]))?;
-    let balances_small = median(runs, || run_ok(&small, &["balances", "--format", "json"]))?;
     let exe = std::env::current_exe()?;
-    let bare = median(runs, || {
+    let mut bare_open = || -> BenchResult {
         let status = Command::new(&exe)
             .arg("--bare-open")
             .arg(&big)
@@ -74,7 +73,17 @@ fn main() -> BenchResult {
         } else {
             Err("bare open failed".into())
         }
-    })?;
+    };
+    // The three processes take turns, so a neighbour's burst of load on the shared
+    // machine falls on all of them rather than on whichever was being timed.
+    let [balances_big, bare, balances_small] = medians_interleaved(
+        runs,
+        [
+            &mut || run_ok(&big, &["balances", "--format", "json"]),
+            &mut bare_open,
+            &mut || run_ok(&small, &["balances", "--format", "json"]),
+        ],
+    )?;
 
     let total_events = events + 10;
     let verify = time(|| run_ok(&big, &["verify"]))?;
@@ -259,15 +268,23 @@ fn time(f: impl FnOnce() -> BenchResult) -> BenchResult<Duration> {
     Ok(started.elapsed())
 }
 
-fn median(runs: usize, mut f: impl FnMut() -> BenchResult) -> BenchResult<Duration> {
-    let mut times = Vec::with_capacity(runs);
+/// Runs each of `jobs` once per round, in turn, for `runs` rounds; the median of each.
+fn medians_interleaved<const N: usize>(
+    runs: usize,
+    mut jobs: [&mut dyn FnMut() -> BenchResult; N],
+) -> BenchResult<[Duration; N]> {
+    let mut times: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(runs));
     for _ in 0..runs {
-        let started = Instant::now();
-        f()?;
-        times.push(started.elapsed());
+        for (job, times) in jobs.iter_mut().zip(times.iter_mut()) {
+            let started = Instant::now();
+            job()?;
+            times.push(started.elapsed());
+        }
     }
-    times.sort();
-    Ok(times[times.len() / 2])
+    Ok(times.map(|mut t| {
+        t.sort();
+        t[t.len() / 2]
+    }))
 }
 
 fn ms(d: Duration) -> f64 {
