@@ -454,3 +454,26 @@ fn verify_names_a_missing_or_moved_event() {
     }
     assert_tampered_at(dir.path(), 6);
 }
+
+#[test]
+fn verify_names_an_event_rehashed_to_hide_a_broken_link() {
+    // A forger who alters an event's prev hash and recomputes its own hash leaves an
+    // envelope that is consistent with itself: only the link to the event before it
+    // shows the change, and verify must name this event, not the one after it.
+    let dir = TempDir::new().unwrap();
+    ledger_of_ten(dir.path());
+    {
+        let db = raw_db(dir.path());
+        let events = db.open_tree("events").unwrap();
+        let key = 5u64.to_be_bytes();
+        let stored = events.get(key).unwrap().unwrap().to_vec();
+        let mut canonical = stored[..stored.len() - 32].to_vec();
+        let prev_hash_at = canonical.len() - 32;
+        canonical[prev_hash_at] ^= 0x01;
+        let hash = event_hash(&canonical);
+        canonical.extend_from_slice(&hash);
+        events.insert(key, canonical).unwrap();
+        db.flush().unwrap();
+    }
+    assert_tampered_at(dir.path(), 5);
+}
