@@ -260,6 +260,10 @@ fn as_of_counts_only_events_effective_by_then() {
     let before_pay = at("2024-08-19");
     assert!(before_pay[0].paid.is_zero());
     assert_eq!(before_pay[0].status, BalanceStatus::Unpaid);
+    // "On or before D": the payment's own day counts it.
+    let pay_day = at("2024-08-20");
+    assert_eq!(pay_day[0].paid, money("318000"));
+    assert_eq!(pay_day[0].paid_on, Some(date("2024-08-20")));
     let sept = at("2024-09-30");
     assert_eq!(
         (sept[0].paid, sept[0].spent),
@@ -269,6 +273,35 @@ fn as_of_counts_only_events_effective_by_then() {
     assert_eq!(
         at("2024-12-01"),
         ledger.balances(Some(D), Some("London"), None).unwrap()
+    );
+}
+
+#[test]
+fn a_part_paid_allocation_is_unpaid_until_its_last_instalment() {
+    let mut determination = grant_ledger_domain::builtin(D).unwrap().unwrap();
+    determination.instalments = 2;
+    let ledger = Ledger::with_store(store()).unwrap();
+    record(
+        &ledger,
+        Command::MakeDetermination {
+            id: uuid::Uuid::now_v7(),
+            determination,
+        },
+    );
+    record(&ledger, pay("London", "100000", "2024-08-25"));
+    let london = || ledger.balances(Some(D), Some("London"), None).unwrap();
+    let part = london();
+    assert_eq!(
+        (part[0].status, part[0].paid_on, part[0].unpaid),
+        (BalanceStatus::Unpaid, None, money("218000"))
+    );
+    // The second instalment is dated before the first: paid_on is the later date, the day
+    // by which the allocation had been paid in full.
+    record(&ledger, pay("London", "218000", "2024-08-20"));
+    let full = london();
+    assert_eq!(
+        (full[0].status, full[0].paid_on),
+        (BalanceStatus::Paid, Some(date("2024-08-25")))
     );
 }
 
