@@ -10,8 +10,8 @@ use grant_ledger_domain::{decide, evolve, stream_for, Event, EventData, State};
 use grant_ledger_projections::{ErrorKind, Ledger};
 use grant_ledger_store::{
     AppendOutcome, AppendRequest, BulkAppend, EventIter, EventStore, ExpectedVersion, Head,
-    Idempotency, KeyRecord, MemoryStore, ModelWrite, NewEvent, RecordedEvent, StoreError,
-    StreamBatch, VerifyReport,
+    KeyRecord, MemoryStore, ModelWrite, NewEvent, RecordedEvent, StoreError, StreamBatch,
+    VerifyReport,
 };
 use uuid::Uuid;
 
