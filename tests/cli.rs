@@ -510,6 +510,38 @@ fn a_keyed_spend_import_can_be_run_again_and_refuses_a_changed_row() {
 // ---------------------------------------------------------------- queries
 
 #[test]
+fn the_totals_row_adds_up_each_column() {
+    let l = Ledger::with_determination();
+    l.ok_line("pay 31/7421 --region london --amount 318000 --date 2024-08-20");
+    l.ok_line(
+        "spend 31/7421 --region london --amount 1000 --date 2024-10-01 --purpose data-coordinator",
+    );
+    let table = l.ok(&["balances"]).stdout;
+    let total = table
+        .lines()
+        .find(|line| line.contains("Total"))
+        .unwrap_or_else(|| panic!("no totals row:\n{table}"));
+    let figures: Vec<&str> = total
+        .split(['┆', '│'])
+        .map(str::trim)
+        .filter(|cell| cell.starts_with('£'))
+        .collect();
+    // determined, paid, recovered, spent, unpaid, unspent
+    assert_eq!(
+        figures,
+        [
+            "£2,413,000.00",
+            "£318,000.00",
+            "£0.00",
+            "£1,000.00",
+            "£2,095,000.00",
+            "£317,000.00"
+        ],
+        "{total}"
+    );
+}
+
+#[test]
 fn balances_as_of_totals_and_csv() {
     let l = Ledger::paid();
     l.ok(&cmd(
