@@ -236,14 +236,19 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An array of tables (`[[allocation]]`), each wrapped with its 1-based index.
-    fn tables(&self, name: &str, limit: usize) -> Result<Vec<Fields<'a>>, DomainError> {
+    /// The array `name`, at most `limit` long, with each item read by `item` under its own
+    /// key (`allocation[3]`, counting from 1). `shape` says what the array should be, for
+    /// the message when it is not one.
+    fn array<T>(
+        &self,
+        name: &str,
+        limit: usize,
+        shape: &str,
+        mut item: impl FnMut(&str, &'a Value) -> Result<T, DomainError>,
+    ) -> Result<Vec<T>, DomainError> {
         let key = self.key(name);
         let Value::Array(items) = self.required(name)? else {
-            return Err(bad(
-                &key,
-                format!("must be an array of tables, written [[{name}]]"),
-            ));
+            return Err(bad(&key, format!("must be {shape}")));
         };
         if items.len() > limit {
             return Err(bad(
@@ -254,75 +259,42 @@ impl<'a> Fields<'a> {
         items
             .iter()
             .enumerate()
-            .map(|(index, item)| match item {
-                Value::Table(table) => Ok(Fields {
-                    path: format!("{key}[{}]", index + 1),
-                    table,
-                }),
-                other => Err(wrong_type(
-                    &format!("{key}[{}]", index + 1),
-                    "a table",
-                    other,
-                )),
-            })
+            .map(|(index, value)| item(&format!("{key}[{}]", index + 1), value))
             .collect()
+    }
+
+    /// An array of tables (`[[allocation]]`), each wrapped with its 1-based index.
+    fn tables(&self, name: &str, limit: usize) -> Result<Vec<Fields<'a>>, DomainError> {
+        let shape = format!("an array of tables, written [[{name}]]");
+        self.array(name, limit, &shape, |path, value| match value {
+            Value::Table(table) => Ok(Fields {
+                path: path.to_string(),
+                table,
+            }),
+            other => Err(wrong_type(path, "a table", other)),
+        })
     }
 
     fn strings(&self, name: &str, limit: usize) -> Result<Vec<String>, DomainError> {
-        let key = self.key(name);
-        let Value::Array(items) = self.required(name)? else {
-            return Err(bad(&key, "must be an array of strings"));
-        };
-        if items.len() > limit {
-            return Err(bad(
-                &key,
-                format!("has {} entries, above the limit of {limit}", items.len()),
-            ));
-        }
-        items
-            .iter()
-            .enumerate()
-            .map(|(index, item)| match item {
+        self.array(
+            name,
+            limit,
+            "an array of strings",
+            |path, value| match value {
                 Value::String(text) => Ok(text.clone()),
-                other => Err(wrong_type(
-                    &format!("{key}[{}]", index + 1),
-                    "a string",
-                    other,
-                )),
-            })
-            .collect()
+                other => Err(wrong_type(path, "a string", other)),
+            },
+        )
     }
 
     fn factors(&self, name: &str) -> Result<Vec<u32>, DomainError> {
-        let key = self.key(name);
-        let Value::Array(items) = self.required(name)? else {
-            return Err(bad(
-                &key,
-                "must be an array of whole numbers such as [4, 39]",
-            ));
-        };
-        if items.len() > crate::limits::MAX_WORKING_FACTORS {
-            return Err(bad(
-                &key,
-                format!(
-                    "has more than {} factors",
-                    crate::limits::MAX_WORKING_FACTORS
-                ),
-            ));
-        }
-        items
-            .iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let item_key = format!("{key}[{}]", index + 1);
-                match item {
-                    Value::Integer(n) => u32::try_from(*n).map_err(|_| {
-                        bad(&item_key, format!("{n} must be a positive whole number"))
-                    }),
-                    other => Err(wrong_type(&item_key, "a whole number", other)),
-                }
-            })
-            .collect()
+        let shape = "an array of whole numbers such as [4, 39]";
+        let limit = crate::limits::MAX_WORKING_FACTORS;
+        self.array(name, limit, shape, |path, value| match value {
+            Value::Integer(n) => u32::try_from(*n)
+                .map_err(|_| bad(path, format!("{n} must be a positive whole number"))),
+            other => Err(wrong_type(path, "a whole number", other)),
+        })
     }
 
     /// A date, written as a TOML date (`2024-08-16`) or a string of one.
