@@ -17,12 +17,11 @@ pub(crate) struct AllocationBalance {
     pub region: String,
     pub lead_authority: String,
     pub determined: Money,
-    pub paid: Money,
     pub recovered: Money,
     pub spent: Money,
-    /// The counted (unreversed) payments: at most the determination's instalments, and
-    /// enough to know, after a reversal, whether any remaining one was late and when the
-    /// last one was made.
+    /// The counted (unreversed) payments: at most the determination's instalments. What
+    /// was paid, whether late, when and by which day are all derived from them, so a
+    /// reversal has one thing to undo.
     pub payments: Vec<CountedPayment>,
 }
 
@@ -40,36 +39,44 @@ impl AllocationBalance {
     /// payments dated on or before it: `deadlines --today` must not call an allocation paid
     /// on a day before its payment was made. `None` while it was not yet fully paid; else
     /// whether any payment counted was late.
+    /// Nothing determined (as of a day before the determination) is never "paid".
     pub fn paid_by(&self, day: NaiveDate) -> Option<bool> {
         let counted = self.payments.iter().filter(|p| p.date <= day);
         let paid = counted
             .clone()
             .fold(Money::ZERO, |sum, p| plus(sum, p.amount));
-        (paid == self.determined).then(|| counted.clone().any(|p| p.late))
+        (paid == self.determined && !self.determined.is_zero())
+            .then(|| counted.clone().any(|p| p.late))
+    }
+
+    /// Everything paid and not reversed.
+    pub fn paid(&self) -> Money {
+        self.payments
+            .iter()
+            .fold(Money::ZERO, |sum, p| plus(sum, p.amount))
     }
 
     pub fn row(&self, determination: &str) -> BalanceRow {
-        // Nothing determined (as of a day before the determination) is not "paid".
-        let fully_paid = self.paid == self.determined && !self.determined.is_zero();
-        let late = self.payments.iter().any(|p| p.late);
-        let status = match (fully_paid, late) {
-            (false, _) => BalanceStatus::Unpaid,
-            (true, false) => BalanceStatus::Paid,
-            (true, true) => BalanceStatus::PaidLate,
+        let paid = self.paid();
+        let in_full = self.paid_by(NaiveDate::MAX);
+        let status = match in_full {
+            None => BalanceStatus::Unpaid,
+            Some(false) => BalanceStatus::Paid,
+            Some(true) => BalanceStatus::PaidLate,
         };
         BalanceRow {
             determination: determination.to_string(),
             region: self.region.clone(),
             lead_authority: self.lead_authority.clone(),
             determined: self.determined,
-            paid: self.paid,
+            paid,
             recovered: self.recovered,
             spent: self.spent,
-            unpaid: minus(self.determined, self.paid),
-            unspent: minus(minus(self.paid, self.recovered), self.spent),
+            unpaid: minus(self.determined, paid),
+            unspent: minus(minus(paid, self.recovered), self.spent),
             status,
             // The date of the last counted payment: the one that completed the allocation.
-            paid_on: if fully_paid {
+            paid_on: if in_full.is_some() {
                 self.payments.iter().map(|p| p.date).max()
             } else {
                 None
@@ -100,7 +107,6 @@ impl Balances {
                             region: a.region.clone(),
                             lead_authority: a.lead_authority.clone(),
                             determined: a.amount,
-                            paid: Money::ZERO,
                             recovered: Money::ZERO,
                             spent: Money::ZERO,
                             payments: Vec::new(),
@@ -110,7 +116,6 @@ impl Balances {
             }
             EventData::PaymentIssued(p) => {
                 if let Some(a) = self.allocation(&p.determination, &p.region) {
-                    a.paid = plus(a.paid, p.amount);
                     a.payments.push(CountedPayment {
                         id: event.id,
                         amount: p.amount,
@@ -133,7 +138,6 @@ impl Balances {
                 if let Some(a) = self.allocation(&r.determination, &r.region) {
                     match r.reversed_type {
                         EventType::PaymentIssued => {
-                            a.paid = minus(a.paid, r.amount);
                             a.payments.retain(|p| p.id != r.reversed_event_id);
                         }
                         EventType::FundsSpent => a.spent = minus(a.spent, r.amount),

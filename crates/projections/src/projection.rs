@@ -18,7 +18,7 @@ use crate::error::LedgerError;
 use crate::spend::SpendByPurpose;
 
 pub(crate) const BALANCES: &str = "balances";
-pub(crate) const BALANCES_VERSION: u32 = 2;
+pub(crate) const BALANCES_VERSION: u32 = 3;
 pub(crate) const SPEND: &str = "spend";
 pub(crate) const SPEND_VERSION: u32 = 1;
 pub(crate) const STATE_KIND: &str = "state";
