@@ -40,25 +40,31 @@ impl Context {
     /// Without a ledger there is nothing it could name, so the command is refused as that
     /// unknown name would be (exit 1), and no directory is created for the refusal.
     pub fn open_to_add(&self, unknown: &str) -> CliResult<Ledger> {
-        Ledger::open_existing(&self.ledger_dir).map_err(|e| match e {
-            LedgerError::Store(StoreError::NoLedger { path }) => CliError::refused(format!(
-                "{unknown}: there is no ledger at {} yet; it is created by the first \
-                 determination import (e.g. grant-ledger determination import --builtin {})",
-                path.display(),
-                BUILTIN_IDS.first().copied().unwrap_or("31/7421"),
-            )),
-            other => other.into(),
+        self.open_existing(CliError::refused, |place| {
+            format!("{unknown}: there is no ledger at {place} yet")
         })
     }
 
     /// Opens the ledger for a query: an existing ledger only, creating nothing, so that a
     /// mistyped `--ledger` is an error and never an empty answer.
     pub fn open_for_reading(&self) -> CliResult<Ledger> {
+        self.open_existing(CliError::unavailable, |place| {
+            format!("no ledger at {place}")
+        })
+    }
+
+    /// An existing ledger. Without one, the error of kind `error` says what `missing` says
+    /// of the path, and how a ledger comes to be.
+    fn open_existing(
+        &self,
+        error: fn(String) -> CliError,
+        missing: impl FnOnce(String) -> String,
+    ) -> CliResult<Ledger> {
         Ledger::open_existing(&self.ledger_dir).map_err(|e| match e {
-            LedgerError::Store(StoreError::NoLedger { path }) => CliError::unavailable(format!(
-                "no ledger at {}: it is created by the first determination import \
+            LedgerError::Store(StoreError::NoLedger { path }) => error(format!(
+                "{}; it is created by the first determination import \
                  (e.g. grant-ledger determination import --builtin {})",
-                path.display(),
+                missing(path.display().to_string()),
                 BUILTIN_IDS.first().copied().unwrap_or("31/7421"),
             )),
             other => other.into(),
