@@ -40,6 +40,7 @@ pub(crate) fn new_event(event: &Event, key: Option<&str>) -> NewEvent {
         payload: event.data.to_payload(),
         key: key.map(str::to_string),
         key_fingerprint: None,
+        actor: None,
     }
 }
 

@@ -222,6 +222,7 @@ fn interloper(command: grant_ledger_domain::Command) -> Hook {
                     payload: e.data.to_payload(),
                     key: None,
                     key_fingerprint: None,
+                    actor: None,
                 })
                 .collect(),
         };
@@ -316,6 +317,7 @@ fn another_writers_append_to_another_stream_is_folded_into_the_saved_models() {
                         payload: e.data.to_payload(),
                         key: None,
                         key_fingerprint: None,
+                        actor: None,
                     }],
                 }],
                 models: vec![],

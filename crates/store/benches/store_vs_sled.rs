@@ -51,6 +51,7 @@ fn event(i: u64) -> NewEvent {
         payload: payload(i),
         key: None,
         key_fingerprint: None,
+        actor: None,
     }
 }
 

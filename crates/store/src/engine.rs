@@ -118,6 +118,9 @@ fn validate_event(ev: &NewEvent) -> Result<(), StoreError> {
     if let Some(k) = &ev.key {
         limits::key(k)?;
     }
+    if let Some(actor) = &ev.actor {
+        limits::actor(actor)?;
+    }
     if ev.key_fingerprint.is_some() && ev.key.is_none() {
         return Err(StoreError::invalid(
             "an event has a key fingerprint but no key",
@@ -367,7 +370,7 @@ impl<'a, B: Backend> Chain<'a, B> {
             event_type: &ev.event_type,
             schema_version: ev.schema_version,
             recorded_at: self.recorded_at,
-            actor: self.actor,
+            actor: ev.actor.as_deref().unwrap_or(self.actor),
             key: ev.key.as_deref(),
             payload: &ev.payload,
             prev_hash: self.prev_hash,

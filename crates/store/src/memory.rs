@@ -219,6 +219,7 @@ mod tests {
                     payload: br#"{"n":1}"#.to_vec(),
                     key: None,
                     key_fingerprint: None,
+                    actor: None,
                 }],
             }],
             models: vec![],

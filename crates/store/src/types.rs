@@ -23,6 +23,10 @@ pub struct NewEvent {
     /// its fingerprint: callers filter repeats out first with [`crate::EventStore::key`]),
     /// and as invalid if it appears twice in one append. `None` keeps `key` as audit only.
     pub key_fingerprint: Option<[u8; 32]>,
+    /// Who recorded this event, when not the append's own actor: lets one commit carry the
+    /// commands of several users (a server groups concurrent commands into one fsync) while
+    /// each event still names the person who made it. `None` means the append's actor.
+    pub actor: Option<String>,
 }
 
 /// What the caller believes a stream's version is. A stream's version is the number of

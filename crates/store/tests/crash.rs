@@ -60,6 +60,7 @@ fn tagged_event(batch: uuid::Uuid, n: u64) -> NewEvent {
         payload: format!(r#"{{"batch":"{batch}","n":{n}}}"#).into_bytes(),
         key: None,
         key_fingerprint: None,
+        actor: None,
     }
 }
 
@@ -135,6 +136,7 @@ fn bulk_then_abort(dir: &Path) {
         Ok(NewEvent {
             key: Some(format!("row-{i}")),
             key_fingerprint: Some([7; 32]),
+            actor: None,
             ..tagged_event(batch, 20_000)
         })
     });

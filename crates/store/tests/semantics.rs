@@ -119,6 +119,7 @@ fn payload_and_envelope_fields_round_trip_exactly() {
                 payload: payload.clone(),
                 key: Some("cmd-1".into()),
                 key_fingerprint: None,
+                actor: None,
             }],
         }]);
         r.actor = "treasury-officer".into();

@@ -27,6 +27,7 @@ pub fn event(n: u64) -> NewEvent {
         payload: format!(r#"{{"n":{n},"amount":"12.50"}}"#).into_bytes(),
         key: None,
         key_fingerprint: None,
+        actor: None,
     }
 }
 
@@ -35,6 +36,7 @@ pub fn keyed_event(n: u64, k: &str, fp: u8) -> NewEvent {
     NewEvent {
         key: Some(k.into()),
         key_fingerprint: Some([fp; 32]),
+        actor: None,
         ..event(n)
     }
 }
