@@ -14,6 +14,7 @@
 //!   [`evolve`] folds back into the state.
 //! - [`error`]: malformed input (exit 2) versus refusals (exit 1).
 //! - [`limits`]: the bounds on everything input can make large.
+//! - [`access`]: the roles of a shared ledger, what each may do, and the access events.
 //!
 //! # Consistency boundary
 //!
@@ -30,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod builtin;
 pub mod check;
 pub mod command;
@@ -43,6 +45,11 @@ pub mod money;
 pub mod region;
 pub mod state;
 
+pub use access::{
+    authorize, decide_access, evolve_access, permits, AccessCommand, AccessData, AccessEvent,
+    AccessGranted, AccessRevoked, AccessState, Action, ActiveGrant, Role, ACCESS_GRANTED,
+    ACCESS_REVOKED, ACCESS_STREAM,
+};
 pub use builtin::{builtin, builtin_toml, BUILTIN_IDS};
 pub use check::{check, FormulaCheck, RegionCheck, WorkingCheck};
 pub use command::Command;

@@ -1,0 +1,560 @@
+//! Who may do what on a shared ledger: the roles, the one table of what each role may do,
+//! and the access events (`AccessGranted`, `AccessRevoked`) that record every grant and
+//! revocation in the same hash chain as the money, decided by the rules below.
+//!
+//! A token itself never appears here: a grant carries only the SHA-256 of its token, made
+//! by the caller (the domain has no randomness). Access lives in its own stream,
+//! [`ACCESS_STREAM`], so granting never races a payment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+use crate::limits::MAX_NAME_LEN;
+use crate::region::region_slug;
+
+/// The stream every access event belongs to.
+pub const ACCESS_STREAM: &str = "access";
+
+/// What a token allows, as the HTTP contract's table of roles names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Imports determinations and manages access; cannot move money.
+    Admin,
+    /// Pays, recovers and reverses; cannot grant access.
+    Finance,
+    /// A region's lead authority, by the region's slug: spends for that region only.
+    Region(String),
+    /// Reads everything.
+    Auditor,
+    /// Reads everything.
+    Reader,
+}
+
+const ROLE_FORMS: &str = "admin, finance, region:SLUG (e.g. region:south-west), auditor or reader";
+
+impl Role {
+    /// The region slug of a `region:SLUG` role.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Role::Region(slug) => Some(slug),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Admin => f.write_str("admin"),
+            Role::Finance => f.write_str("finance"),
+            Role::Region(slug) => write!(f, "region:{slug}"),
+            Role::Auditor => f.write_str("auditor"),
+            Role::Reader => f.write_str("reader"),
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = DomainError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let lower = text.trim().to_lowercase();
+        let bad = || {
+            DomainError::malformed(format!(
+                "role \"{}\" is not one of {ROLE_FORMS}",
+                clip(text.trim())
+            ))
+        };
+        Ok(match lower.as_str() {
+            "admin" => Role::Admin,
+            "finance" => Role::Finance,
+            "auditor" => Role::Auditor,
+            "reader" => Role::Reader,
+            other => {
+                let slug = other.strip_prefix("region:").ok_or_else(bad)?.trim();
+                // A name typed in place of the slug ("region:South West") is still meant.
+                let slug = region_slug(slug);
+                if slug.is_empty() || slug.len() > MAX_NAME_LEN {
+                    return Err(bad());
+                }
+                Role::Region(slug)
+            }
+        })
+    }
+}
+
+impl Serialize for Role {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Something a caller asks to do, as far as permission is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action<'a> {
+    ImportDetermination,
+    ManageAccess,
+    Pay,
+    Recover,
+    /// Spend (or a spend import row) for the region of this canonical name.
+    Spend { region: &'a str },
+    /// Reverse a spend of the region of this canonical name.
+    ReverseSpend { region: &'a str },
+    /// Reverse a payment or a recovery.
+    ReverseMoney,
+    /// Any query, history, the event stream, verify.
+    Read,
+}
+
+impl Action<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Action::ImportDetermination => "import a determination".to_string(),
+            Action::ManageAccess => "grant, list or revoke access".to_string(),
+            Action::Pay => "record a payment".to_string(),
+            Action::Recover => "record a recovery".to_string(),
+            Action::Spend { region } => format!("record spend for {region}"),
+            Action::ReverseSpend { region } => format!("reverse a spend of {region}"),
+            Action::ReverseMoney => "reverse a payment or a recovery".to_string(),
+            Action::Read => "read the ledger".to_string(),
+        }
+    }
+
+    /// Who may, in words, for the refusal.
+    fn allowed_to(&self) -> &'static str {
+        match self {
+            Action::ImportDetermination | Action::ManageAccess => "only admin may",
+            Action::Pay | Action::Recover | Action::ReverseMoney => "only finance may",
+            Action::Spend { .. } => "only that region's own role may",
+            Action::ReverseSpend { .. } => "only finance or that region's own role may",
+            Action::Read => "every role may",
+        }
+    }
+}
+
+/// The table of roles of the HTTP contract. Admin cannot pay and finance cannot grant
+/// access: segregation of duties is deliberate.
+pub fn permits(role: &Role, action: Action<'_>) -> bool {
+    let own = |region: &str| role.region() == Some(region_slug(region).as_str());
+    match action {
+        Action::Read => true,
+        Action::ImportDetermination | Action::ManageAccess => *role == Role::Admin,
+        Action::Pay | Action::Recover | Action::ReverseMoney => *role == Role::Finance,
+        Action::Spend { region } => own(region),
+        Action::ReverseSpend { region } => *role == Role::Finance || own(region),
+    }
+}
+
+/// `Ok` if `role` may do `action`, else the one sentence that says why not.
+pub fn authorize(name: &str, role: &Role, action: Action<'_>) -> Result<(), DomainError> {
+    if permits(role, action) {
+        return Ok(());
+    }
+    Err(DomainError::refused(format!(
+        "{} (role {role}) may not {}; {} do that",
+        clip(name),
+        action.describe(),
+        action.allowed_to()
+    )))
+}
+
+/// A grant of access was recorded. `token_sha256` is the lower-case hex SHA-256 of the
+/// token, never the token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessGranted {
+    pub name: String,
+    pub role: Role,
+    pub token_sha256: String,
+    pub date: NaiveDate,
+}
+
+/// A grant was revoked: its token is refused from the next request on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRevoked {
+    pub name: String,
+    /// The role the revoked grant had, so the trail reads on its own.
+    pub role: Role,
+    pub date: NaiveDate,
+}
+
+/// An access fact, with the id the command chose for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessEvent {
+    pub id: Uuid,
+    pub data: AccessData,
+}
+
+/// What happened to access.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessData {
+    Granted(AccessGranted),
+    Revoked(AccessRevoked),
+}
+
+/// The stored names of the access event types.
+pub const ACCESS_GRANTED: &str = "AccessGranted";
+pub const ACCESS_REVOKED: &str = "AccessRevoked";
+
+impl AccessData {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            AccessData::Granted(_) => ACCESS_GRANTED,
+            AccessData::Revoked(_) => ACCESS_REVOKED,
+        }
+    }
+
+    pub fn effective_date(&self) -> NaiveDate {
+        match self {
+            AccessData::Granted(g) => g.date,
+            AccessData::Revoked(r) => r.date,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            AccessData::Granted(g) => &g.name,
+            AccessData::Revoked(r) => &r.name,
+        }
+    }
+
+    /// The payload as stored and hashed.
+    pub fn to_payload(&self) -> Vec<u8> {
+        let encoded = match self {
+            AccessData::Granted(g) => serde_json::to_vec(g),
+            AccessData::Revoked(r) => serde_json::to_vec(r),
+        };
+        // Plain structs of strings and a date always serialise.
+        encoded.unwrap_or_default()
+    }
+
+    /// Decodes a stored access event; `None` when `event_type` is not an access type.
+    pub fn from_payload(event_type: &str, payload: &[u8]) -> Option<Result<Self, DomainError>> {
+        let bad = |e: serde_json::Error| {
+            DomainError::malformed(format!("{event_type} payload does not decode: {e}"))
+        };
+        match event_type {
+            ACCESS_GRANTED => Some(
+                serde_json::from_slice(payload)
+                    .map(AccessData::Granted)
+                    .map_err(bad),
+            ),
+            ACCESS_REVOKED => Some(
+                serde_json::from_slice(payload)
+                    .map(AccessData::Revoked)
+                    .map_err(bad),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// A grant in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveGrant {
+    pub role: Role,
+    pub token_sha256: String,
+}
+
+/// The access stream folded: every grant in force, by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessState {
+    pub active: BTreeMap<String, ActiveGrant>,
+    /// Events folded: the stream version a writer expects.
+    pub version: u64,
+}
+
+/// Asks to change who has access.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessCommand {
+    Grant {
+        id: Uuid,
+        name: String,
+        role: Role,
+        token_sha256: String,
+        date: NaiveDate,
+    },
+    Revoke {
+        id: Uuid,
+        name: String,
+        date: NaiveDate,
+    },
+}
+
+/// Decides an access command: names are unique among grants in force, and only a grant in
+/// force can be revoked.
+pub fn decide_access(
+    state: &AccessState,
+    command: AccessCommand,
+) -> Result<Vec<AccessEvent>, DomainError> {
+    match command {
+        AccessCommand::Grant {
+            id,
+            name,
+            role,
+            token_sha256,
+            date,
+        } => {
+            let name = access_name(&name)?;
+            if token_sha256.len() != 64 || !token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(DomainError::malformed(
+                    "a grant must carry the 64-digit hex SHA-256 of its token",
+                ));
+            }
+            if let Some(held) = state.active.get(&name) {
+                return Err(DomainError::refused(format!(
+                    "access \"{name}\" is already granted (role {}); revoke it first or choose another name",
+                    held.role
+                )));
+            }
+            Ok(vec![AccessEvent {
+                id,
+                data: AccessData::Granted(AccessGranted {
+                    name,
+                    role,
+                    token_sha256: token_sha256.to_lowercase(),
+                    date,
+                }),
+            }])
+        }
+        AccessCommand::Revoke { id, name, date } => {
+            let name = access_name(&name)?;
+            let Some(held) = state.active.get(&name) else {
+                return Err(DomainError::refused(format!(
+                    "there is no access named \"{name}\" in force to revoke"
+                )));
+            };
+            Ok(vec![AccessEvent {
+                id,
+                data: AccessData::Revoked(AccessRevoked {
+                    name,
+                    role: held.role.clone(),
+                    date,
+                }),
+            }])
+        }
+    }
+}
+
+/// Folds one access event. Total, like `evolve`: a fact on record always replays.
+pub fn evolve_access(mut state: AccessState, event: &AccessEvent) -> AccessState {
+    state.version = state.version.saturating_add(1);
+    match &event.data {
+        AccessData::Granted(g) => {
+            state.active.insert(
+                g.name.clone(),
+                ActiveGrant {
+                    role: g.role.clone(),
+                    token_sha256: g.token_sha256.clone(),
+                },
+            );
+        }
+        AccessData::Revoked(r) => {
+            state.active.remove(&r.name);
+        }
+    }
+    state
+}
+
+/// A token's name: trimmed, one line, not empty, bounded.
+fn access_name(name: &str) -> Result<String, DomainError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DomainError::malformed("an access name must not be empty"));
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(DomainError::malformed(format!(
+            "an access name may be at most {MAX_NAME_LEN} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DomainError::malformed(
+            "an access name must be one line of text",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(60).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 8, 1).unwrap_or_default()
+    }
+
+    fn grant(name: &str, role: Role) -> AccessCommand {
+        AccessCommand::Grant {
+            id: Uuid::nil(),
+            name: name.to_string(),
+            role,
+            token_sha256: "ab".repeat(32),
+            date: date(),
+        }
+    }
+
+    fn given(commands: Vec<AccessCommand>) -> AccessState {
+        commands.into_iter().fold(AccessState::default(), |s, c| {
+            let events = decide_access(&s, c).unwrap_or_default();
+            events.iter().fold(s, evolve_access)
+        })
+    }
+
+    #[test]
+    fn roles_parse_in_every_contract_form() {
+        for (text, role) in [
+            ("admin", Role::Admin),
+            ("finance", Role::Finance),
+            ("auditor", Role::Auditor),
+            ("reader", Role::Reader),
+            ("region:south-west", Role::Region("south-west".into())),
+            ("Region:South West", Role::Region("south-west".into())),
+        ] {
+            assert_eq!(text.parse::<Role>().ok(), Some(role.clone()), "{text}");
+            assert_eq!(role.to_string().parse::<Role>().ok(), Some(role));
+        }
+    }
+
+    #[test]
+    fn an_unknown_role_is_malformed_naming_the_forms() {
+        let e = "boss".parse::<Role>().err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("role \"boss\" is not one of admin, finance, region:SLUG (e.g. region:south-west), auditor or reader")
+        );
+        assert!("region:".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn admin_imports_and_manages_access_but_cannot_move_money() {
+        assert!(permits(&Role::Admin, Action::ImportDetermination));
+        assert!(permits(&Role::Admin, Action::ManageAccess));
+        assert!(!permits(&Role::Admin, Action::Pay));
+        assert!(!permits(&Role::Admin, Action::Recover));
+        assert!(!permits(&Role::Admin, Action::Spend { region: "London" }));
+        assert!(!permits(&Role::Admin, Action::ReverseMoney));
+    }
+
+    #[test]
+    fn finance_pays_recovers_and_reverses_anything_but_cannot_grant() {
+        assert!(permits(&Role::Finance, Action::Pay));
+        assert!(permits(&Role::Finance, Action::Recover));
+        assert!(permits(&Role::Finance, Action::ReverseMoney));
+        assert!(permits(&Role::Finance, Action::ReverseSpend { region: "London" }));
+        assert!(!permits(&Role::Finance, Action::ManageAccess));
+        assert!(!permits(&Role::Finance, Action::ImportDetermination));
+        assert!(!permits(&Role::Finance, Action::Spend { region: "London" }));
+    }
+
+    #[test]
+    fn a_region_spends_and_reverses_spend_for_its_own_region_only() {
+        let sw = Role::Region("south-west".into());
+        assert!(permits(&sw, Action::Spend { region: "South West" }));
+        assert!(permits(&sw, Action::ReverseSpend { region: "South West" }));
+        assert!(!permits(&sw, Action::Spend { region: "London" }));
+        assert!(!permits(&sw, Action::ReverseSpend { region: "London" }));
+        assert!(!permits(&sw, Action::ReverseMoney));
+        assert!(!permits(&sw, Action::Pay));
+    }
+
+    #[test]
+    fn readers_and_auditors_only_read() {
+        for role in [Role::Auditor, Role::Reader] {
+            assert!(permits(&role, Action::Read));
+            assert!(!permits(&role, Action::Pay));
+            assert!(!permits(&role, Action::Spend { region: "London" }));
+            assert!(!permits(&role, Action::ManageAccess));
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_caller_the_action_and_who_may() {
+        let e = authorize("sw-lead", &Role::Region("south-west".into()), Action::Spend { region: "London" })
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("sw-lead (role region:south-west) may not record spend for London; only that region's own role may do that")
+        );
+    }
+
+    #[test]
+    fn given_a_grant_in_force_when_the_name_is_granted_again_then_it_is_refused() {
+        let state = given(vec![grant("ann", Role::Finance)]);
+        let e = decide_access(&state, grant("ann", Role::Reader)).err();
+        assert!(e.is_some_and(|e| e.is_refusal()));
+    }
+
+    #[test]
+    fn given_a_revoked_grant_when_the_name_is_granted_again_then_it_is_accepted() {
+        let state = given(vec![
+            grant("ann", Role::Finance),
+            AccessCommand::Revoke {
+                id: Uuid::nil(),
+                name: "ann".into(),
+                date: date(),
+            },
+        ]);
+        assert!(state.active.is_empty());
+        assert!(decide_access(&state, grant("ann", Role::Reader)).is_ok());
+    }
+
+    #[test]
+    fn given_no_such_grant_when_revoked_then_it_is_refused() {
+        let e = decide_access(
+            &AccessState::default(),
+            AccessCommand::Revoke {
+                id: Uuid::nil(),
+                name: "nobody".into(),
+                date: date(),
+            },
+        )
+        .err();
+        assert!(e.is_some_and(|e| e.is_refusal()));
+    }
+
+    #[test]
+    fn a_grant_without_a_token_hash_or_with_an_empty_name_is_malformed() {
+        let mut bad_hash = grant("ann", Role::Finance);
+        if let AccessCommand::Grant { token_sha256, .. } = &mut bad_hash {
+            *token_sha256 = "secret".into();
+        }
+        assert!(decide_access(&AccessState::default(), bad_hash)
+            .err()
+            .is_some_and(|e| e.is_malformed()));
+        assert!(decide_access(&AccessState::default(), grant("  ", Role::Finance))
+            .err()
+            .is_some_and(|e| e.is_malformed()));
+    }
+
+    #[test]
+    fn access_payloads_round_trip() {
+        let data = AccessData::Granted(AccessGranted {
+            name: "ann".into(),
+            role: Role::Region("london".into()),
+            token_sha256: "ab".repeat(32),
+            date: date(),
+        });
+        let back = AccessData::from_payload(data.event_type(), &data.to_payload());
+        assert_eq!(back.and_then(Result::ok), Some(data));
+        assert!(AccessData::from_payload("PaymentIssued", b"{}").is_none());
+    }
+}
