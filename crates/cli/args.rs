@@ -19,7 +19,9 @@ recovered, an earlier entry reversed) is appended to an audit trail that is \
 never rewritten. Balances, deadlines and spend reports are derived from it.
 
 Exit codes: 0 done (or an idempotent repeat), 1 refused by a ledger rule, \
-2 malformed input, 3 ledger unavailable (in use, corrupt, unreadable, newer format).";
+2 malformed input, 3 ledger unavailable (in use, corrupt, unreadable, newer format, \
+server unreachable), 4 not allowed (with --server: no token, an unknown or revoked token, \
+or a role that does not permit the command).";
 
 const TOP_AFTER_HELP: &str = "\
 Example:
@@ -58,6 +60,14 @@ pub struct GlobalArgs {
     /// Output format; json is one JSON document on stdout
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Send the command to a running grant-ledger serve at this URL instead of opening a ledger directory
+    #[arg(long, global = true, env = "GRANT_LEDGER_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// The access token used with --server
+    #[arg(long, global = true, env = "GRANT_LEDGER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,6 +183,23 @@ bad position and exits 3.",
     )]
     Verify,
 
+    /// Serve the ledger over HTTP to everyone who works on the grant
+    #[command(
+        long_about = "Serve the ledger directory over HTTP (the server contract is docs/reference/http.md): \
+every command and query as a JSON endpoint, for tokens made with `access grant`. Prints \
+`listening on http://ADDR` once it accepts connections, and serves until SIGTERM or SIGINT, \
+when it finishes every request in flight and exits 0. While it runs it holds the ledger.",
+        after_help = "Example:\n  grant-ledger --ledger ./ledger serve --listen 127.0.0.1:7421\n  grant-ledger serve --listen 0.0.0.0:7421 --tls-cert cert.pem --tls-key key.pem"
+    )]
+    Serve(ServeArgs),
+
+    /// Grant, list and revoke access tokens
+    #[command(
+        subcommand,
+        after_help = "Example:\n  grant-ledger --ledger ./ledger access grant --name ann --role admin\n  grant-ledger --server http://127.0.0.1:7421 --token $ADMIN access grant --name sw-lead --role region:south-west"
+    )]
+    Access(AccessCommand),
+
     /// Build a demonstration ledger for 31/7421 and print its reports
     #[command(
         long_about = "Build a fresh demonstration ledger in a new temporary directory (or --ledger DIR, \
@@ -183,6 +210,62 @@ real ledger; the directory used is printed so you can explore it with --ledger."
         after_help = "Example:\n  grant-ledger demo\n  grant-ledger --ledger ./demo-ledger demo"
     )]
     Demo,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7421")]
+    pub listen: String,
+    /// A PEM certificate chain: with --tls-key, serve HTTPS only
+    #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long = "tls-key", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Create an access token and print it, once
+    #[command(
+        long_about = "Create an access token for a person or a system and print it once (JSON: {name, role, token}). \
+ROLE is admin, finance, region:SLUG (e.g. region:south-west), auditor or reader. Names are \
+unique among tokens not revoked. On a ledger directory it needs no token (whoever can open \
+the directory owns the ledger: this is how the first admin token is made); with --server \
+it needs an admin token.",
+        after_help = "Example:\n  grant-ledger access grant --name ann --role finance"
+    )]
+    Grant(GrantArgs),
+    /// Show every grant: name, role, granted_at, granted_by, revoked_at (never a token)
+    #[command(after_help = "Example:\n  grant-ledger access list --format json")]
+    List,
+    /// Revoke a token: it is refused from the next request on
+    #[command(after_help = "Example:\n  grant-ledger access revoke ann")]
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// Who the token is for; recorded as the actor of everything done with it
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// admin, finance, region:SLUG, auditor or reader
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The name the token was granted to
+    #[arg(value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
+    pub name: String,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -373,7 +456,7 @@ pub struct HistoryArgs {
     /// Only events of this region, by name in any case or slug
     #[arg(long, value_name = "R")]
     pub region: Option<String>,
-    /// Only events of this type: DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed
+    /// Only events of this type: DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed, AccessGranted, AccessRevoked
     #[arg(long = "type", value_name = "T")]
     pub event_type: Option<String>,
     /// Only events effective on or after this date, YYYY-MM-DD
@@ -385,6 +468,9 @@ pub struct HistoryArgs {
     /// At most this many events (the oldest matching)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Only events at positions after this one (for paging)
+    #[arg(long, value_name = "POSITION")]
+    pub after: Option<u64>,
 }
 
 #[cfg(test)]

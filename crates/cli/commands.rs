@@ -2,73 +2,43 @@
 //! facade and render what it returns. No rules live here.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use chrono::NaiveDate;
-use grant_ledger_domain::{
-    builtin, parse_determination, Command, Determination, EventType, Money, BUILTIN_IDS,
-};
+use grant_ledger_domain::{builtin, parse_determination, Determination, Role, BUILTIN_IDS};
 use grant_ledger_projections::{
-    BalanceRow, DeadlineRow, HistoryEntry, HistoryFilter, ImportSummary, Ledger, LedgerError,
-    Recorded, SpendReportRow,
+    event_type_names, input, Api, BalanceRow, BalancesQuery, DeadlineRow, DeadlinesQuery,
+    DeterminationSource, HistoryEntry, HistoryFilter, ImportSummary, PayRequest, Recorded,
+    RecoverRequest, ReverseRequest, SpendReportQuery, SpendReportRow, SpendRequest,
 };
-use grant_ledger_store::StoreError;
-use serde::Serialize;
-use uuid::Uuid;
 
 use crate::args::{self, Format};
+use crate::backend::{Target, Use};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Cell, Report};
-use crate::{import, parse, render};
+use crate::render;
 
 /// What every command needs besides its own arguments.
 pub struct Context {
-    pub ledger_dir: PathBuf,
-    pub actor: String,
+    pub target: Target,
     pub format: Format,
 }
 
 impl Context {
-    /// Opens the ledger for `determination import`, the one command that may create it:
-    /// the contract's "created on first write".
-    pub fn open_or_create(&self) -> CliResult<Ledger> {
-        Ok(Ledger::open(&self.ledger_dir)?)
+    /// The ledger for a command that may create it (`determination import`, `access
+    /// grant`): the contract's "created on first write".
+    fn creating(&self) -> CliResult<Box<dyn Api>> {
+        self.target.api(Use::Create, "")
     }
 
-    /// Opens the ledger for a command that adds to what it already holds: a payment, spend,
-    /// recovery or reversal names a determination or an event that must be on record.
-    /// Without a ledger there is nothing it could name, so the command is refused as that
-    /// unknown name would be (exit 1), and no directory is created for the refusal.
-    pub fn open_to_add(&self, unknown: &str) -> CliResult<Ledger> {
-        self.open_existing(CliError::refused, |place| {
-            format!("{unknown}: there is no ledger at {place} yet")
-        })
+    /// The ledger for a command that adds to what it already holds; `unknown` is what it
+    /// names, for the refusal when there is no ledger yet.
+    fn adding(&self, unknown: &str) -> CliResult<Box<dyn Api>> {
+        self.target.api(Use::Add, unknown)
     }
 
-    /// Opens the ledger for a query: an existing ledger only, creating nothing, so that a
-    /// mistyped `--ledger` is an error and never an empty answer.
-    pub fn open_for_reading(&self) -> CliResult<Ledger> {
-        self.open_existing(CliError::unavailable, |place| {
-            format!("no ledger at {place}")
-        })
-    }
-
-    /// An existing ledger. Without one, the error of kind `error` says what `missing` says
-    /// of the path, and how a ledger comes to be.
-    fn open_existing(
-        &self,
-        error: fn(String) -> CliError,
-        missing: impl FnOnce(String) -> String,
-    ) -> CliResult<Ledger> {
-        Ledger::open_existing(&self.ledger_dir).map_err(|e| match e {
-            LedgerError::Store(StoreError::NoLedger { path }) => error(format!(
-                "{}; it is created by the first determination import \
-                 (e.g. grant-ledger determination import --builtin {})",
-                missing(path.display().to_string()),
-                BUILTIN_IDS.first().copied().unwrap_or("31/7421"),
-            )),
-            other => other.into(),
-        })
+    /// The ledger for a query: an existing one only.
+    fn reading(&self) -> CliResult<Box<dyn Api>> {
+        self.target.api(Use::Read, "")
     }
 }
 
@@ -85,9 +55,10 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::SpendReport(a) => spend_report(ctx, a),
         args::Command::History(a) => history(ctx, a),
         args::Command::Verify => verify(ctx),
-        // The demo chooses its own ledger directory; see main.
-        args::Command::Demo => Err(CliError::unavailable(
-            "the demo must be started through main",
+        args::Command::Access(sub) => access(ctx, sub),
+        // These choose their own ledger; see main.
+        args::Command::Demo | args::Command::Serve(_) => Err(CliError::unavailable(
+            "this command must be started through main",
         )),
     }
 }
@@ -103,18 +74,20 @@ fn determination(ctx: &Context, command: args::DeterminationCommand) -> CliResul
     }
 }
 
-/// Reads and parses the determination to import, before the ledger is opened,
-/// so a bad file never touches it.
-pub fn load_determination(a: &args::ImportArgs) -> CliResult<Determination> {
+/// Reads and parses the determination to import, before the ledger is opened, so a bad
+/// file never touches it; also returns its source, for a server to parse the same.
+pub fn load_determination(
+    a: &args::ImportArgs,
+) -> CliResult<(DeterminationSource, Determination)> {
     if let Some(id) = &a.builtin {
         return match builtin(id) {
-            Some(Ok(d)) => Ok(d),
+            Some(Ok(d)) => Ok((DeterminationSource::Builtin(id.trim().to_string()), d)),
             Some(Err(e)) => Err(CliError::unavailable(format!(
                 "the built-in determination {id} does not parse: {e}"
             ))),
             None => Err(CliError::refused(format!(
                 "there is no built-in determination {id}; the built-in ones are {}",
-                grant_ledger_domain::BUILTIN_IDS.join(", ")
+                BUILTIN_IDS.join(", ")
             ))),
         };
     }
@@ -126,104 +99,31 @@ pub fn load_determination(a: &args::ImportArgs) -> CliResult<Determination> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         CliError::malformed(format!("cannot read {}: {}", path.display(), io_reason(&e)))
     })?;
-    parse_determination(&text).map_err(|e| {
+    let parsed = parse_determination(&text).map_err(|e| {
         if e.is_malformed() {
             CliError::malformed(format!("{}: {}", path.display(), e.message()))
         } else {
             CliError::refused(format!("{}: {}", path.display(), e.message()))
         }
-    })
+    })?;
+    Ok((DeterminationSource::Toml(text), parsed))
 }
 
-pub fn import_determination(
-    ledger: &Ledger,
-    actor: &str,
-    determination: Determination,
-) -> CliResult<Recorded> {
+fn determination_import(ctx: &Context, a: args::ImportArgs) -> CliResult {
+    let (source, determination) = load_determination(&a)?;
     let id = determination.id.clone();
-    let recorded = ledger.record(
-        actor,
-        None,
-        Command::MakeDetermination {
-            id: Uuid::now_v7(),
-            determination,
-        },
-    )?;
+    let api = ctx.creating()?;
+    let recorded = api.import_determination(None, &source, determination)?;
     if recorded.duplicate {
         eprintln!(
             "determination {id} is already in the ledger with identical content; nothing was appended"
         );
     }
-    Ok(recorded)
-}
-
-fn determination_import(ctx: &Context, a: args::ImportArgs) -> CliResult {
-    let determination = load_determination(&a)?;
-    let ledger = ctx.open_or_create()?;
-    let id = determination.id.clone();
-    let mut recorded = import_determination(&ledger, &ctx.actor, determination)?;
-    if recorded.duplicate && recorded.events.is_empty() {
-        // An identical re-import appends nothing: show the event already on record.
-        recorded.events = original_import(&ledger, &id)?;
-    }
     print_recorded(ctx.format, &recorded)
 }
 
-/// The `DeterminationMade` event of determination `id`.
-fn original_import(ledger: &Ledger, id: &str) -> CliResult<Vec<HistoryEntry>> {
-    let filter = HistoryFilter {
-        event_type: Some(EventType::DeterminationMade),
-        ..HistoryFilter::default()
-    };
-    let mut found = Vec::new();
-    ledger.history(&filter, &mut |entry: HistoryEntry| {
-        let this = entry
-            .data
-            .get("determination")
-            .and_then(|d| d.get("id"))
-            .and_then(serde_json::Value::as_str)
-            == Some(id);
-        if this && found.is_empty() {
-            found.push(entry);
-        }
-        Ok(())
-    })?;
-    Ok(found)
-}
-
-#[derive(Serialize)]
-struct DeterminationSummary<'a> {
-    id: &'a str,
-    title: &'a str,
-    financial_year: &'a str,
-    made_on: NaiveDate,
-    payment_deadline: NaiveDate,
-    grant_period_start: NaiveDate,
-    grant_period_end: NaiveDate,
-    instalments: u32,
-    allocations: usize,
-    total: Money,
-}
-
-fn summary(d: &Determination) -> DeterminationSummary<'_> {
-    DeterminationSummary {
-        id: &d.id,
-        title: &d.title,
-        financial_year: &d.financial_year,
-        made_on: d.made_on,
-        payment_deadline: d.payment_deadline,
-        grant_period_start: d.grant_period.start,
-        grant_period_end: d.grant_period.end,
-        instalments: d.instalments,
-        allocations: d.allocations.len(),
-        total: render::sum(d.allocations.iter().map(|a| a.amount)),
-    }
-}
-
 fn determination_list(ctx: &Context) -> CliResult {
-    let ledger = ctx.open_for_reading()?;
-    let determinations = ledger.determinations()?;
-    let rows: Vec<_> = determinations.iter().map(summary).collect();
+    let rows = ctx.reading()?.determinations()?;
     let mut out = output::stdout();
     match ctx.format {
         Format::Json => output::write_json(&mut out, &rows)?,
@@ -242,9 +142,9 @@ fn determination_list(ctx: &Context) -> CliResult {
             ]);
             for r in &rows {
                 report.push(vec![
-                    Cell::text(r.id),
-                    Cell::text(r.title),
-                    Cell::text(r.financial_year),
+                    Cell::text(&r.id),
+                    Cell::text(&r.title),
+                    Cell::text(&r.financial_year),
                     Cell::Date(r.made_on),
                     Cell::Date(r.payment_deadline),
                     Cell::Date(r.grant_period_start),
@@ -261,8 +161,7 @@ fn determination_list(ctx: &Context) -> CliResult {
 }
 
 fn determination_show(ctx: &Context, id: &str) -> CliResult {
-    let ledger = ctx.open_for_reading()?;
-    let d = ledger.determination(id)?;
+    let d = ctx.reading()?.determination(id)?;
     let mut out = output::stdout();
     match ctx.format {
         Format::Json => output::write_json(&mut out, &d)?,
@@ -294,8 +193,7 @@ fn determination_show(ctx: &Context, id: &str) -> CliResult {
 }
 
 fn determination_check(ctx: &Context, a: args::CheckArgs) -> CliResult {
-    let ledger = ctx.open_for_reading()?;
-    let check = ledger.check(&a.id)?;
+    let check = ctx.reading()?.check(&a.id)?;
     let mut out = output::stdout();
     render::write_check(&mut out, ctx.format, &check, a.workings)?;
     out.finish()?;
@@ -309,64 +207,81 @@ fn determination_check(ctx: &Context, a: args::CheckArgs) -> CliResult {
 
 fn pay(ctx: &Context, a: args::PayArgs) -> CliResult {
     let e = a.entry;
-    let command = Command::IssuePayment {
-        id: Uuid::now_v7(),
-        amount: parse::money("--amount", &e.amount)?,
-        date: parse::date("--date", &e.date)?,
+    let request = PayRequest {
+        amount: input::money("--amount", &e.amount)?,
+        date: input::date("--date", &e.date)?,
         determination: e.id,
         region: e.region,
-        reference: parse::non_empty(a.reference),
+        reference: a.reference,
         late_reason: a.late_reason,
     };
-    record(ctx, parse::key(e.key)?.as_deref(), command)
+    let key = key(e.key)?;
+    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    announced(ctx, key.as_deref(), api.pay(key.as_deref(), request)?)
 }
 
 fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
     let e = a.entry;
-    let command = Command::SpendFunds {
-        id: Uuid::now_v7(),
-        amount: parse::money("--amount", &e.amount)?,
-        date: parse::date("--date", &e.date)?,
+    let request = SpendRequest {
+        amount: input::money("--amount", &e.amount)?,
+        date: input::date("--date", &e.date)?,
         determination: e.id,
         region: e.region,
         purpose: a.purpose,
-        authority: parse::non_empty(a.authority),
-        description: parse::non_empty(a.description),
-        reference: parse::non_empty(a.reference),
+        authority: a.authority,
+        description: a.description,
+        reference: a.reference,
     };
-    record(ctx, parse::key(e.key)?.as_deref(), command)
+    let key = key(e.key)?;
+    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    announced(ctx, key.as_deref(), api.spend(key.as_deref(), request)?)
 }
 
 fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
     let e = a.entry;
-    let command = Command::RecoverGrant {
-        id: Uuid::now_v7(),
-        amount: parse::money("--amount", &e.amount)?,
-        date: parse::date("--date", &e.date)?,
+    let request = RecoverRequest {
+        amount: input::money("--amount", &e.amount)?,
+        date: input::date("--date", &e.date)?,
         determination: e.id,
         region: e.region,
         reason: a.reason,
     };
-    record(ctx, parse::key(e.key)?.as_deref(), command)
+    let key = key(e.key)?;
+    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    announced(ctx, key.as_deref(), api.recover(key.as_deref(), request)?)
 }
 
-fn record(ctx: &Context, key: Option<&str>, command: Command) -> CliResult {
-    let unknown = format!(
-        "unknown determination {}",
-        command.determination_id().trim()
-    );
-    let ledger = ctx.open_to_add(&unknown)?;
-    let recorded = ledger.record(&ctx.actor, key, command)?;
-    announce_duplicate(key, &recorded);
-    print_recorded(ctx.format, &recorded)
+fn unknown_determination(id: &str) -> String {
+    format!("unknown determination {}", id.trim())
 }
 
 fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
-    let date = parse::opt_date("--date", a.date.as_deref())?;
-    let key = parse::key(a.key)?;
-    let ledger = ctx.open_to_add(&format!("unknown event {}", a.event.trim()))?;
-    let recorded = ledger.reverse(&ctx.actor, key.as_deref(), &a.event, &a.reason, date)?;
-    announce_duplicate(key.as_deref(), &recorded);
+    let request = ReverseRequest {
+        date: input::opt_date("--date", a.date.as_deref())?,
+        event: a.event,
+        reason: a.reason,
+    };
+    let key = key(a.key)?;
+    let api = ctx.adding(&format!("unknown event {}", request.event.trim()))?;
+    announced(ctx, key.as_deref(), api.reverse(key.as_deref(), request)?)
+}
+
+/// An idempotency key as given to `--key`, without surrounding spaces. A key of nothing
+/// but spaces would be a different key from the same spaces typed again by a script
+/// that trims, so it is refused like an empty one.
+fn key(text: Option<String>) -> CliResult<Option<String>> {
+    match text {
+        None => Ok(None),
+        Some(k) if k.trim().is_empty() => Err(CliError::malformed(
+            "--key is empty; give a key such as pay-london-2024 or leave the flag out",
+        )),
+        Some(k) => Ok(Some(k.trim().to_string())),
+    }
+}
+
+/// Prints what a recording command appended, saying so first if it was a repeat.
+fn announced(ctx: &Context, key: Option<&str>, recorded: Recorded) -> CliResult {
+    announce_duplicate(key, &recorded);
     print_recorded(ctx.format, &recorded)
 }
 
@@ -419,15 +334,29 @@ fn spend_import(ctx: &Context, file: &Path) -> CliResult {
     if meta.is_dir() {
         return Err(cannot("it is a directory".to_string()));
     }
-    let ledger = ctx.open_to_add("no spend can be recorded")?;
-    let summary = import::import_csv(
-        &ledger,
-        &ctx.actor,
-        opened,
-        meta.len(),
-        std::io::stderr().is_terminal(),
-    )?;
-    print_import_summary(ctx.format, &summary)
+    let api = ctx.adding("no spend can be recorded")?;
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| progress_bar(meta.len()));
+    let summary = api.import_spends(Box::new(opened), &mut |bytes| {
+        if let Some(bar) = &bar {
+            bar.set_position(bytes);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    print_import_summary(ctx.format, &summary?)
+}
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} importing spends [{bar:40}] {bytes}/{total_bytes}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 fn print_import_summary(format: Format, summary: &ImportSummary) -> CliResult {
@@ -471,9 +400,12 @@ fn print_import_summary(format: Format, summary: &ImportSummary) -> CliResult {
 // ---------------------------------------------------------------- queries
 
 fn balances(ctx: &Context, a: args::BalancesArgs) -> CliResult {
-    let as_of = parse::opt_date("--as-of", a.as_of.as_deref())?;
-    let ledger = ctx.open_for_reading()?;
-    let rows = ledger.balances(a.id.as_deref(), a.region.as_deref(), as_of)?;
+    let query = BalancesQuery {
+        as_of: input::opt_date("--as-of", a.as_of.as_deref())?,
+        determination: a.id,
+        region: a.region,
+    };
+    let rows = ctx.reading()?.balances(&query)?;
     let mut out = output::stdout();
     write_balances(&mut out, ctx.format, &rows)?;
     Ok(out.finish()?)
@@ -487,12 +419,15 @@ pub fn write_balances(out: &mut dyn Write, format: Format, rows: &[BalanceRow]) 
 }
 
 fn deadlines(ctx: &Context, a: args::DeadlinesArgs) -> CliResult {
-    let today = match parse::opt_date("--today", a.today.as_deref())? {
+    let today = match input::opt_date("--today", a.today.as_deref())? {
         Some(day) => day,
         None => chrono::Local::now().date_naive(),
     };
-    let ledger = ctx.open_for_reading()?;
-    let rows = ledger.deadlines(a.id.as_deref(), today)?;
+    let query = DeadlinesQuery {
+        determination: a.id,
+        today,
+    };
+    let rows = ctx.reading()?.deadlines(&query)?;
     let mut out = output::stdout();
     write_deadlines(&mut out, ctx.format, &rows)?;
     Ok(out.finish()?)
@@ -506,8 +441,11 @@ pub fn write_deadlines(out: &mut dyn Write, format: Format, rows: &[DeadlineRow]
 }
 
 fn spend_report(ctx: &Context, a: args::SpendReportArgs) -> CliResult {
-    let ledger = ctx.open_for_reading()?;
-    let rows = ledger.spend_report(&a.id, a.region.as_deref())?;
+    let query = SpendReportQuery {
+        determination: a.id,
+        region: a.region,
+    };
+    let rows = ctx.reading()?.spend_report(&query)?;
     let mut out = output::stdout();
     write_spend_report(&mut out, ctx.format, &rows)?;
     Ok(out.finish()?)
@@ -525,24 +463,30 @@ pub fn write_spend_report(
 }
 
 fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
+    let names = event_type_names();
     let event_type = a
         .event_type
         .as_deref()
         .map(|t| {
-            t.parse::<EventType>().map_err(|_| {
-                CliError::malformed(format!(
-                    "--type \"{t}\" is not an event type; use one of {}",
-                    EventType::ALL.map(EventType::as_str).join(", ")
-                ))
-            })
+            names
+                .iter()
+                .find(|name| name.eq_ignore_ascii_case(t.trim()))
+                .map(|name| name.to_string())
+                .ok_or_else(|| {
+                    CliError::malformed(format!(
+                        "--type \"{t}\" is not an event type; use one of {}",
+                        names.join(", ")
+                    ))
+                })
         })
         .transpose()?;
     let filter = HistoryFilter {
         region: a.region,
         event_type,
-        since: parse::opt_date("--since", a.since.as_deref())?,
-        until: parse::opt_date("--until", a.until.as_deref())?,
+        since: input::opt_date("--since", a.since.as_deref())?,
+        until: input::opt_date("--until", a.until.as_deref())?,
         limit: a.limit,
+        after: a.after,
     };
     if let (Some(since), Some(until)) = (filter.since, filter.until) {
         if since > until {
@@ -551,7 +495,7 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
             )));
         }
     }
-    let ledger = ctx.open_for_reading()?;
+    let ledger = ctx.reading()?;
     let mut out = output::stdout();
     match ctx.format {
         Format::Json => {
@@ -611,8 +555,7 @@ fn stop_streaming() -> grant_ledger_projections::LedgerError {
 }
 
 fn verify(ctx: &Context) -> CliResult {
-    let ledger = ctx.open_for_reading()?;
-    let summary = ledger.verify()?;
+    let summary = ctx.reading()?.verify()?;
     let mut out = output::stdout();
     match ctx.format {
         Format::Json => output::write_json(&mut out, &summary)?,
@@ -636,6 +579,66 @@ fn verify(ctx: &Context) -> CliResult {
         )?,
     }
     Ok(out.finish()?)
+}
+
+// ---------------------------------------------------------------- access
+
+fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
+    match command {
+        args::AccessCommand::Grant(a) => {
+            let role: Role = a.role.parse().map_err(|e: grant_ledger_domain::DomainError| {
+                CliError::malformed(format!("--role: {}", e.message()))
+            })?;
+            let key = key(a.key)?;
+            let granted = ctx.creating()?.grant_access(key.as_deref(), &a.name, role)?;
+            let mut out = output::stdout();
+            match ctx.format {
+                Format::Json => output::write_json(&mut out, &granted)?,
+                Format::Csv => {
+                    let mut report = Report::new(["name", "role", "token"]);
+                    report.push(vec![
+                        Cell::text(&granted.name),
+                        Cell::text(granted.role.to_string()),
+                        Cell::text(&granted.token),
+                    ]);
+                    report.write(&mut out, true)?;
+                }
+                Format::Table => {
+                    writeln!(out, "Granted {} to {}. Their token, shown only this once:", granted.role, granted.name)?;
+                    writeln!(out, "  {}", granted.token)?;
+                }
+            }
+            Ok(out.finish()?)
+        }
+        args::AccessCommand::List => {
+            let rows = ctx.reading()?.list_access()?;
+            let mut out = output::stdout();
+            match ctx.format {
+                Format::Json => output::write_json(&mut out, &rows)?,
+                format => {
+                    let mut report =
+                        Report::new(["name", "role", "granted_at", "granted_by", "revoked_at"]);
+                    for r in &rows {
+                        report.push(vec![
+                            Cell::text(&r.name),
+                            Cell::text(r.role.to_string()),
+                            Cell::text(render::timestamp(r.granted_at)),
+                            Cell::text(&r.granted_by),
+                            r.revoked_at
+                                .map_or(Cell::Null, |t| Cell::text(render::timestamp(t))),
+                        ]);
+                    }
+                    report.write(&mut out, format == Format::Csv)?;
+                }
+            }
+            Ok(out.finish()?)
+        }
+        args::AccessCommand::Revoke(a) => {
+            let key = key(a.key)?;
+            let api = ctx.adding(&format!("no access named \"{}\" to revoke", a.name.trim()))?;
+            announced(ctx, key.as_deref(), api.revoke_access(key.as_deref(), &a.name)?)
+        }
+    }
 }
 
 // ---------------------------------------------------------------- helpers

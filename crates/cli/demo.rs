@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use chrono::{Days, NaiveDate};
 use grant_ledger_domain::{builtin, region_slug, Basis, Command, Determination, Money};
-use grant_ledger_projections::{Ledger, SpendRow};
+use grant_ledger_projections::{Caller, Ledger, SpendRow};
+use grant_ledger_store::EventStore;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use uuid::Uuid;
@@ -55,8 +56,8 @@ pub fn run(dir: Option<PathBuf>, actor: &str, format: Format) -> CliResult {
             )))
         }
     };
-    let ledger = Ledger::open(&dir)?;
-    let built = build(&ledger, actor, &determination)?;
+    let ledger = crate::backend::open_dir(&dir, crate::backend::Use::Create)?;
+    let built = build(&ledger, &Caller::owner(actor), &determination)?;
     let today = chrono::Local::now().date_naive();
     let balances = ledger.balances(Some(DEMO_ID), None, None)?;
     let deadlines = ledger.deadlines(Some(DEMO_ID), today)?;
@@ -142,8 +143,19 @@ struct Built {
     spends: usize,
 }
 
-fn build(ledger: &Ledger, actor: &str, d: &Determination) -> CliResult<Built> {
-    commands::import_determination(ledger, actor, d.clone())?;
+fn build<S: EventStore>(
+    ledger: &Ledger<S>,
+    actor: &Caller,
+    d: &Determination,
+) -> CliResult<Built> {
+    ledger.record(
+        actor,
+        None,
+        Command::MakeDetermination {
+            id: Uuid::now_v7(),
+            determination: d.clone(),
+        },
+    )?;
 
     // The nine payments, on time: the week before the deadline.
     let first_day = d.payment_deadline - Days::new(7);

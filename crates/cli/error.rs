@@ -50,13 +50,15 @@ impl CliError {
     }
 }
 
-/// The single mapping from any failure to the contract's exit code:
-/// 1 refused by a ledger rule, 2 malformed input, 3 ledger unavailable.
+/// The single mapping from any failure to the contract's exit code: 1 refused by a ledger
+/// rule (a conflict or a missing event is a refusal too), 2 malformed input, 3 ledger
+/// unavailable, 4 not allowed.
 pub fn exit_code(error: &CliError) -> i32 {
     match error.kind() {
-        ErrorKind::Refused => 1,
+        ErrorKind::Refused | ErrorKind::Conflict | ErrorKind::NotFound => 1,
         ErrorKind::Malformed => 2,
         ErrorKind::Unavailable => 3,
+        ErrorKind::Unauthorized | ErrorKind::Forbidden => 4,
     }
 }
 

@@ -4,14 +4,16 @@
 //! one place ([`error::exit_code`]). The contract is `shared/spec/cli.md`.
 
 mod args;
+mod backend;
 mod commands;
 mod demo;
 mod error;
-mod import;
-mod lines;
 mod output;
-mod parse;
+mod remote;
 mod render;
+mod serve;
+mod served;
+mod stream_json;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +22,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::{Cli, Command};
+use crate::backend::Target;
 use crate::commands::Context;
 use crate::error::{exit_code, CliError, CliResult};
 
@@ -87,15 +90,30 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
         let dir = cli.global.ledger.filter(|_| ledger_on_command_line);
         return demo::run(dir, &actor, format);
     }
-    let ledger_dir = match cli.global.ledger {
-        Some(dir) => dir,
-        None => default_ledger_dir()?,
+    let server = cli.global.server.filter(|s| !s.trim().is_empty());
+    if let (Command::Serve(_), Some(_)) = (&cli.command, &server) {
+        return Err(CliError::malformed(
+            "serve opens a ledger directory itself; leave out --server (and GRANT_LEDGER_SERVER)",
+        ));
+    }
+    let local_dir = || match &cli.global.ledger {
+        Some(dir) => Ok(dir.clone()),
+        None => default_ledger_dir(),
     };
-    let ctx = Context {
-        ledger_dir,
-        actor,
-        format,
+    if let Command::Serve(args) = &cli.command {
+        return serve::run(&local_dir()?, args);
+    }
+    let target = match server {
+        Some(url) => Target::Remote {
+            url,
+            token: cli.global.token,
+        },
+        None => Target::Local {
+            dir: local_dir()?,
+            actor,
+        },
     };
+    let ctx = Context { target, format };
     commands::run(&ctx, cli.command)
 }
 

@@ -414,8 +414,13 @@ pub fn history_row(entry: &HistoryEntry) -> Vec<Cell> {
         data_money(entry, "amount").map_or(Cell::Null, Cell::Money),
         Cell::Text(event_detail(entry)),
         Cell::text(&entry.actor),
-        Cell::Text(entry.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string()),
+        Cell::Text(timestamp(entry.recorded_at)),
     ]
+}
+
+/// A moment for people, to the second, in UTC (and saying so).
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 pub const HISTORY_FIELDS: [&str; 11] = [

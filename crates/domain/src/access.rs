@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
@@ -163,7 +163,7 @@ pub fn authorize(name: &str, role: &Role, action: Action<'_>) -> Result<(), Doma
     if permits(role, action) {
         return Ok(());
     }
-    Err(DomainError::refused(format!(
+    Err(DomainError::forbidden(format!(
         "{} (role {role}) may not {}; {} do that",
         clip(name),
         action.describe(),
@@ -179,7 +179,8 @@ pub struct AccessGranted {
     pub name: String,
     pub role: Role,
     pub token_sha256: String,
-    pub date: NaiveDate,
+    /// When it was granted, by the clock of whoever granted it.
+    pub granted_at: DateTime<Utc>,
 }
 
 /// A grant was revoked: its token is refused from the next request on.
@@ -189,7 +190,8 @@ pub struct AccessRevoked {
     pub name: String,
     /// The role the revoked grant had, so the trail reads on its own.
     pub role: Role,
-    pub date: NaiveDate,
+    /// When it was revoked, by the clock of whoever revoked it.
+    pub revoked_at: DateTime<Utc>,
 }
 
 /// An access fact, with the id the command chose for it.
@@ -219,9 +221,14 @@ impl AccessData {
     }
 
     pub fn effective_date(&self) -> NaiveDate {
+        self.at().date_naive()
+    }
+
+    /// When it happened.
+    pub fn at(&self) -> DateTime<Utc> {
         match self {
-            AccessData::Granted(g) => g.date,
-            AccessData::Revoked(r) => r.date,
+            AccessData::Granted(g) => g.granted_at,
+            AccessData::Revoked(r) => r.revoked_at,
         }
     }
 
@@ -286,12 +293,12 @@ pub enum AccessCommand {
         name: String,
         role: Role,
         token_sha256: String,
-        date: NaiveDate,
+        at: DateTime<Utc>,
     },
     Revoke {
         id: Uuid,
         name: String,
-        date: NaiveDate,
+        at: DateTime<Utc>,
     },
 }
 
@@ -307,7 +314,7 @@ pub fn decide_access(
             name,
             role,
             token_sha256,
-            date,
+            at,
         } => {
             let name = access_name(&name)?;
             if token_sha256.len() != 64 || !token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -327,11 +334,11 @@ pub fn decide_access(
                     name,
                     role,
                     token_sha256: token_sha256.to_lowercase(),
-                    date,
+                    granted_at: at,
                 }),
             }])
         }
-        AccessCommand::Revoke { id, name, date } => {
+        AccessCommand::Revoke { id, name, at } => {
             let name = access_name(&name)?;
             let Some(held) = state.active.get(&name) else {
                 return Err(DomainError::refused(format!(
@@ -343,7 +350,7 @@ pub fn decide_access(
                 data: AccessData::Revoked(AccessRevoked {
                     name,
                     role: held.role.clone(),
-                    date,
+                    revoked_at: at,
                 }),
             }])
         }
@@ -397,8 +404,8 @@ fn clip(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn date() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2024, 8, 1).unwrap_or_default()
+    fn date() -> DateTime<Utc> {
+        DateTime::<Utc>::default()
     }
 
     fn grant(name: &str, role: Role) -> AccessCommand {
@@ -407,7 +414,7 @@ mod tests {
             name: name.to_string(),
             role,
             token_sha256: "ab".repeat(32),
-            date: date(),
+            at: date(),
         }
     }
 
@@ -510,7 +517,7 @@ mod tests {
             AccessCommand::Revoke {
                 id: Uuid::nil(),
                 name: "ann".into(),
-                date: date(),
+                at: date(),
             },
         ]);
         assert!(state.active.is_empty());
@@ -524,7 +531,7 @@ mod tests {
             AccessCommand::Revoke {
                 id: Uuid::nil(),
                 name: "nobody".into(),
-                date: date(),
+                at: date(),
             },
         )
         .err();
@@ -551,7 +558,7 @@ mod tests {
             name: "ann".into(),
             role: Role::Region("london".into()),
             token_sha256: "ab".repeat(32),
-            date: date(),
+            granted_at: date(),
         });
         let back = AccessData::from_payload(data.event_type(), &data.to_payload());
         assert_eq!(back.and_then(Result::ok), Some(data));

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::determination::{component_amount, working_amount, Determination};
 use crate::money::Money;
 
 /// The whole report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormulaCheck {
     pub regions: Vec<RegionCheck>,
     /// Only components whose stated working does not equal their amount.
@@ -18,7 +18,7 @@ pub struct FormulaCheck {
 }
 
 /// One region's recomputation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionCheck {
     pub region: String,
     pub authorities: usize,
@@ -31,7 +31,7 @@ pub struct RegionCheck {
 }
 
 /// A component whose stated working multiplies out to something else.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkingCheck {
     pub purpose: String,
     /// e.g. "4 x 39 x £600.00".

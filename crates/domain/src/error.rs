@@ -15,6 +15,9 @@ pub enum DomainError {
     /// The input was understood but a ledger rule refuses it.
     #[error("{0}")]
     Refused(String),
+    /// The caller's role does not allow what was asked (HTTP 403, CLI exit 4).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl DomainError {
@@ -28,10 +31,15 @@ impl DomainError {
         matches!(self, DomainError::Refused(_))
     }
 
+    /// True when the caller's role does not permit the action.
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, DomainError::Forbidden(_))
+    }
+
     /// The sentence without the kind, for callers that add their own context.
     pub fn message(&self) -> &str {
         match self {
-            DomainError::Malformed(m) | DomainError::Refused(m) => m,
+            DomainError::Malformed(m) | DomainError::Refused(m) | DomainError::Forbidden(m) => m,
         }
     }
 
@@ -41,6 +49,10 @@ impl DomainError {
 
     pub(crate) fn refused(message: impl Into<String>) -> Self {
         DomainError::Refused(message.into())
+    }
+
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
+        DomainError::Forbidden(message.into())
     }
 }
 

@@ -3,7 +3,8 @@
 //! is wrapped in (so a model written by an older build is rebuilt, and one written by a newer
 //! build is refused rather than misread).
 
-use grant_ledger_domain::{Event, EventData};
+use chrono::NaiveDate;
+use grant_ledger_domain::{AccessData, AccessEvent, Event, EventData};
 use grant_ledger_store::{NewEvent, RecordedEvent};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -11,24 +12,70 @@ use serde::{Deserialize, Serialize};
 use crate::error::LedgerError;
 use crate::rows::HistoryEntry;
 
+/// An event of the log: one of a determination's, or one of the access stream's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Logged {
+    Grant(Event),
+    Access(AccessEvent),
+}
+
+impl Logged {
+    pub fn effective_date(&self) -> NaiveDate {
+        match self {
+            Logged::Grant(e) => e.data.effective_date(),
+            Logged::Access(e) => e.data.effective_date(),
+        }
+    }
+}
+
+fn unreadable(rec: &RecordedEvent, why: &str) -> LedgerError {
+    LedgerError::corrupt(format!(
+        "the event at position {} cannot be read: {why}",
+        rec.position
+    ))
+}
+
 /// Decodes a stored event; one that does not decode means the ledger is corrupt or newer.
-pub(crate) fn decode(rec: &RecordedEvent) -> Result<Event, LedgerError> {
-    let data = EventData::from_payload(
-        &rec.event_type,
-        rec.schema_version,
-        rec.payload.get().as_bytes(),
-    )
-    .map_err(|e| {
-        LedgerError::corrupt(format!(
-            "the event at position {} cannot be read: {}",
-            rec.position,
-            e.message()
-        ))
-    })?;
-    Ok(Event {
+pub(crate) fn decode(rec: &RecordedEvent) -> Result<Logged, LedgerError> {
+    let payload = rec.payload.get().as_bytes();
+    if let Some(access) = AccessData::from_payload(&rec.event_type, payload) {
+        let data = access.map_err(|e| unreadable(rec, e.message()))?;
+        return Ok(Logged::Access(AccessEvent {
+            id: rec.event_id,
+            data,
+        }));
+    }
+    let data = EventData::from_payload(&rec.event_type, rec.schema_version, payload)
+        .map_err(|e| unreadable(rec, e.message()))?;
+    Ok(Logged::Grant(Event {
         id: rec.event_id,
         data,
-    })
+    }))
+}
+
+/// Decodes a stored event that must be a determination's (a reversal's target, an event of
+/// a determination stream).
+pub(crate) fn decode_grant(rec: &RecordedEvent) -> Result<Event, LedgerError> {
+    match decode(rec)? {
+        Logged::Grant(event) => Ok(event),
+        Logged::Access(_) => Err(unreadable(
+            rec,
+            "an access event stands where a determination's event must be",
+        )),
+    }
+}
+
+/// An access event as the store takes it, recorded by `actor`.
+pub(crate) fn new_access_event(event: &AccessEvent, key: Option<&str>) -> NewEvent {
+    NewEvent {
+        event_id: event.id,
+        event_type: event.data.event_type().to_string(),
+        schema_version: 1,
+        payload: event.data.to_payload(),
+        key: key.map(str::to_string),
+        key_fingerprint: None,
+        actor: None,
+    }
 }
 
 /// A domain event as the store takes it.
@@ -47,7 +94,7 @@ pub(crate) fn new_event(event: &Event, key: Option<&str>) -> NewEvent {
 /// The audit-trail view of a stored event whose domain form is already decoded.
 pub(crate) fn history_entry(
     rec: &RecordedEvent,
-    event: &Event,
+    event: &Logged,
 ) -> Result<HistoryEntry, LedgerError> {
     let data = serde_json::from_str(rec.payload.get()).map_err(|e| {
         LedgerError::corrupt(format!(
@@ -64,7 +111,7 @@ pub(crate) fn history_entry(
         recorded_at: rec.recorded_at,
         actor: rec.actor.clone(),
         key: rec.key.clone(),
-        effective_date: event.data.effective_date(),
+        effective_date: event.effective_date(),
         data,
         hash: hex::encode(rec.hash),
     })

@@ -2,7 +2,7 @@
 //! command without the id of the event it would create, so the same request made twice
 //! (with a fresh id each time) has the same fingerprint, and any other request does not.
 
-use grant_ledger_domain::{region_slug, Command};
+use grant_ledger_domain::{region_slug, AccessCommand, Command};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -93,6 +93,26 @@ pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
             "target": target.id,
             "reason": t(reason),
             "date": date,
+        }),
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(DOMAIN_TAG);
+    hasher.update(value.to_string().as_bytes());
+    hasher.finalize().into()
+}
+
+/// The fingerprint of an access command: who and which role, never the token (a new one is
+/// made for every attempt) nor the time.
+pub(crate) fn access_fingerprint(command: &AccessCommand) -> [u8; 32] {
+    let value = match command {
+        AccessCommand::Grant { name, role, .. } => json!({
+            "command": "GrantAccess",
+            "name": name.trim(),
+            "role": role.to_string(),
+        }),
+        AccessCommand::Revoke { name, .. } => json!({
+            "command": "RevokeAccess",
+            "name": name.trim(),
         }),
     };
     let mut hasher = Sha256::new();

@@ -19,7 +19,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use grant_ledger_domain::{decide, stream_for, Command};
+use grant_ledger_domain::{decide, stream_for, Action, Command};
 use grant_ledger_store::{
     AppendOutcome, AppendRequest, Appended, BulkAppend, EventStore, ExpectedVersion, NewEvent,
     StoreError, StreamBatch,
@@ -27,12 +27,14 @@ use grant_ledger_store::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::access::Caller;
 use crate::codec::new_event;
 use crate::error::LedgerError;
 use crate::fingerprint::fingerprint;
 use crate::ledger::Ledger;
 use crate::projection::Projections;
 use crate::rows::{ImportSummary, SpendRow};
+use crate::writer::permit;
 
 /// Rows held in memory before an import must be of a single determination and streamed.
 pub const IMPORT_BUFFER_ROWS: usize = 20_000;
@@ -134,6 +136,7 @@ fn decide_row(
 
 fn summary(recorded: u64, skipped: u64, appended: Option<&Appended>) -> ImportSummary {
     ImportSummary {
+        imported: recorded,
         recorded,
         skipped,
         first_position: appended.map(|a| a.first_position),
@@ -147,7 +150,7 @@ impl<S: EventStore> Ledger<S> {
     /// (every few hundred rows, and at the end).
     pub fn import_spends(
         &self,
-        actor: &str,
+        caller: &Caller,
         rows: &mut dyn Iterator<Item = Result<SpendRow, LedgerError>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError> {
@@ -170,15 +173,23 @@ impl<S: EventStore> Ledger<S> {
         let mut plan = KeyPlan::default();
         let buffer = buffer
             .into_iter()
-            .map(|row| Ok((plan.admit(self.store(), &row)?, row)))
+            .map(|row| {
+                permit_row(caller, &row)?;
+                Ok((plan.admit(self.store(), &row)?, row))
+            })
             .collect::<Result<Vec<_>, LedgerError>>()?;
+        let actor = caller.name.as_str();
         let mut models = self.lock();
         models.refresh(self.store())?;
-        if ended {
+        let summary = if ended {
             self.import_buffered(&mut models, actor, buffer, progress)
         } else {
-            self.import_streamed(&mut models, actor, buffer, &mut rows, plan, progress)
+            self.import_streamed(&mut models, caller, buffer, &mut rows, plan, progress)
+        };
+        if summary.as_ref().is_ok_and(|s| s.recorded > 0) {
+            self.publish(&models);
         }
+        summary
     }
 
     fn import_buffered(
@@ -242,7 +253,7 @@ impl<S: EventStore> Ledger<S> {
     fn import_streamed(
         &self,
         models: &mut Projections,
-        actor: &str,
+        caller: &Caller,
         buffer: Vec<(RowKey, SpendRow)>,
         rest: &mut dyn Iterator<Item = Result<SpendRow, LedgerError>>,
         plan: KeyPlan,
@@ -267,7 +278,9 @@ impl<S: EventStore> Ledger<S> {
             recorded: 0,
             skipped: 0,
         });
+        let actor = caller.name.as_str();
         let mut events = StreamedRows {
+            caller,
             id: &id,
             buffered: buffer.into_iter(),
             rest,
@@ -275,6 +288,7 @@ impl<S: EventStore> Ledger<S> {
             store: self.store(),
             progress,
             pending: Vec::new(),
+            all_pulled: false,
         };
         let mut model_writes = |_head: u64| {
             let mut c = ctx.borrow_mut();
@@ -301,6 +315,8 @@ impl<S: EventStore> Ledger<S> {
             c.recorded + c.skipped
         };
         (events.progress)(done);
+        let all_pulled = events.all_pulled;
+        drop(events);
         let Streamed {
             next,
             error,
@@ -312,13 +328,27 @@ impl<S: EventStore> Ledger<S> {
             return Err(error);
         }
         let appended = match outcome {
-            // Every row was a repeat: the store refuses an empty bulk append, and that is fine.
-            Err(_) if recorded == 0 => return Ok(summary(0, skipped, None)),
+            // Every row was a repeat: the store refuses the empty bulk append, and that is
+            // fine. Any other refusal (a bad actor, say) is the import's answer.
+            Err(_) if recorded == 0 && skipped > 0 && all_pulled => {
+                return Ok(summary(0, skipped, None))
+            }
             other => written(other)?,
         };
         self.settle(models, next, &appended, [id.as_str()])?;
         Ok(summary(recorded, skipped, Some(&appended)))
     }
+}
+
+/// A row may be recorded only by a caller allowed to spend for its region.
+fn permit_row(caller: &Caller, row: &SpendRow) -> Result<(), LedgerError> {
+    permit(
+        caller,
+        Action::Spend {
+            region: &row.region,
+        },
+    )
+    .map_err(|e| e.at_line(row.line))
 }
 
 /// A fresh append's position, or the refusal that stopped it.
@@ -346,6 +376,7 @@ struct Streamed {
 /// The rows of a streamed import as the store's bulk append pulls them: each decided on the
 /// way through, so memory stays at one row's events.
 struct StreamedRows<'a, S> {
+    caller: &'a Caller,
     id: &'a str,
     buffered: std::vec::IntoIter<(RowKey, SpendRow)>,
     rest: &'a mut dyn Iterator<Item = Result<SpendRow, LedgerError>>,
@@ -353,6 +384,8 @@ struct StreamedRows<'a, S> {
     store: &'a S,
     progress: &'a mut dyn FnMut(u64),
     pending: Vec<NewEvent>,
+    /// Whether the store pulled every row: only then can an empty append mean "all repeats".
+    all_pulled: bool,
 }
 
 impl<S: EventStore> StreamedRows<'_, S> {
@@ -374,6 +407,7 @@ impl<S: EventStore> StreamedRows<'_, S> {
             ))
             .at_line(row.line));
         }
+        permit_row(self.caller, row)?;
         let mut ctx = self.ctx.borrow_mut();
         let guard = match admitted {
             Some(guard) => guard,
@@ -406,7 +440,10 @@ impl<S: EventStore> Iterator for StreamedRows<'_, S> {
             let (row, admitted) = match self.buffered.next() {
                 Some((guard, row)) => (row, Some(guard)),
                 None => match self.rest.next() {
-                    None => return None,
+                    None => {
+                        self.all_pulled = true;
+                        return None;
+                    }
                     Some(Err(e)) => return self.fail(e),
                     Some(Ok(row)) => (row, None),
                 },

@@ -4,58 +4,41 @@
 //! from the models held current that way.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::NaiveDate;
 use grant_ledger_domain::{
-    check, decide, region_matches, Command, Determination, Event, EventData, FormulaCheck,
+    check, region_matches, region_slug, Determination, EventData, EventType, FormulaCheck,
 };
-use grant_ledger_store::{
-    AppendOutcome, AppendRequest, Appended, Clock, ErrorKind as StoreKind, EventStore,
-    ExpectedVersion, Idempotency, RecordedEvent, SledStore, StreamBatch, SystemClock,
-};
+use grant_ledger_store::{EventStore, RecordedEvent};
 use uuid::Uuid;
 
+use crate::access::Caller;
 use crate::balances::Balances;
-use crate::codec::{decode, history_entry, new_event};
+use crate::codec::{decode, history_entry, Logged};
 use crate::error::LedgerError;
-use crate::fingerprint::fingerprint;
-use crate::projection::{reversed_target, Projections};
+use crate::projection::Projections;
 use crate::rows::{
-    BalanceRow, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, Recorded, SpendReportRow,
+    BalanceRow, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, SpendReportRow,
     VerifySummary,
 };
+use crate::writer::Job;
 
-/// How often a write is re-decided after another writer moved its stream first.
-const MAX_WRITE_ATTEMPTS: usize = 3;
+/// Called with the new head position after every commit (e.g. to wake event streams).
+type Observer = Box<dyn Fn(u64) + Send + Sync>;
 
 /// The ledger: an event store plus the read models kept exactly current with it.
-pub struct Ledger<S: EventStore = SledStore> {
+pub struct Ledger<S: EventStore> {
     store: S,
-    /// The models as of the last write or refresh. The lock serialises this handle's
-    /// writes, so its models can never be written from two stale copies at once.
+    /// The writer's own copy of the models. The lock serialises writes: whoever holds it
+    /// commits the queued group (see `writer`).
     models: Mutex<Projections>,
-}
-
-impl Ledger<SledStore> {
-    /// Opens (creating if needed) the ledger in `dir`, stamping events with the system clock.
-    /// For commands that record: the directory is created on first write.
-    pub fn open(dir: &Path) -> Result<Self, LedgerError> {
-        Self::open_with_clock(dir, Arc::new(SystemClock))
-    }
-
-    /// Opens the ledger in `dir` with the given clock for `recorded_at` stamps.
-    pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
-        Ledger::with_store(SledStore::open(dir, clock)?)
-    }
-
-    /// Opens the ledger in `dir` only if there is one, creating nothing: for queries, so a
-    /// mistyped path is an error ([`grant_ledger_store::StoreError::NoLedger`], kind
-    /// `Unavailable`) rather than an empty answer from a new, empty ledger.
-    pub fn open_existing(dir: &Path) -> Result<Self, LedgerError> {
-        Ledger::with_store(SledStore::open_existing(dir, Arc::new(SystemClock))?)
-    }
+    /// What every query answers from: the models as of the last commit, replaced whole
+    /// after each one, so a reader never waits for a writer's decisions or fsync.
+    snapshot: RwLock<Arc<Projections>>,
+    /// Commands waiting for the writer.
+    pub(crate) queue: Mutex<Vec<(Job, std::sync::mpsc::Sender<Result<crate::rows::Recorded, LedgerError>>)>>,
+    observers: Mutex<Vec<Observer>>,
 }
 
 impl<S: EventStore> Ledger<S> {
@@ -64,7 +47,10 @@ impl<S: EventStore> Ledger<S> {
         let models = Projections::open(&store)?;
         Ok(Ledger {
             store,
+            snapshot: RwLock::new(Arc::new(models.clone())),
             models: Mutex::new(models),
+            queue: Mutex::new(Vec::new()),
+            observers: Mutex::new(Vec::new()),
         })
     }
 
@@ -78,208 +64,88 @@ impl<S: EventStore> Ledger<S> {
         self.store
     }
 
+    /// The writer's models, held for the whole of a write.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Projections> {
         // Models are only replaced whole after a successful append, so a panic elsewhere
         // cannot leave a half-updated copy behind the lock.
         self.models.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records one command (import, pay, spend, recover, reverse).
-    ///
-    /// With a key: the same key and the same command again returns the originally appended
-    /// events with `duplicate: true`; the same key with a different command is refused.
-    /// Importing an identical determination again returns `duplicate: true` and no events.
-    pub fn record(
-        &self,
-        actor: &str,
-        key: Option<&str>,
-        command: Command,
-    ) -> Result<Recorded, LedgerError> {
-        let guard = key.map(|k| Idempotency {
-            key: k.to_string(),
-            fingerprint: fingerprint(&command),
-        });
-        if let Some(guard) = &guard {
-            if let Some(original) = self.recorded_under(guard)? {
-                return Ok(original);
-            }
-        }
-        let id = command.determination_id().to_string();
-        let mut models = self.lock();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            models.refresh(&self.store)?;
-            let state = models.states.get(&id).cloned().unwrap_or_default();
-            if state.determination.is_none()
-                && !matches!(command, Command::MakeDetermination { .. })
-            {
-                return Err(LedgerError::refused(format!("unknown determination {id}")));
-            }
-            let events = decide(&state, command.clone())?;
-            if events.is_empty() {
-                return Ok(Recorded {
-                    duplicate: true,
-                    events: Vec::new(),
-                });
-            }
-            let target = match &command {
-                Command::ReverseEvent { target, .. } => Some(target.data.clone()),
-                _ => None,
-            };
-            let mut next = models.draft([id.as_str()]);
-            for event in &events {
-                let reversed = match &event.data {
-                    EventData::EventReversed(_) => target.clone(),
-                    _ => None,
-                };
-                next.apply(event, reversed.as_ref());
-            }
-            let request = AppendRequest {
-                actor: actor.to_string(),
-                keys: guard.iter().cloned().collect(),
-                batches: vec![StreamBatch {
-                    stream: command.stream(),
-                    expected: ExpectedVersion::Exact(state.version),
-                    events: events.iter().map(|e| new_event(e, key)).collect(),
-                }],
-                models: next.writes([id.as_str()])?,
-            };
-            match self.store.append(request) {
-                Ok(AppendOutcome::Written(appended)) => {
-                    self.settle(&mut models, next, &appended, [id.as_str()])?;
-                    return Ok(Recorded {
-                        duplicate: false,
-                        events: self.entries(&appended, None)?,
-                    });
-                }
-                Ok(AppendOutcome::Duplicate(appended)) => {
-                    return Ok(Recorded {
-                        duplicate: true,
-                        events: self.entries(&appended, key)?,
-                    })
-                }
-                Err(e) if e.kind() == StoreKind::Conflict && attempt < MAX_WRITE_ATTEMPTS => continue,
-                Err(e) if e.kind() == StoreKind::Conflict => {
-                    return Err(LedgerError::refused(format!(
-                        "determination {id} kept changing while this command was decided ({e}); try again"
-                    )))
-                }
-                Err(e) => return Err(e.into()),
-            }
+    /// The models as of the last commit.
+    pub(crate) fn snapshot(&self) -> Arc<Projections> {
+        let guard = self.snapshot.read().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(&guard)
+    }
+
+    /// Makes `models` what readers see, then tells every observer the new head.
+    pub(crate) fn publish(&self, models: &Projections) {
+        let next = Arc::new(models.clone());
+        let position = next.position;
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = next;
+        for observer in self
+            .observers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            observer(position);
         }
     }
 
-    /// If `guard`'s key is already recorded: the original events for the same command, or a
-    /// refusal for a different one.
-    pub(crate) fn recorded_under(
-        &self,
-        guard: &Idempotency,
-    ) -> Result<Option<Recorded>, LedgerError> {
-        match self.store.key(&guard.key)? {
-            None => Ok(None),
-            Some(rec) if rec.fingerprint == guard.fingerprint => Ok(Some(Recorded {
-                duplicate: true,
-                events: self.entries(&rec.appended, Some(&guard.key))?,
-            })),
-            Some(rec) => Err(LedgerError::refused(format!(
-                "idempotency key '{}' was already used for a different command at position {}",
-                guard.key, rec.appended.first_position
-            ))),
-        }
+    /// Calls `observer` with the new head position after every commit from now on.
+    pub fn on_commit(&self, observer: impl Fn(u64) + Send + Sync + 'static) {
+        self.observers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(observer));
     }
 
-    /// Installs the models of a successful append (`next` holds the touched states only).
-    /// If another writer appended between our refresh and our append (other streams only:
-    /// ours were guarded by their versions), its events are folded in and the models saved
-    /// again, so the stored ones stay exact.
-    pub(crate) fn settle<'a>(
-        &self,
-        models: &mut Projections,
-        next: Projections,
-        appended: &Appended,
-        touched: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), LedgerError> {
-        let expected_first = models.position.saturating_add(1);
-        models.balances = next.balances;
-        models.spend = next.spend;
-        models.states.extend(next.states);
-        models.position = appended.last_position;
-        if appended.first_position == expected_first {
+    /// The last committed position readers can see.
+    pub fn head_position(&self) -> u64 {
+        self.snapshot().position
+    }
+
+    /// The caller a presented access token belongs to.
+    pub fn authenticate(&self, token: &str) -> Result<Caller, LedgerError> {
+        self.snapshot().access.authenticate(token)
+    }
+
+    /// Refuses a region slug no determination in the ledger has.
+    pub(crate) fn known_region_slug(&self, slug: &str) -> Result<(), LedgerError> {
+        let snapshot = self.snapshot();
+        let mut slugs: Vec<String> = snapshot
+            .states
+            .values()
+            .filter_map(|s| s.determination.as_ref())
+            .flat_map(|d| d.allocations.iter().map(|a| region_slug(&a.region)))
+            .collect();
+        if slugs.iter().any(|s| s == slug) {
             return Ok(());
         }
-        let mut moved: Vec<String> = touched.into_iter().map(str::to_string).collect();
-        for rec in self.store.read_all(expected_first) {
-            let rec = rec?;
-            if rec.position >= appended.first_position {
-                break;
-            }
-            let event = decode(&rec)?;
-            let reversed = reversed_target(&self.store, &event)?;
-            models.apply(&event, reversed.as_ref());
-            moved.push(event.data.determination_id().to_string());
-        }
-        for write in models.writes(moved.iter().map(String::as_str))? {
-            self.store
-                .save_model(&write.name, appended.last_position, write.bytes)?;
-        }
-        Ok(())
-    }
-
-    /// History entries for an append's positions; with `key`, only events recorded under it
-    /// (a spend import appends many rows' events under one range).
-    pub(crate) fn entries(
-        &self,
-        appended: &Appended,
-        key: Option<&str>,
-    ) -> Result<Vec<HistoryEntry>, LedgerError> {
-        let mut out = Vec::new();
-        for rec in self.store.read_all(appended.first_position) {
-            let rec = rec?;
-            if rec.position > appended.last_position {
-                break;
-            }
-            if key.is_some() && rec.key.as_deref() != key {
-                continue;
-            }
-            out.push(history_entry(&rec, &decode(&rec)?)?);
-        }
-        Ok(out)
-    }
-
-    /// Reverses the event named by `target` (an event id, or a log position), then records
-    /// the reversal like any other command.
-    pub fn reverse(
-        &self,
-        actor: &str,
-        key: Option<&str>,
-        target: &str,
-        reason: &str,
-        date: Option<NaiveDate>,
-    ) -> Result<Recorded, LedgerError> {
-        let rec = self.find_event(target)?;
-        let event = decode(&rec)?;
-        let command = Command::ReverseEvent {
-            id: Uuid::now_v7(),
-            determination: event.data.determination_id().to_string(),
-            target: event,
-            reason: reason.to_string(),
-            date,
+        slugs.sort_unstable();
+        slugs.dedup();
+        let known = if slugs.is_empty() {
+            "the ledger holds no determination yet, so no region can be named".to_string()
+        } else {
+            format!("the ledger's regions are {}", slugs.join(", "))
         };
-        self.record(actor, key, command)
+        Err(LedgerError::refused(format!(
+            "no determination has a region \"{slug}\"; {known}"
+        )))
     }
 
-    fn find_event(&self, target: &str) -> Result<RecordedEvent, LedgerError> {
+    /// The event named by `target`: an event id, or a log position.
+    pub(crate) fn find_event(&self, target: &str) -> Result<RecordedEvent, LedgerError> {
         let text = target.trim();
         if let Ok(id) = Uuid::parse_str(text) {
             return self
                 .store
                 .event_by_id(id)?
-                .ok_or_else(|| LedgerError::refused(format!("there is no event with id {id}")));
+                .ok_or_else(|| LedgerError::not_found(format!("there is no event with id {id}")));
         }
         match text.parse::<u64>() {
             Ok(position) if position > 0 => self.store.event_at(position)?.ok_or_else(|| {
-                LedgerError::refused(format!("there is no event at position {position}"))
+                LedgerError::not_found(format!("there is no event at position {position}"))
             }),
             _ => Err(LedgerError::malformed(format!(
                 "\"{}\" is neither an event id nor a position",
@@ -288,10 +154,32 @@ impl<S: EventStore> Ledger<S> {
         }
     }
 
+    /// The `DeterminationMade` event of determination `id`, if it is in the ledger.
+    pub fn determination_made(&self, id: &str) -> Result<Option<HistoryEntry>, LedgerError> {
+        let filter = HistoryFilter {
+            event_type: Some(EventType::DeterminationMade.as_str().to_string()),
+            ..HistoryFilter::default()
+        };
+        let mut found = None;
+        self.history(&filter, &mut |entry: HistoryEntry| {
+            let this = entry
+                .data
+                .get("determination")
+                .and_then(|d| d.get("id"))
+                .and_then(serde_json::Value::as_str)
+                == Some(id);
+            if this && found.is_none() {
+                found = Some(entry);
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
     /// Every determination, by id.
     pub fn determinations(&self) -> Result<Vec<Determination>, LedgerError> {
         Ok(self
-            .lock()
+            .snapshot()
             .states
             .values()
             .filter_map(|s| s.determination.clone())
@@ -301,7 +189,7 @@ impl<S: EventStore> Ledger<S> {
     /// One determination; an unknown id is refused.
     pub fn determination(&self, id: &str) -> Result<Determination, LedgerError> {
         let id = id.trim();
-        self.lock()
+        self.snapshot()
             .states
             .get(id)
             .and_then(|s| s.determination.clone())
@@ -320,7 +208,7 @@ impl<S: EventStore> Ledger<S> {
         determination: Option<&str>,
         region: &str,
     ) -> Result<String, LedgerError> {
-        let models = self.lock();
+        let models = self.snapshot();
         let determinations: Vec<_> = models
             .states
             .iter()
@@ -372,7 +260,7 @@ impl<S: EventStore> Ledger<S> {
             .transpose()?;
         match as_of {
             None => Ok(self
-                .lock()
+                .snapshot()
                 .balances
                 .rows(determination.as_deref(), region.as_deref())
                 .collect()),
@@ -394,7 +282,9 @@ impl<S: EventStore> Ledger<S> {
         // early in the grant period, before the letter) is counted against them.
         let mut made_later: BTreeMap<String, bool> = BTreeMap::new();
         for rec in self.store.read_all(1) {
-            let event = decode(&rec?)?;
+            let Logged::Grant(event) = decode(&rec?)? else {
+                continue;
+            };
             match &event.data {
                 // Always folded first (it is first in its stream), so later events have
                 // allocations to count against; whether it counts is settled below.
@@ -431,7 +321,7 @@ impl<S: EventStore> Ledger<S> {
         today: NaiveDate,
     ) -> Result<Vec<DeadlineRow>, LedgerError> {
         let determination = self.known_determination(determination)?;
-        let models = self.lock();
+        let models = self.snapshot();
         let mut rows = Vec::new();
         for (id, allocation) in models.balances.allocations(determination.as_deref()) {
             let Some(deadline) = models
@@ -472,7 +362,7 @@ impl<S: EventStore> Ledger<S> {
         let region = region
             .map(|r| self.resolve_region(Some(&id), r))
             .transpose()?;
-        Ok(self.lock().spend.rows(&id, region.as_deref()).collect())
+        Ok(self.snapshot().spend.rows(&id, region.as_deref()).collect())
     }
 
     /// Streams the audit trail oldest first, filtered. Costs one pass over the log (up to
@@ -489,10 +379,11 @@ impl<S: EventStore> Ledger<S> {
             return Ok(());
         }
         let mut emitted = 0usize;
-        for rec in self.store.read_all(1) {
+        let from = filter.after.map_or(1, |after| after.saturating_add(1));
+        for rec in self.store.read_all(from) {
             let rec = rec?;
             let event = decode(&rec)?;
-            if !matches(filter, &event) {
+            if !matches(filter, &rec, &event) {
                 continue;
             }
             each(history_entry(&rec, &event)?)?;
@@ -510,26 +401,32 @@ impl<S: EventStore> Ledger<S> {
         let fresh = Projections::replay(&self.store)?;
         let compared = crate::verify::compare_stored(&self.store, &fresh)?;
         Ok(VerifySummary {
+            ok: true,
             events: report.events,
+            head_position: report.head.position,
             head_hash: hex::encode(report.head.hash),
             models: compared,
         })
     }
 }
 
-fn matches(filter: &HistoryFilter, event: &Event) -> bool {
-    let data = &event.data;
-    if filter.event_type.is_some_and(|t| t != data.event_type()) {
+fn matches(filter: &HistoryFilter, rec: &RecordedEvent, event: &Logged) -> bool {
+    if filter
+        .event_type
+        .as_deref()
+        .is_some_and(|t| t != rec.event_type)
+    {
         return false;
     }
-    let date = data.effective_date();
+    let date = event.effective_date();
     if filter.since.is_some_and(|since| date < since)
         || filter.until.is_some_and(|until| date > until)
     {
         return false;
     }
-    match &filter.region {
-        None => true,
-        Some(query) => data.region().is_some_and(|r| region_matches(r, query)),
+    match (&filter.region, event) {
+        (None, _) => true,
+        (Some(query), Logged::Grant(e)) => e.data.region().is_some_and(|r| region_matches(r, query)),
+        (Some(_), Logged::Access(_)) => false,
     }
 }

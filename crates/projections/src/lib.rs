@@ -7,11 +7,15 @@
 //! replaying anything; on open a model behind the log catches up, and `verify` compares
 //! every stored model with a fresh replay. See `docs/projections.md`.
 
+mod access;
+mod api;
 mod balances;
 mod codec;
 mod error;
 mod fingerprint;
 mod import;
+pub mod input;
+mod lines;
 mod ledger;
 mod money_ops;
 mod projection;
@@ -19,12 +23,21 @@ mod projection;
 mod property_tests;
 mod rows;
 mod spend;
+mod spend_csv;
 mod verify;
+mod writer;
 
+pub use access::{AccessRow, Caller, GrantedAccess};
+pub use api::{
+    may_read, Api, BalancesQuery, DeadlinesQuery, DeterminationSource, PayRequest, RecoverRequest,
+    ReverseRequest, Session, SpendReportQuery, SpendRequest,
+};
 pub use error::{ErrorKind, LedgerError};
 pub use import::IMPORT_BUFFER_ROWS;
 pub use ledger::Ledger;
+pub use spend_csv::{SpendRows, HEADER as SPEND_CSV_HEADER};
+pub use writer::{event_type_names, MAX_GROUP};
 pub use rows::{
-    BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter,
+    BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, DeterminationSummary, HistoryEntry, HistoryFilter,
     ImportSummary, Recorded, SpendReportRow, SpendRow, VerifySummary,
 };

@@ -4,16 +4,18 @@
 //! Stored models (all JSON in the codec's versioned envelope):
 //! - `balances`: every allocation's figures, checkpointed at the head after every write;
 //! - `spend`: spend by region and purpose, checkpointed likewise;
+//! - `access`: the access stream folded (grants in force, and every grant's audit facts);
 //! - `state/<id>`: the domain decision state of one determination's stream, written with
 //!   each append to that stream; its own checkpoint is `State::version` (events folded).
 
 use std::collections::BTreeMap;
 
 use grant_ledger_domain::{evolve, stream_for, Event, EventData, State};
-use grant_ledger_store::{EventStore, ModelWrite};
+use grant_ledger_store::{EventStore, ModelWrite, RecordedEvent};
 
+use crate::access::AccessModel;
 use crate::balances::Balances;
-use crate::codec::{decode, decode_model, encode_model, Stored};
+use crate::codec::{decode, decode_grant, decode_model, encode_model, Logged, Stored};
 use crate::error::LedgerError;
 use crate::spend::SpendByPurpose;
 
@@ -21,6 +23,8 @@ pub(crate) const BALANCES: &str = "balances";
 pub(crate) const BALANCES_VERSION: u32 = 3;
 pub(crate) const SPEND: &str = "spend";
 pub(crate) const SPEND_VERSION: u32 = 1;
+pub(crate) const ACCESS: &str = "access";
+pub(crate) const ACCESS_VERSION: u32 = 1;
 pub(crate) const STATE_KIND: &str = "state";
 pub(crate) const STATE_VERSION: u32 = 1;
 
@@ -36,6 +40,8 @@ pub(crate) struct Projections {
     pub position: u64,
     pub balances: Balances,
     pub spend: SpendByPurpose,
+    /// Who holds access, as of `position` too.
+    pub access: AccessModel,
     /// Decision state per determination id.
     pub states: BTreeMap<String, State>,
 }
@@ -50,6 +56,19 @@ impl Projections {
         self.states.insert(id.to_string(), evolve(state, event));
     }
 
+    /// Folds one event of the log, whichever stream it is of.
+    pub fn apply_logged(
+        &mut self,
+        rec: &RecordedEvent,
+        logged: &Logged,
+        reversed: Option<&EventData>,
+    ) {
+        match logged {
+            Logged::Grant(event) => self.apply(event, reversed),
+            Logged::Access(event) => self.access.apply(event, &rec.actor),
+        }
+    }
+
     /// A copy to fold a write's events into: the global models and only the named
     /// determinations' states, so a write costs the same however many determinations exist.
     pub fn draft<'a>(&self, determinations: impl IntoIterator<Item = &'a str>) -> Projections {
@@ -61,6 +80,7 @@ impl Projections {
             position: self.position,
             balances: self.balances.clone(),
             spend: self.spend.clone(),
+            access: self.access.clone(),
             states,
         }
     }
@@ -74,6 +94,10 @@ impl Projections {
             ModelWrite {
                 name: BALANCES.to_string(),
                 bytes: encode_model(BALANCES, BALANCES_VERSION, &self.balances)?,
+            },
+            ModelWrite {
+                name: ACCESS.to_string(),
+                bytes: encode_model(ACCESS, ACCESS_VERSION, &self.access)?,
             },
             ModelWrite {
                 name: SPEND.to_string(),
@@ -96,7 +120,12 @@ impl Projections {
         let head = store.head()?.position;
         let (balances_at, balances) = load(store, BALANCES, BALANCES, BALANCES_VERSION)?;
         let (spend_at, spend) = load(store, SPEND, SPEND, SPEND_VERSION)?;
-        for (name, at) in [(BALANCES, balances_at), (SPEND, spend_at)] {
+        let (access_at, access) = load(store, ACCESS, ACCESS, ACCESS_VERSION)?;
+        for (name, at) in [
+            (BALANCES, balances_at),
+            (SPEND, spend_at),
+            (ACCESS, access_at),
+        ] {
             if at > head {
                 return Err(LedgerError::corrupt(format!(
                     "read model '{name}' is checkpointed at position {at}, beyond the last event at {head}"
@@ -104,9 +133,10 @@ impl Projections {
             }
         }
         let mut p = Projections {
-            position: balances_at.min(spend_at),
+            position: balances_at.min(spend_at).min(access_at),
             balances: balances.unwrap_or_default(),
             spend: spend.unwrap_or_default(),
+            access: access.unwrap_or_default(),
             states: BTreeMap::new(),
         };
         // The two global models may stand at different checkpoints (one deleted, one
@@ -114,17 +144,24 @@ impl Projections {
         let mut last = p.position;
         for rec in store.read_all(p.position.saturating_add(1)) {
             let rec = rec?;
-            let event = decode(&rec)?;
-            let reversed = reversed_target(store, &event)?;
-            if rec.position > balances_at {
-                p.balances.apply(&event);
-            }
-            if rec.position > spend_at {
-                p.spend.apply(&event.data, reversed.as_ref());
+            match decode(&rec)? {
+                Logged::Grant(event) => {
+                    let reversed = reversed_target(store, &event)?;
+                    if rec.position > balances_at {
+                        p.balances.apply(&event);
+                    }
+                    if rec.position > spend_at {
+                        p.spend.apply(&event.data, reversed.as_ref());
+                    }
+                }
+                Logged::Access(event) if rec.position > access_at => {
+                    p.access.apply(&event, &rec.actor);
+                }
+                Logged::Access(_) => {}
             }
             last = rec.position;
         }
-        let global_moved = last != balances_at || last != spend_at;
+        let global_moved = last != balances_at || last != spend_at || last != access_at;
         p.position = last;
 
         let mut moved_states = Vec::new();
@@ -143,7 +180,7 @@ impl Projections {
 
         if global_moved || !moved_states.is_empty() {
             for write in p.writes(moved_states.iter().map(String::as_str))? {
-                let global = write.name == BALANCES || write.name == SPEND;
+                let global = write.name == BALANCES || write.name == SPEND || write.name == ACCESS;
                 if global && !global_moved {
                     continue;
                 }
@@ -162,7 +199,14 @@ impl Projections {
         let mut touched = Vec::new();
         for rec in store.read_all(self.position.saturating_add(1)) {
             let rec = rec?;
-            let event = decode(&rec)?;
+            let event = match decode(&rec)? {
+                Logged::Grant(event) => event,
+                Logged::Access(event) => {
+                    self.access.apply(&event, &rec.actor);
+                    self.position = rec.position;
+                    continue;
+                }
+            };
             let reversed = reversed_target(store, &event)?;
             let id = event.data.determination_id().to_string();
             let expected = self.states.get(&id).map_or(0, |s| s.version);
@@ -192,9 +236,12 @@ impl Projections {
         let mut p = Projections::default();
         for rec in store.read_all(1) {
             let rec = rec?;
-            let event = decode(&rec)?;
-            let reversed = reversed_target(store, &event)?;
-            p.apply(&event, reversed.as_ref());
+            let logged = decode(&rec)?;
+            let reversed = match &logged {
+                Logged::Grant(event) => reversed_target(store, event)?,
+                Logged::Access(_) => None,
+            };
+            p.apply_logged(&rec, &logged, reversed.as_ref());
             p.position = rec.position;
         }
         Ok(p)
@@ -239,7 +286,7 @@ fn catch_up_state<S: EventStore>(
     }
     for rec in store.read_stream(&stream, state.version.saturating_add(1)) {
         let rec = rec?;
-        state = evolve(state, &decode(&rec)?);
+        state = evolve(state, &decode_grant(&rec)?);
     }
     Ok((state, true))
 }
@@ -253,7 +300,7 @@ pub(crate) fn reversed_target<S: EventStore>(
         return Ok(None);
     };
     match store.event_by_id(r.reversed_event_id)? {
-        Some(rec) => Ok(Some(decode(&rec)?.data)),
+        Some(rec) => Ok(Some(decode_grant(&rec)?.data)),
         None => Err(LedgerError::corrupt(format!(
             "event {} reverses event {}, which is not in the log",
             event.id, r.reversed_event_id

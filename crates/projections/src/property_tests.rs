@@ -10,6 +10,7 @@ use grant_ledger_store::{EventStore, FixedClock, MemoryStore};
 use proptest::prelude::*;
 use uuid::Uuid;
 
+use crate::Caller;
 use crate::error::ErrorKind;
 use crate::ledger::Ledger;
 use crate::money_ops::minus;
@@ -90,7 +91,7 @@ fn run(ops: &[Op]) -> Ledger<MemoryStore> {
     let amounts: Vec<Money> = determination.allocations.iter().map(|a| a.amount).collect();
     ledger
         .record(
-            "p",
+            &Caller::owner("p"),
             None,
             Command::MakeDetermination {
                 id: Uuid::now_v7(),
@@ -102,7 +103,7 @@ fn run(ops: &[Op]) -> Ledger<MemoryStore> {
         let d = "31/7421".to_string();
         let result = match op {
             Op::Pay { region, late } => ledger.record(
-                "p",
+                &Caller::owner("p"),
                 None,
                 Command::IssuePayment {
                     id: Uuid::now_v7(),
@@ -124,7 +125,7 @@ fn run(ops: &[Op]) -> Ledger<MemoryStore> {
                 purpose,
                 day: n,
             } => ledger.record(
-                "p",
+                &Caller::owner("p"),
                 None,
                 Command::SpendFunds {
                     id: Uuid::now_v7(),
@@ -143,7 +144,7 @@ fn run(ops: &[Op]) -> Ledger<MemoryStore> {
                 pounds,
                 day: n,
             } => ledger.record(
-                "p",
+                &Caller::owner("p"),
                 None,
                 Command::RecoverGrant {
                     id: Uuid::now_v7(),
@@ -157,7 +158,7 @@ fn run(ops: &[Op]) -> Ledger<MemoryStore> {
             Op::Reverse { back, dated } => {
                 let head = ledger.store().head().unwrap().position;
                 let target = head.saturating_sub(*back).max(1).to_string();
-                ledger.reverse("p", None, &target, "correction", dated.then(|| day(250)))
+                ledger.reverse(&Caller::owner("p"), None, &target, "correction", dated.then(|| day(250)))
             }
         };
         if let Err(e) = result {

@@ -3,7 +3,7 @@
 //! finance teams' scripts.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use grant_ledger_domain::{EventType, Money};
+use grant_ledger_domain::{Determination, Money};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ impl BalanceStatus {
 }
 
 /// One allocation's money: `balances`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BalanceRow {
     pub determination: String,
     pub region: String,
@@ -45,7 +45,7 @@ pub struct BalanceRow {
 }
 
 /// Where an allocation stands against the payment deadline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeadlineStatus {
     Paid,
@@ -66,7 +66,7 @@ impl DeadlineStatus {
 }
 
 /// One allocation against its deadline: `deadlines`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineRow {
     pub determination: String,
     pub region: String,
@@ -77,7 +77,7 @@ pub struct DeadlineRow {
 }
 
 /// Spend of one region on one purpose against the formula: `spend-report`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpendReportRow {
     pub determination: String,
     pub region: String,
@@ -89,7 +89,7 @@ pub struct SpendReportRow {
 }
 
 /// One event of the audit trail, as `history` and every recording command print it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub position: u64,
     pub event_id: Uuid,
@@ -112,17 +112,20 @@ pub struct HistoryEntry {
 pub struct HistoryFilter {
     /// Region name in any case or slug; events without a region are left out when set.
     pub region: Option<String>,
-    pub event_type: Option<EventType>,
+    /// An event type name (`PaymentIssued`, `AccessGranted`...), as stored.
+    pub event_type: Option<String>,
     /// Effective date on or after.
     pub since: Option<NaiveDate>,
     /// Effective date on or before.
     pub until: Option<NaiveDate>,
     /// At most this many entries (the oldest matching ones).
     pub limit: Option<usize>,
+    /// Only events at positions after this one (for paging and for resuming a stream).
+    pub after: Option<u64>,
 }
 
 /// What a recording command did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recorded {
     /// True when nothing new was written: a repeated key, or an identical re-import.
     pub duplicate: bool,
@@ -146,8 +149,11 @@ pub struct SpendRow {
 }
 
 /// What `import_spends` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ImportSummary {
+    /// Rows recorded now (the HTTP contract's name).
+    pub imported: u64,
+    /// The same count, under the name the CLI's JSON has always used.
     pub recorded: u64,
     /// Rows whose key was already recorded for an identical row.
     pub skipped: u64,
@@ -156,10 +162,48 @@ pub struct ImportSummary {
 }
 
 /// What `verify` checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifySummary {
+    /// Always true: a failed verify is an error, not a summary.
+    pub ok: bool,
     pub events: u64,
+    pub head_position: u64,
     pub head_hash: String,
     /// Stored read models compared with a fresh replay.
     pub models: usize,
+}
+
+/// One determination as `determination list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeterminationSummary {
+    pub id: String,
+    pub title: String,
+    pub financial_year: String,
+    pub made_on: NaiveDate,
+    pub payment_deadline: NaiveDate,
+    pub grant_period_start: NaiveDate,
+    pub grant_period_end: NaiveDate,
+    pub instalments: u32,
+    pub allocations: usize,
+    pub total: Money,
+}
+
+impl DeterminationSummary {
+    pub fn of(d: &Determination) -> Self {
+        DeterminationSummary {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            financial_year: d.financial_year.clone(),
+            made_on: d.made_on,
+            payment_deadline: d.payment_deadline,
+            grant_period_start: d.grant_period.start,
+            grant_period_end: d.grant_period.end,
+            instalments: d.instalments,
+            allocations: d.allocations.len(),
+            total: d
+                .allocations
+                .iter()
+                .fold(Money::ZERO, |sum, a| crate::money_ops::plus(sum, a.amount)),
+        }
+    }
 }

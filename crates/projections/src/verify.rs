@@ -5,10 +5,12 @@
 use grant_ledger_domain::State;
 use grant_ledger_store::EventStore;
 
+use crate::access::AccessModel;
 use crate::balances::Balances;
 use crate::error::LedgerError;
 use crate::projection::{
-    load, Projections, BALANCES, BALANCES_VERSION, SPEND, SPEND_VERSION, STATE_KIND, STATE_VERSION,
+    load, Projections, ACCESS, ACCESS_VERSION, BALANCES, BALANCES_VERSION, SPEND, SPEND_VERSION,
+    STATE_KIND, STATE_VERSION,
 };
 use crate::spend::SpendByPurpose;
 
@@ -26,6 +28,9 @@ pub(crate) fn compare_stored<S: EventStore>(
         } else if name == SPEND {
             let (_, stored) = load::<_, SpendByPurpose>(store, &name, SPEND, SPEND_VERSION)?;
             checkpoint == fresh.position && stored.as_ref() == Some(&fresh.spend)
+        } else if name == ACCESS {
+            let (_, stored) = load::<_, AccessModel>(store, &name, ACCESS, ACCESS_VERSION)?;
+            checkpoint == fresh.position && stored.as_ref() == Some(&fresh.access)
         } else if let Some(id) = name
             .strip_prefix(STATE_KIND)
             .and_then(|rest| rest.strip_prefix('/'))

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use grant_ledger_domain::Money;
+use grant_ledger_projections::Caller;
 use grant_ledger_projections::{ErrorKind, LedgerError, SpendRow, IMPORT_BUFFER_ROWS};
 use grant_ledger_store::EventStore;
 
@@ -14,7 +15,7 @@ fn run(
 ) -> Result<grant_ledger_projections::ImportSummary, LedgerError> {
     let mut it = rows.into_iter().map(Ok);
     let mut last = 0;
-    let result = ledger.import_spends("importer", &mut it, &mut |n| last = n);
+    let result = ledger.import_spends(&Caller::owner("importer"), &mut it, &mut |n| last = n);
     if result.is_ok() {
         assert!(last > 0 || result.as_ref().map(|s| s.recorded + s.skipped).unwrap_or(0) == 0);
     }
@@ -24,10 +25,10 @@ fn run(
 fn paid_ledger() -> grant_ledger_projections::Ledger<grant_ledger_store::MemoryStore> {
     let ledger = ledger();
     ledger
-        .record("a", None, pay("London", "318000", "2024-08-20"))
+        .record(&Caller::owner("a"), None, pay("London", "318000", "2024-08-20"))
         .unwrap();
     ledger
-        .record("a", None, pay("North East", "239600", "2024-08-20"))
+        .record(&Caller::owner("a"), None, pay("North East", "239600", "2024-08-20"))
         .unwrap();
     ledger
 }
@@ -92,7 +93,7 @@ fn a_bad_row_leaves_nothing_written_and_names_its_line() {
     ]
     .into_iter();
     let err = ledger
-        .import_spends("i", &mut rows, &mut |_| {})
+        .import_spends(&Caller::owner("i"), &mut rows, &mut |_| {})
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
 
@@ -156,7 +157,7 @@ fn row_keys_skip_identical_repeats_and_refuse_different_rows() {
     // A row key is the same guard as `spend --key`: repeating it as a single command is a no-op.
     let repeat = ledger
         .record(
-            "a",
+            &Caller::owner("a"),
             Some("inv-3"),
             spend("London", "4000", "2024-10-01", "data-coordinator"),
         )
@@ -181,7 +182,7 @@ fn a_file_of_exactly_the_buffer_size_is_decided_as_a_whole_like_a_short_one() {
         Ok(r)
     });
     let err = ledger
-        .import_spends("i", &mut rows, &mut |_| {})
+        .import_spends(&Caller::owner("i"), &mut rows, &mut |_| {})
         .unwrap_err();
     let text = err.to_string();
     assert!(
@@ -208,7 +209,7 @@ fn a_long_file_streams_through_the_bulk_append() {
     let head = ledger.store().head().unwrap();
     let bad = IMPORT_BUFFER_ROWS as u64 + 20;
     let err = ledger
-        .import_spends("i", &mut rows(Some(bad)), &mut |_| {})
+        .import_spends(&Caller::owner("i"), &mut rows(Some(bad)), &mut |_| {})
         .unwrap_err();
     assert!(
         err.to_string().starts_with(&format!("line {bad}: ")),
@@ -218,7 +219,7 @@ fn a_long_file_streams_through_the_bulk_append() {
 
     let mut calls = 0;
     let summary = ledger
-        .import_spends("i", &mut rows(None), &mut |_| calls += 1)
+        .import_spends(&Caller::owner("i"), &mut rows(None), &mut |_| calls += 1)
         .unwrap();
     assert_eq!(summary.recorded, n);
     assert!(calls > 10);
@@ -237,7 +238,7 @@ fn a_long_file_streams_through_the_bulk_append() {
         Ok(r)
     });
     let err = ledger
-        .import_spends("i", &mut mixed, &mut |_| {})
+        .import_spends(&Caller::owner("i"), &mut mixed, &mut |_| {})
         .unwrap_err();
     assert!(
         err.to_string().starts_with(&format!("line {}: ", n + 1)),
@@ -260,7 +261,7 @@ fn a_long_file_with_every_row_keyed_records_each_key_once() {
     let ledger = paid_ledger();
     let before = ledger.store().head().unwrap().position;
     let first = ledger
-        .import_spends("i", &mut keyed_rows(None), &mut |_| {})
+        .import_spends(&Caller::owner("i"), &mut keyed_rows(None), &mut |_| {})
         .unwrap();
     assert_eq!((first.recorded, first.skipped), (30_000, 0));
     let head = ledger.store().head().unwrap();
@@ -270,7 +271,7 @@ fn a_long_file_with_every_row_keyed_records_each_key_once() {
 
     // The same file again: every row is a repeat, nothing is written.
     let again = ledger
-        .import_spends("i", &mut keyed_rows(None), &mut |_| {})
+        .import_spends(&Caller::owner("i"), &mut keyed_rows(None), &mut |_| {})
         .unwrap();
     assert_eq!(
         (again.recorded, again.skipped, again.first_position),
@@ -281,7 +282,7 @@ fn a_long_file_with_every_row_keyed_records_each_key_once() {
     // One row changed under its key, late in the streamed part: refused, naming its line.
     let changed = 25_002;
     let err = ledger
-        .import_spends("i", &mut keyed_rows(Some(changed)), &mut |_| {})
+        .import_spends(&Caller::owner("i"), &mut keyed_rows(Some(changed)), &mut |_| {})
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Refused);
     assert!(
@@ -322,7 +323,7 @@ fn a_key_on_two_rows_of_one_file_is_refused_naming_both_lines() {
         ))
     });
     let err = ledger
-        .import_spends("i", &mut long, &mut |_| {})
+        .import_spends(&Caller::owner("i"), &mut long, &mut |_| {})
         .unwrap_err();
     assert!(
         err.to_string()

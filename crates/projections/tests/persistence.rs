@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use grant_ledger_domain::{decide, evolve, stream_for, Event, EventData, State};
+use grant_ledger_projections::Caller;
 use grant_ledger_projections::{ErrorKind, Ledger};
 use grant_ledger_store::{
     AppendOutcome, AppendRequest, BulkAppend, EventIter, EventStore, ExpectedVersion, Head,
@@ -261,7 +262,7 @@ fn a_stale_version_is_decided_again_against_the_new_state() {
     )));
     let err = ledger
         .record(
-            "a",
+            &Caller::owner("a"),
             None,
             spend("London", "50000", "2024-09-02", "self-assessment"),
         )
@@ -332,24 +333,33 @@ fn another_writers_append_to_another_stream_is_folded_into_the_saved_models() {
     ledger.verify().unwrap();
 }
 
+fn open_sled(
+    path: &std::path::Path,
+) -> Result<Ledger<grant_ledger_store::SledStore>, grant_ledger_projections::LedgerError> {
+    Ledger::with_store(grant_ledger_store::SledStore::open(
+        path,
+        Arc::new(grant_ledger_store::SystemClock),
+    )?)
+}
+
 #[test]
 fn a_sled_ledger_reopens_with_its_models_and_refuses_a_second_opener() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
     {
-        let ledger = Ledger::open(&path).unwrap();
-        ledger.record("a", None, make()).unwrap();
+        let ledger = open_sled(&path).unwrap();
+        ledger.record(&Caller::owner("a"), None, make()).unwrap();
         ledger
-            .record("a", Some("k"), pay("London", "318000", "2024-08-20"))
+            .record(&Caller::owner("a"), Some("k"), pay("London", "318000", "2024-08-20"))
             .unwrap();
-        let err = Ledger::open(&path).err().unwrap();
+        let err = open_sled(&path).err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Unavailable);
     }
-    let ledger = Ledger::open(&path).unwrap();
+    let ledger = open_sled(&path).unwrap();
     let london = ledger.balances(Some(D), Some("London"), None).unwrap();
     assert_eq!(london[0].paid, money("318000"));
     let again = ledger
-        .record("a", Some("k"), pay("London", "318000", "2024-08-20"))
+        .record(&Caller::owner("a"), Some("k"), pay("London", "318000", "2024-08-20"))
         .unwrap();
     assert!(again.duplicate);
     assert_eq!(ledger.verify().unwrap().events, 2);

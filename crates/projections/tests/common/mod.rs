@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use grant_ledger_domain::{builtin, Command, Money};
+use grant_ledger_projections::Caller;
 use grant_ledger_projections::{Ledger, Recorded, SpendRow};
 use grant_ledger_store::{EventStore, FixedClock, MemoryStore};
 use uuid::Uuid;
@@ -34,14 +35,14 @@ pub fn make() -> Command {
 /// A fresh ledger holding 31/7421.
 pub fn ledger() -> Ledger<MemoryStore> {
     let ledger = Ledger::with_store(store()).unwrap();
-    ledger.record("test", None, make()).unwrap();
+    ledger.record(&Caller::owner("test"), None, make()).unwrap();
     ledger
 }
 
 /// Records `command` as actor "a" without a key, requiring it to succeed.
 #[track_caller]
 pub fn record<S: EventStore>(ledger: &Ledger<S>, command: Command) -> Recorded {
-    ledger.record("a", None, command).unwrap()
+    ledger.record(&Caller::owner("a"), None, command).unwrap()
 }
 
 /// A fresh ledger holding 31/7421, with London paid in full on 2024-08-20 (by "a").

@@ -1,13 +1,14 @@
-//! Parsing what people type: dates strictly as YYYY-MM-DD, money through the
-//! domain's one parser. Every failure is one sentence naming the flag.
+//! Parsing what people type, wherever they type it (a flag, a CSV cell, a JSON field):
+//! dates strictly as YYYY-MM-DD, money through the domain's one parser. Every failure is
+//! one sentence naming the field, so the command line and the server say the same.
 
 use chrono::NaiveDate;
 use grant_ledger_domain::Money;
 
-use crate::error::CliError;
+use crate::error::LedgerError;
 
 /// A date in exactly the form `YYYY-MM-DD` (no single-digit months, no times).
-pub fn date(what: &str, text: &str) -> Result<NaiveDate, CliError> {
+pub fn date(what: &str, text: &str) -> Result<NaiveDate, LedgerError> {
     let text = text.trim();
     let shape_ok = text.len() == 10
         && text.char_indices().all(|(i, c)| match i {
@@ -20,7 +21,7 @@ pub fn date(what: &str, text: &str) -> Result<NaiveDate, CliError> {
         None
     };
     parsed.ok_or_else(|| {
-        CliError::malformed(format!(
+        LedgerError::malformed(format!(
             "{what} \"{}\" is not a date in the form YYYY-MM-DD",
             shorten(text)
         ))
@@ -28,22 +29,22 @@ pub fn date(what: &str, text: &str) -> Result<NaiveDate, CliError> {
 }
 
 /// An optional date flag.
-pub fn opt_date(what: &str, text: Option<&str>) -> Result<Option<NaiveDate>, CliError> {
+pub fn opt_date(what: &str, text: Option<&str>) -> Result<Option<NaiveDate>, LedgerError> {
     text.map(|t| date(what, t)).transpose()
 }
 
 /// An amount of pounds, as the contract lists: 318000, £318,000.50, ...
-pub fn money(what: &str, text: &str) -> Result<Money, CliError> {
-    Money::parse(text).map_err(|e| CliError::malformed(format!("{what}: {e}")))
+pub fn money(what: &str, text: &str) -> Result<Money, LedgerError> {
+    Money::parse(text).map_err(|e| LedgerError::malformed(format!("{what}: {e}")))
 }
 
 /// An idempotency key as given to `--key`, without surrounding spaces. A key of nothing
 /// but spaces would be a different key from the same spaces typed again by a script
 /// that trims, so it is refused like an empty one.
-pub fn key(text: Option<String>) -> Result<Option<String>, CliError> {
+pub fn key(text: Option<String>) -> Result<Option<String>, LedgerError> {
     match text {
         None => Ok(None),
-        Some(k) if k.trim().is_empty() => Err(CliError::malformed(
+        Some(k) if k.trim().is_empty() => Err(LedgerError::malformed(
             "--key is empty; give a key such as pay-london-2024 or leave the flag out",
         )),
         Some(k) => Ok(Some(k.trim().to_string())),

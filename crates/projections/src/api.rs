@@ -1,0 +1,314 @@
+//! The typed request/response API of the ledger: every command and query of the contract
+//! as one method of [`Api`], taking typed, already-parsed requests and returning the values
+//! whose JSON is the contract's. The command line renders these values; the server
+//! serialises them; a client of the server implements the same trait over HTTP, so the
+//! command line runs unchanged against either.
+//!
+//! [`Session`] is the implementation over a [`Ledger`]: one caller (with its role) bound to
+//! one ledger, so every method is authorised the same way whichever front end called it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use grant_ledger_domain::{Command, Determination, FormulaCheck, Money, Role};
+use grant_ledger_store::EventStore;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::access::{AccessRow, Caller, GrantedAccess};
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use crate::rows::{
+    BalanceRow, DeadlineRow, DeterminationSummary, HistoryEntry, HistoryFilter, ImportSummary,
+    Recorded, SpendReportRow, SpendRow, VerifySummary,
+};
+use crate::writer::permit;
+
+/// Where a determination to import came from: the server is sent the source, so that it
+/// parses exactly what the client parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeterminationSource {
+    /// One that ships with the program, by id.
+    Builtin(String),
+    /// The text of a determination file (TOML).
+    Toml(String),
+}
+
+/// `pay`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayRequest {
+    pub determination: String,
+    pub region: String,
+    pub amount: Money,
+    pub date: NaiveDate,
+    pub reference: Option<String>,
+    pub late_reason: Option<String>,
+}
+
+/// `spend`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendRequest {
+    pub determination: String,
+    pub region: String,
+    pub amount: Money,
+    pub date: NaiveDate,
+    pub purpose: String,
+    pub authority: Option<String>,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+}
+
+/// `recover`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverRequest {
+    pub determination: String,
+    pub region: String,
+    pub amount: Money,
+    pub date: NaiveDate,
+    pub reason: String,
+}
+
+/// `reverse`: `event` is an event id or a position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReverseRequest {
+    pub event: String,
+    pub reason: String,
+    pub date: Option<NaiveDate>,
+}
+
+/// `balances`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BalancesQuery {
+    pub determination: Option<String>,
+    pub region: Option<String>,
+    pub as_of: Option<NaiveDate>,
+}
+
+/// `deadlines`, on `today`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlinesQuery {
+    pub determination: Option<String>,
+    pub today: NaiveDate,
+}
+
+/// `spend-report`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendReportQuery {
+    pub determination: String,
+    pub region: Option<String>,
+}
+
+/// Every command and query of the contract. Writes take an optional idempotency key.
+pub trait Api {
+    fn import_determination(
+        &self,
+        key: Option<&str>,
+        source: &DeterminationSource,
+        determination: Determination,
+    ) -> Result<Recorded, LedgerError>;
+    fn pay(&self, key: Option<&str>, request: PayRequest) -> Result<Recorded, LedgerError>;
+    fn spend(&self, key: Option<&str>, request: SpendRequest) -> Result<Recorded, LedgerError>;
+    fn recover(&self, key: Option<&str>, request: RecoverRequest)
+        -> Result<Recorded, LedgerError>;
+    fn reverse(&self, key: Option<&str>, request: ReverseRequest)
+        -> Result<Recorded, LedgerError>;
+    /// Records every row of `csv` (the spend import format) or none; `progress` is called
+    /// with the bytes of `csv` parsed so far.
+    fn import_spends(
+        &self,
+        csv: Box<dyn std::io::Read + '_>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportSummary, LedgerError>;
+    fn determinations(&self) -> Result<Vec<DeterminationSummary>, LedgerError>;
+    fn determination(&self, id: &str) -> Result<Determination, LedgerError>;
+    fn check(&self, id: &str) -> Result<FormulaCheck, LedgerError>;
+    fn balances(&self, query: &BalancesQuery) -> Result<Vec<BalanceRow>, LedgerError>;
+    fn deadlines(&self, query: &DeadlinesQuery) -> Result<Vec<DeadlineRow>, LedgerError>;
+    fn spend_report(&self, query: &SpendReportQuery) -> Result<Vec<SpendReportRow>, LedgerError>;
+    /// Streams the audit trail to `each`, oldest first.
+    fn history(
+        &self,
+        filter: &HistoryFilter,
+        each: &mut dyn FnMut(HistoryEntry) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError>;
+    fn verify(&self) -> Result<VerifySummary, LedgerError>;
+    fn grant_access(
+        &self,
+        key: Option<&str>,
+        name: &str,
+        role: Role,
+    ) -> Result<GrantedAccess, LedgerError>;
+    fn list_access(&self) -> Result<Vec<AccessRow>, LedgerError>;
+    fn revoke_access(&self, key: Option<&str>, name: &str) -> Result<Recorded, LedgerError>;
+}
+
+/// One caller bound to one ledger: the [`Api`] over a local or served ledger.
+pub struct Session<S: EventStore> {
+    pub ledger: Arc<Ledger<S>>,
+    pub caller: Caller,
+    /// The clock for grant and revocation times (the domain reads none).
+    pub now: fn() -> DateTime<Utc>,
+}
+
+impl<S: EventStore> Session<S> {
+    pub fn new(ledger: Arc<Ledger<S>>, caller: Caller) -> Self {
+        Session {
+            ledger,
+            caller,
+            now: Utc::now,
+        }
+    }
+}
+
+impl<S: EventStore> Api for Session<S> {
+    fn import_determination(
+        &self,
+        key: Option<&str>,
+        _source: &DeterminationSource,
+        determination: Determination,
+    ) -> Result<Recorded, LedgerError> {
+        let id = determination.id.clone();
+        let mut recorded = self.ledger.record(
+            &self.caller,
+            key,
+            Command::MakeDetermination {
+                id: Uuid::now_v7(),
+                determination,
+            },
+        )?;
+        if recorded.duplicate && recorded.events.is_empty() {
+            // An identical re-import appends nothing: answer with the event on record.
+            recorded.events = self.ledger.determination_made(&id)?.into_iter().collect();
+        }
+        Ok(recorded)
+    }
+
+    fn pay(&self, key: Option<&str>, r: PayRequest) -> Result<Recorded, LedgerError> {
+        let command = Command::IssuePayment {
+            id: Uuid::now_v7(),
+            determination: r.determination,
+            region: r.region,
+            amount: r.amount,
+            date: r.date,
+            reference: non_empty(r.reference),
+            late_reason: r.late_reason,
+        };
+        self.ledger.record(&self.caller, key, command)
+    }
+
+    fn spend(&self, key: Option<&str>, r: SpendRequest) -> Result<Recorded, LedgerError> {
+        let command = Command::SpendFunds {
+            id: Uuid::now_v7(),
+            determination: r.determination,
+            region: r.region,
+            amount: r.amount,
+            date: r.date,
+            purpose: r.purpose,
+            authority: non_empty(r.authority),
+            description: non_empty(r.description),
+            reference: non_empty(r.reference),
+        };
+        self.ledger.record(&self.caller, key, command)
+    }
+
+    fn recover(&self, key: Option<&str>, r: RecoverRequest) -> Result<Recorded, LedgerError> {
+        let command = Command::RecoverGrant {
+            id: Uuid::now_v7(),
+            determination: r.determination,
+            region: r.region,
+            amount: r.amount,
+            date: r.date,
+            reason: r.reason,
+        };
+        self.ledger.record(&self.caller, key, command)
+    }
+
+    fn reverse(&self, key: Option<&str>, r: ReverseRequest) -> Result<Recorded, LedgerError> {
+        self.ledger
+            .reverse(&self.caller, key, &r.event, &r.reason, r.date)
+    }
+
+    fn import_spends(
+        &self,
+        csv: Box<dyn std::io::Read + '_>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportSummary, LedgerError> {
+        let mut rows = crate::spend_csv::SpendRows::new(csv)?;
+        let parsed = rows.bytes_parsed();
+        let mut rows = rows.by_ref().map(|row: Result<SpendRow, LedgerError>| row);
+        self.ledger
+            .import_spends(&self.caller, &mut rows, &mut |_| progress(parsed.get()))
+    }
+
+    fn determinations(&self) -> Result<Vec<DeterminationSummary>, LedgerError> {
+        Ok(self
+            .ledger
+            .determinations()?
+            .iter()
+            .map(DeterminationSummary::of)
+            .collect())
+    }
+
+    fn determination(&self, id: &str) -> Result<Determination, LedgerError> {
+        self.ledger.determination(id)
+    }
+
+    fn check(&self, id: &str) -> Result<FormulaCheck, LedgerError> {
+        self.ledger.check(id)
+    }
+
+    fn balances(&self, q: &BalancesQuery) -> Result<Vec<BalanceRow>, LedgerError> {
+        self.ledger
+            .balances(q.determination.as_deref(), q.region.as_deref(), q.as_of)
+    }
+
+    fn deadlines(&self, q: &DeadlinesQuery) -> Result<Vec<DeadlineRow>, LedgerError> {
+        self.ledger.deadlines(q.determination.as_deref(), q.today)
+    }
+
+    fn spend_report(&self, q: &SpendReportQuery) -> Result<Vec<SpendReportRow>, LedgerError> {
+        self.ledger
+            .spend_report(&q.determination, q.region.as_deref())
+    }
+
+    fn history(
+        &self,
+        filter: &HistoryFilter,
+        each: &mut dyn FnMut(HistoryEntry) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
+        self.ledger.history(filter, each)
+    }
+
+    fn verify(&self) -> Result<VerifySummary, LedgerError> {
+        self.ledger.verify()
+    }
+
+    fn grant_access(
+        &self,
+        key: Option<&str>,
+        name: &str,
+        role: Role,
+    ) -> Result<GrantedAccess, LedgerError> {
+        self.ledger
+            .grant_access(&self.caller, key, name, role, (self.now)())
+    }
+
+    fn list_access(&self) -> Result<Vec<AccessRow>, LedgerError> {
+        self.ledger.access_list(&self.caller)
+    }
+
+    fn revoke_access(&self, key: Option<&str>, name: &str) -> Result<Recorded, LedgerError> {
+        self.ledger
+            .revoke_access(&self.caller, key, name, (self.now)())
+    }
+}
+
+/// Whether `caller` may use the ledger at all (every role may read).
+pub fn may_read(caller: &Caller) -> Result<(), LedgerError> {
+    permit(caller, grant_ledger_domain::Action::Read)
+}
+
+/// Empty text means "not given".
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty())
+}

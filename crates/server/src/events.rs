@@ -1,0 +1,146 @@
+//! The event stream: every event after a position as one server-sent event each (`id:` its
+//! position, `event:` its type, `data:` its history object), then each new one as it is
+//! committed. A client that reconnects with `Last-Event-ID` (or `after`) resumes exactly
+//! after the last event it saw: the log is the truth, the commit notice only a wake-up.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::Stream;
+use grant_ledger_projections::{HistoryEntry, HistoryFilter, Session};
+use grant_ledger_projections::Api;
+use grant_ledger_store::EventStore;
+use serde::Deserialize;
+use std::sync::Arc;
+
+use crate::problem::Problem;
+use crate::routes::AppState;
+
+/// Events read from the log per wake-up: bounds what one client holds at once.
+const BATCH: usize = 256;
+
+#[derive(Deserialize)]
+pub struct StreamParams {
+    after: Option<String>,
+}
+
+/// Streams the log (see the module).
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "queries",
+    params(("after" = Option<u64>, Query, description = "start after this position (or send Last-Event-ID)")),
+    responses((status = 200, description = "text/event-stream, one message per event")))]
+pub async fn stream<S: EventStore + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Query(params): Query<StreamParams>,
+) -> Result<Response, Problem> {
+    let caller = crate::auth::caller(&state.ledger, &headers)?;
+    grant_ledger_projections::may_read(&caller)?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(params.after);
+    let after = match resume.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            Problem::malformed(format!("after \"{text}\" is not a position"))
+        })?,
+    };
+    let session = Arc::new(Session::new(Arc::clone(&state.ledger), caller));
+    let events = follow(session, state.head.clone(), after);
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+/// Every event after `after`, then each new one, for as long as the client listens.
+fn follow<S: EventStore + 'static>(
+    session: Arc<Session<S>>,
+    mut head: tokio::sync::watch::Receiver<u64>,
+    after: u64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    async_stream(move |yield_| async move {
+        let mut cursor = after;
+        loop {
+            let from = cursor;
+            let reader = Arc::clone(&session);
+            let batch = tokio::task::spawn_blocking(move || {
+                let filter = HistoryFilter {
+                    after: Some(from),
+                    limit: Some(BATCH),
+                    ..HistoryFilter::default()
+                };
+                let mut out: Vec<HistoryEntry> = Vec::new();
+                let read = reader.history(&filter, &mut |e| {
+                    out.push(e);
+                    Ok(())
+                });
+                read.map(|()| out)
+            })
+            .await;
+            let batch = match batch {
+                Ok(Ok(batch)) => batch,
+                // A damaged or closing ledger ends the stream; the client reconnects.
+                _ => return,
+            };
+            let full = batch.len() == BATCH;
+            for entry in batch {
+                cursor = entry.position;
+                let data = serde_json::to_string(&entry).unwrap_or_default();
+                let event = Event::default()
+                    .id(entry.position.to_string())
+                    .event(entry.event_type.clone())
+                    .data(data);
+                if !yield_.send(event).await {
+                    return;
+                }
+            }
+            if full {
+                continue;
+            }
+            // Nothing more on record: wait until a commit moves the head past us.
+            while *head.borrow_and_update() <= cursor {
+                if head.changed().await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+}
+
+/// A minimal generator: runs `body` with a sender and streams what it sends.
+fn async_stream<F, Fut>(body: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(Yield) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
+    tokio::spawn(body(Yield(tx)));
+    tokio_stream::wrappers::ReceiverStream::new(rx).map_ok()
+}
+
+/// The sending half of [`async_stream`].
+pub struct Yield(tokio::sync::mpsc::Sender<Event>);
+
+impl Yield {
+    /// False once the client has gone.
+    async fn send(&self, event: Event) -> bool {
+        self.0.send(event).await.is_ok()
+    }
+}
+
+trait MapOk {
+    fn map_ok(self) -> futures_util::stream::Map<Self, fn(Event) -> Result<Event, Infallible>>
+    where
+        Self: Sized;
+}
+
+impl<T: Stream<Item = Event>> MapOk for T {
+    fn map_ok(self) -> futures_util::stream::Map<Self, fn(Event) -> Result<Event, Infallible>> {
+        futures_util::StreamExt::map(self, Ok as fn(Event) -> Result<Event, Infallible>)
+    }
+}
