@@ -66,7 +66,13 @@ pub struct GlobalArgs {
     pub server: Option<String>,
 
     /// The access token used with --server
-    #[arg(long, global = true, env = "GRANT_LEDGER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "GRANT_LEDGER_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
 }
 

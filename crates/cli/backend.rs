@@ -54,7 +54,10 @@ impl Target {
             Target::Remote { url, token } => Ok(Box::new(Remote::new(url, token.as_deref())?)),
             Target::Local { dir, actor } => {
                 let ledger = open_dir(dir, usage).map_err(|e| missing(dir, usage, unknown, e))?;
-                Ok(Box::new(Session::new(Arc::new(ledger), Caller::owner(actor))))
+                Ok(Box::new(Session::new(
+                    Arc::new(ledger),
+                    Caller::owner(actor),
+                )))
             }
         }
     }

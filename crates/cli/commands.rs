@@ -76,9 +76,7 @@ fn determination(ctx: &Context, command: args::DeterminationCommand) -> CliResul
 
 /// Reads and parses the determination to import, before the ledger is opened, so a bad
 /// file never touches it; also returns its source, for a server to parse the same.
-pub fn load_determination(
-    a: &args::ImportArgs,
-) -> CliResult<(DeterminationSource, Determination)> {
+pub fn load_determination(a: &args::ImportArgs) -> CliResult<(DeterminationSource, Determination)> {
     if let Some(id) = &a.builtin {
         return match builtin(id) {
             Some(Ok(d)) => Ok((DeterminationSource::Builtin(id.trim().to_string()), d)),
@@ -586,11 +584,16 @@ fn verify(ctx: &Context) -> CliResult {
 fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
     match command {
         args::AccessCommand::Grant(a) => {
-            let role: Role = a.role.parse().map_err(|e: grant_ledger_domain::DomainError| {
-                CliError::malformed(format!("--role: {}", e.message()))
-            })?;
+            let role: Role = a
+                .role
+                .parse()
+                .map_err(|e: grant_ledger_domain::DomainError| {
+                    CliError::malformed(format!("--role: {}", e.message()))
+                })?;
             let key = key(a.key)?;
-            let granted = ctx.creating()?.grant_access(key.as_deref(), &a.name, role)?;
+            let granted = ctx
+                .creating()?
+                .grant_access(key.as_deref(), &a.name, role)?;
             let mut out = output::stdout();
             match ctx.format {
                 Format::Json => output::write_json(&mut out, &granted)?,
@@ -604,7 +607,11 @@ fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
                     report.write(&mut out, true)?;
                 }
                 Format::Table => {
-                    writeln!(out, "Granted {} to {}. Their token, shown only this once:", granted.role, granted.name)?;
+                    writeln!(
+                        out,
+                        "Granted {} to {}. Their token, shown only this once:",
+                        granted.role, granted.name
+                    )?;
                     writeln!(out, "  {}", granted.token)?;
                 }
             }
@@ -636,7 +643,11 @@ fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
         args::AccessCommand::Revoke(a) => {
             let key = key(a.key)?;
             let api = ctx.adding(&format!("no access named \"{}\" to revoke", a.name.trim()))?;
-            announced(ctx, key.as_deref(), api.revoke_access(key.as_deref(), &a.name)?)
+            announced(
+                ctx,
+                key.as_deref(),
+                api.revoke_access(key.as_deref(), &a.name)?,
+            )
         }
     }
 }

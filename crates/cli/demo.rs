@@ -143,11 +143,7 @@ struct Built {
     spends: usize,
 }
 
-fn build<S: EventStore>(
-    ledger: &Ledger<S>,
-    actor: &Caller,
-    d: &Determination,
-) -> CliResult<Built> {
+fn build<S: EventStore>(ledger: &Ledger<S>, actor: &Caller, d: &Determination) -> CliResult<Built> {
     ledger.record(
         actor,
         None,

@@ -64,7 +64,10 @@ impl Remote {
         Ok(Remote {
             agent: builder.build(),
             base,
-            token: token.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string),
+            token: token
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
         })
     }
 
@@ -89,16 +92,20 @@ impl Remote {
         let response = self.answer(sent)?;
         let hit = response.header("Idempotency-Hit") == Some("true");
         let body = response.into_string().map_err(|e| self.unreachable(&e))?;
-        let value = serde_json::from_str(&body).map_err(|e| {
-            LedgerError::Reported {
-                kind: ErrorKind::Unavailable,
-                message: format!("the server at {} sent an answer this client cannot read ({e})", self.base),
-            }
+        let value = serde_json::from_str(&body).map_err(|e| LedgerError::Reported {
+            kind: ErrorKind::Unavailable,
+            message: format!(
+                "the server at {} sent an answer this client cannot read ({e})",
+                self.base
+            ),
         })?;
         Ok((value, hit))
     }
 
-    fn answer(&self, sent: Result<ureq::Response, ureq::Error>) -> Result<ureq::Response, LedgerError> {
+    fn answer(
+        &self,
+        sent: Result<ureq::Response, ureq::Error>,
+    ) -> Result<ureq::Response, LedgerError> {
         match sent {
             Ok(response) => Ok(response),
             Err(ureq::Error::Status(status, response)) => {
@@ -110,7 +117,10 @@ impl Remote {
                     },
                     Err(_) => LedgerError::Reported {
                         kind: ErrorKind::Unavailable,
-                        message: format!("the server at {} answered {status} without a problem document", self.base),
+                        message: format!(
+                            "the server at {} answered {status} without a problem document",
+                            self.base
+                        ),
                     },
                 })
             }
@@ -135,7 +145,10 @@ impl Remote {
         }
         .map_err(|e| LedgerError::Reported {
             kind: ErrorKind::Unavailable,
-            message: format!("the server at {} sent an event this client cannot read ({e})", self.base),
+            message: format!(
+                "the server at {} sent an event this client cannot read ({e})",
+                self.base
+            ),
         })?;
         Ok(Recorded {
             duplicate: hit,
@@ -143,7 +156,11 @@ impl Remote {
         })
     }
 
-    fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, LedgerError> {
+    fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, LedgerError> {
         let mut request = self.request("GET", path, None);
         for (name, value) in query {
             request = request.query(name, value);
@@ -175,7 +192,8 @@ impl Api for Remote {
                 .set("Content-Type", "application/toml")
                 .send_string(text),
         };
-        let status_200 = |r: &Result<ureq::Response, ureq::Error>| matches!(r, Ok(resp) if resp.status() == 200);
+        let status_200 =
+            |r: &Result<ureq::Response, ureq::Error>| matches!(r, Ok(resp) if resp.status() == 200);
         let identical = status_200(&sent);
         let mut recorded = self.recorded(sent)?;
         recorded.duplicate |= identical;
@@ -287,7 +305,10 @@ impl Api for Remote {
             crate::stream_json::Stop::Caller(e) => e,
             crate::stream_json::Stop::Json(e) => LedgerError::Reported {
                 kind: ErrorKind::Unavailable,
-                message: format!("the server at {} sent a history this client cannot read ({e})", self.base),
+                message: format!(
+                    "the server at {} sent a history this client cannot read ({e})",
+                    self.base
+                ),
             },
         })
     }
@@ -296,7 +317,12 @@ impl Api for Remote {
         self.get("/verify", &[])
     }
 
-    fn grant_access(&self, key: Option<&str>, name: &str, role: Role) -> Result<GrantedAccess, LedgerError> {
+    fn grant_access(
+        &self,
+        key: Option<&str>,
+        name: &str,
+        role: Role,
+    ) -> Result<GrantedAccess, LedgerError> {
         let sent = self
             .request("POST", "/access", key)
             .send_json(json!({ "name": name, "role": role.to_string() }));
@@ -318,10 +344,7 @@ impl Api for Remote {
 /// A TLS configuration that trusts only the certificate authorities in the PEM file `path`.
 fn tls_trusting(path: &std::path::Path) -> CliResult<rustls::ClientConfig> {
     let cannot = |why: String| {
-        CliError::malformed(format!(
-            "GRANT_LEDGER_CA_CERT {}: {why}",
-            path.display()
-        ))
+        CliError::malformed(format!("GRANT_LEDGER_CA_CERT {}: {why}", path.display()))
     };
     let pem = std::fs::read(path).map_err(|e| cannot(e.to_string()))?;
     let mut roots = rustls::RootCertStore::empty();

@@ -75,7 +75,13 @@ mod tests {
     #[test]
     fn the_callers_error_stops_the_read() {
         let mut de = serde_json::Deserializer::from_str("[1, 2, 3]");
-        let read = each_in_array(&mut de, &mut |n: u32| if n == 2 { Err("two") } else { Ok(()) });
+        let read = each_in_array(&mut de, &mut |n: u32| {
+            if n == 2 {
+                Err("two")
+            } else {
+                Ok(())
+            }
+        });
         assert!(matches!(read, Err(Stop::Caller("two"))));
     }
 

@@ -110,9 +110,13 @@ pub enum Action<'a> {
     Pay,
     Recover,
     /// Spend (or a spend import row) for the region of this canonical name.
-    Spend { region: &'a str },
+    Spend {
+        region: &'a str,
+    },
     /// Reverse a spend of the region of this canonical name.
-    ReverseSpend { region: &'a str },
+    ReverseSpend {
+        region: &'a str,
+    },
     /// Reverse a payment or a recovery.
     ReverseMoney,
     /// Any query, history, the event stream, verify.
@@ -465,7 +469,10 @@ mod tests {
         assert!(permits(&Role::Finance, Action::Pay));
         assert!(permits(&Role::Finance, Action::Recover));
         assert!(permits(&Role::Finance, Action::ReverseMoney));
-        assert!(permits(&Role::Finance, Action::ReverseSpend { region: "London" }));
+        assert!(permits(
+            &Role::Finance,
+            Action::ReverseSpend { region: "London" }
+        ));
         assert!(!permits(&Role::Finance, Action::ManageAccess));
         assert!(!permits(&Role::Finance, Action::ImportDetermination));
         assert!(!permits(&Role::Finance, Action::Spend { region: "London" }));
@@ -474,8 +481,18 @@ mod tests {
     #[test]
     fn a_region_spends_and_reverses_spend_for_its_own_region_only() {
         let sw = Role::Region("south-west".into());
-        assert!(permits(&sw, Action::Spend { region: "South West" }));
-        assert!(permits(&sw, Action::ReverseSpend { region: "South West" }));
+        assert!(permits(
+            &sw,
+            Action::Spend {
+                region: "South West"
+            }
+        ));
+        assert!(permits(
+            &sw,
+            Action::ReverseSpend {
+                region: "South West"
+            }
+        ));
         assert!(!permits(&sw, Action::Spend { region: "London" }));
         assert!(!permits(&sw, Action::ReverseSpend { region: "London" }));
         assert!(!permits(&sw, Action::ReverseMoney));
@@ -494,9 +511,13 @@ mod tests {
 
     #[test]
     fn a_refusal_names_the_caller_the_action_and_who_may() {
-        let e = authorize("sw-lead", &Role::Region("south-west".into()), Action::Spend { region: "London" })
-            .err()
-            .map(|e| e.to_string());
+        let e = authorize(
+            "sw-lead",
+            &Role::Region("south-west".into()),
+            Action::Spend { region: "London" },
+        )
+        .err()
+        .map(|e| e.to_string());
         assert_eq!(
             e.as_deref(),
             Some("sw-lead (role region:south-west) may not record spend for London; only that region's own role may do that")
@@ -547,9 +568,11 @@ mod tests {
         assert!(decide_access(&AccessState::default(), bad_hash)
             .err()
             .is_some_and(|e| e.is_malformed()));
-        assert!(decide_access(&AccessState::default(), grant("  ", Role::Finance))
-            .err()
-            .is_some_and(|e| e.is_malformed()));
+        assert!(
+            decide_access(&AccessState::default(), grant("  ", Role::Finance))
+                .err()
+                .is_some_and(|e| e.is_malformed())
+        );
     }
 
     #[test]

@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn tokens_are_random_and_long() {
-        let (a, b) = (new_token().unwrap_or_default(), new_token().unwrap_or_default());
+        let (a, b) = (
+            new_token().unwrap_or_default(),
+            new_token().unwrap_or_default(),
+        );
         assert_ne!(a, b);
         assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
     }
@@ -161,7 +164,10 @@ mod tests {
         let mut model = AccessModel::default();
         model.apply(&granted("ann", "glt_secret"), "admin");
         let caller = model.authenticate("glt_secret").ok();
-        assert_eq!(caller.map(|c| (c.name, c.role)), Some(("ann".into(), Some(Role::Finance))));
+        assert_eq!(
+            caller.map(|c| (c.name, c.role)),
+            Some(("ann".into(), Some(Role::Finance)))
+        );
         assert!(model.authenticate("glt_secreT").is_err());
     }
 

@@ -108,10 +108,8 @@ pub trait Api {
     ) -> Result<Recorded, LedgerError>;
     fn pay(&self, key: Option<&str>, request: PayRequest) -> Result<Recorded, LedgerError>;
     fn spend(&self, key: Option<&str>, request: SpendRequest) -> Result<Recorded, LedgerError>;
-    fn recover(&self, key: Option<&str>, request: RecoverRequest)
-        -> Result<Recorded, LedgerError>;
-    fn reverse(&self, key: Option<&str>, request: ReverseRequest)
-        -> Result<Recorded, LedgerError>;
+    fn recover(&self, key: Option<&str>, request: RecoverRequest) -> Result<Recorded, LedgerError>;
+    fn reverse(&self, key: Option<&str>, request: ReverseRequest) -> Result<Recorded, LedgerError>;
     /// Records every row of `csv` (the spend import format) or none; `progress` is called
     /// with the bytes of `csv` parsed so far.
     fn import_spends(

@@ -37,7 +37,12 @@ pub struct Ledger<S: EventStore> {
     /// after each one, so a reader never waits for a writer's decisions or fsync.
     snapshot: RwLock<Arc<Projections>>,
     /// Commands waiting for the writer.
-    pub(crate) queue: Mutex<Vec<(Job, std::sync::mpsc::Sender<Result<crate::rows::Recorded, LedgerError>>)>>,
+    pub(crate) queue: Mutex<
+        Vec<(
+            Job,
+            std::sync::mpsc::Sender<Result<crate::rows::Recorded, LedgerError>>,
+        )>,
+    >,
     observers: Mutex<Vec<Observer>>,
 }
 
@@ -426,7 +431,9 @@ fn matches(filter: &HistoryFilter, rec: &RecordedEvent, event: &Logged) -> bool 
     }
     match (&filter.region, event) {
         (None, _) => true,
-        (Some(query), Logged::Grant(e)) => e.data.region().is_some_and(|r| region_matches(r, query)),
+        (Some(query), Logged::Grant(e)) => {
+            e.data.region().is_some_and(|r| region_matches(r, query))
+        }
         (Some(_), Logged::Access(_)) => false,
     }
 }

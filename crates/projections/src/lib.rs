@@ -15,8 +15,8 @@ mod error;
 mod fingerprint;
 mod import;
 pub mod input;
-mod lines;
 mod ledger;
+mod lines;
 mod money_ops;
 mod projection;
 #[cfg(test)]
@@ -35,9 +35,9 @@ pub use api::{
 pub use error::{ErrorKind, LedgerError};
 pub use import::IMPORT_BUFFER_ROWS;
 pub use ledger::Ledger;
+pub use rows::{
+    BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, DeterminationSummary, HistoryEntry,
+    HistoryFilter, ImportSummary, Recorded, SpendReportRow, SpendRow, VerifySummary,
+};
 pub use spend_csv::{SpendRows, HEADER as SPEND_CSV_HEADER};
 pub use writer::{event_type_names, MAX_GROUP};
-pub use rows::{
-    BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, DeterminationSummary, HistoryEntry, HistoryFilter,
-    ImportSummary, Recorded, SpendReportRow, SpendRow, VerifySummary,
-};

@@ -10,11 +10,11 @@ use grant_ledger_store::{EventStore, FixedClock, MemoryStore};
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use crate::Caller;
 use crate::error::ErrorKind;
 use crate::ledger::Ledger;
 use crate::money_ops::minus;
 use crate::projection::Projections;
+use crate::Caller;
 
 const REGIONS: [&str; 9] = [
     "East Midlands",
@@ -158,7 +158,13 @@ fn run(ops: &[Op]) -> Ledger<MemoryStore> {
             Op::Reverse { back, dated } => {
                 let head = ledger.store().head().unwrap().position;
                 let target = head.saturating_sub(*back).max(1).to_string();
-                ledger.reverse(&Caller::owner("p"), None, &target, "correction", dated.then(|| day(250)))
+                ledger.reverse(
+                    &Caller::owner("p"),
+                    None,
+                    &target,
+                    "correction",
+                    dated.then(|| day(250)),
+                )
             }
         };
         if let Err(e) = result {

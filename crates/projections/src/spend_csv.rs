@@ -119,9 +119,7 @@ impl<R: Read> SpendRows<R> {
         let header = reader
             .headers()
             .map_err(|e| {
-                LedgerError::malformed(format!(
-                    "line 1: the header does not parse as CSV ({e})"
-                ))
+                LedgerError::malformed(format!("line 1: the header does not parse as CSV ({e})"))
             })?
             .clone();
         if header.is_empty() {
@@ -188,4 +186,3 @@ impl<R: Read> Iterator for SpendRows<R> {
         }
     }
 }
-

@@ -15,8 +15,8 @@ use std::sync::{mpsc, Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use grant_ledger_domain::{
-    authorize, decide, decide_access, AccessCommand, Action, Command, EventData,
-    EventType, Role, ACCESS_STREAM,
+    authorize, decide, decide_access, AccessCommand, Action, Command, EventData, EventType, Role,
+    ACCESS_STREAM,
 };
 use grant_ledger_store::{
     AppendOutcome, AppendRequest, Appended, ErrorKind as StoreKind, EventStore, ExpectedVersion,
@@ -237,6 +237,11 @@ impl<S: EventStore> Ledger<S> {
     /// Decides and commits one group, answering every job in it.
     fn commit_group(&self, models: &mut Projections, group: &[(Job, Reply)]) {
         let answers = self.try_group(models, group);
+        // A group that wrote nothing may still have caught the models up with another
+        // writer's events: readers must see what the refusals were decided against.
+        if self.snapshot().position != models.position {
+            self.publish(models);
+        }
         for ((_, reply), answer) in group.iter().zip(answers) {
             // A caller that stopped waiting is no reason to stop answering the others.
             let _ = reply.send(answer);
@@ -282,7 +287,8 @@ impl<S: EventStore> Ledger<S> {
                 .collect();
             match self.store().append(request) {
                 Ok(AppendOutcome::Written(appended)) => {
-                    let settled = self.settle(models, draft, &appended, touched.iter().map(String::as_str));
+                    let settled =
+                        self.settle(models, draft, &appended, touched.iter().map(String::as_str));
                     let entries = settled.and_then(|()| self.entries(&appended, None));
                     self.publish(models);
                     return match entries {
@@ -293,10 +299,14 @@ impl<S: EventStore> Ledger<S> {
                 // The group carried no whole-append keys, so the store has nothing to call
                 // a repeat; never report events as written that were not.
                 Ok(AppendOutcome::Duplicate(_)) => {
-                    let e = LedgerError::corrupt("the store reported a new group of commands as a repeat");
+                    let e = LedgerError::corrupt(
+                        "the store reported a new group of commands as a repeat",
+                    );
                     return group.iter().map(|_| Err(copy(&e))).collect();
                 }
-                Err(e) if e.kind() == StoreKind::Conflict && attempt < MAX_WRITE_ATTEMPTS => continue,
+                Err(e) if e.kind() == StoreKind::Conflict && attempt < MAX_WRITE_ATTEMPTS => {
+                    continue
+                }
                 Err(e) if e.kind() == StoreKind::Conflict => {
                     let e = LedgerError::conflict(format!(
                         "the ledger kept changing while these commands were decided ({e}); try again"
@@ -367,11 +377,13 @@ impl<S: EventStore> Ledger<S> {
         }
         // The first job of a stream in this group sets the version the stream must still be
         // at; later jobs of the same stream were decided against the draft that follows it.
-        let batch = batches.entry(stream.clone()).or_insert_with(|| StreamBatch {
-            stream: stream.clone(),
-            expected: ExpectedVersion::Exact(base),
-            events: Vec::new(),
-        });
+        let batch = batches
+            .entry(stream.clone())
+            .or_insert_with(|| StreamBatch {
+                stream: stream.clone(),
+                expected: ExpectedVersion::Exact(base),
+                events: Vec::new(),
+            });
         let offset = batch.events.len();
         let count = events.len();
         let mut events = events;

@@ -25,10 +25,18 @@ fn run(
 fn paid_ledger() -> grant_ledger_projections::Ledger<grant_ledger_store::MemoryStore> {
     let ledger = ledger();
     ledger
-        .record(&Caller::owner("a"), None, pay("London", "318000", "2024-08-20"))
+        .record(
+            &Caller::owner("a"),
+            None,
+            pay("London", "318000", "2024-08-20"),
+        )
         .unwrap();
     ledger
-        .record(&Caller::owner("a"), None, pay("North East", "239600", "2024-08-20"))
+        .record(
+            &Caller::owner("a"),
+            None,
+            pay("North East", "239600", "2024-08-20"),
+        )
         .unwrap();
     ledger
 }
@@ -282,7 +290,11 @@ fn a_long_file_with_every_row_keyed_records_each_key_once() {
     // One row changed under its key, late in the streamed part: refused, naming its line.
     let changed = 25_002;
     let err = ledger
-        .import_spends(&Caller::owner("i"), &mut keyed_rows(Some(changed)), &mut |_| {})
+        .import_spends(
+            &Caller::owner("i"),
+            &mut keyed_rows(Some(changed)),
+            &mut |_| {},
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Refused);
     assert!(

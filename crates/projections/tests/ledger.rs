@@ -23,7 +23,11 @@ fn london(
 fn a_small_scenario_adds_up() {
     let ledger = ledger();
     ledger
-        .record(&Caller::owner("alice"), None, pay("London", "318000", "2024-08-20"))
+        .record(
+            &Caller::owner("alice"),
+            None,
+            pay("London", "318000", "2024-08-20"),
+        )
         .unwrap();
     ledger
         .record(
@@ -33,7 +37,11 @@ fn a_small_scenario_adds_up() {
         )
         .unwrap();
     ledger
-        .record(&Caller::owner("alice"), None, recover("London", "10000", "2024-10-01"))
+        .record(
+            &Caller::owner("alice"),
+            None,
+            recover("London", "10000", "2024-10-01"),
+        )
         .unwrap();
 
     let row = london(&ledger);
@@ -136,19 +144,31 @@ fn unknown_names_are_refusals_that_name_them() {
 fn a_repeated_key_returns_the_original_events_and_a_different_command_is_refused() {
     let ledger = ledger();
     let first = ledger
-        .record(&Caller::owner("a"), Some("k1"), pay("London", "318000", "2024-08-20"))
+        .record(
+            &Caller::owner("a"),
+            Some("k1"),
+            pay("London", "318000", "2024-08-20"),
+        )
         .unwrap();
     assert!(!first.duplicate);
     let head = ledger.store().head().unwrap();
     let again = ledger
-        .record(&Caller::owner("a"), Some("k1"), pay("london", "318000", "2024-08-20"))
+        .record(
+            &Caller::owner("a"),
+            Some("k1"),
+            pay("london", "318000", "2024-08-20"),
+        )
         .unwrap();
     assert!(again.duplicate);
     assert_eq!(again.events, first.events);
     assert_eq!(ledger.store().head().unwrap(), head);
 
     let err = ledger
-        .record(&Caller::owner("a"), Some("k1"), pay("London", "1", "2024-08-20"))
+        .record(
+            &Caller::owner("a"),
+            Some("k1"),
+            pay("London", "1", "2024-08-20"),
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert!(
@@ -193,7 +213,9 @@ fn reversals_by_position_and_by_id_undo_the_effect() {
     assert_eq!(london(&ledger).spent, money("1000"));
 
     let position = spent.events[0].position.to_string();
-    let reversal = ledger.reverse(&Caller::owner("a"), None, &position, "typo", None).unwrap();
+    let reversal = ledger
+        .reverse(&Caller::owner("a"), None, &position, "typo", None)
+        .unwrap();
     assert_eq!(reversal.events[0].event_type, "EventReversed");
     assert_eq!(reversal.events[0].effective_date, date("2024-09-10"));
     assert_eq!(london(&ledger).spent, Money::ZERO);
@@ -206,7 +228,9 @@ fn reversals_by_position_and_by_id_undo_the_effect() {
     assert_eq!(again.kind(), ErrorKind::Refused);
 
     let id = paid.events[0].event_id.to_string();
-    ledger.reverse(&Caller::owner("a"), None, &id, "wrong bank", None).unwrap();
+    ledger
+        .reverse(&Caller::owner("a"), None, &id, "wrong bank", None)
+        .unwrap();
     let row = london(&ledger);
     assert!(row.paid.is_zero());
     assert_eq!((row.status, row.paid_on), (BalanceStatus::Unpaid, None));
@@ -338,7 +362,11 @@ fn as_of_before_the_determination_shows_early_spend_against_nothing_determined()
 fn history_filters_and_limits() {
     let ledger = ledger();
     ledger
-        .record(&Caller::owner("a"), Some("p1"), pay("London", "318000", "2024-08-20"))
+        .record(
+            &Caller::owner("a"),
+            Some("p1"),
+            pay("London", "318000", "2024-08-20"),
+        )
         .unwrap();
     record(&ledger, pay("North East", "239600", "2024-08-21"));
     record(

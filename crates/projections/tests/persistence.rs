@@ -267,7 +267,7 @@ fn a_stale_version_is_decided_again_against_the_new_state() {
             spend("London", "50000", "2024-09-02", "self-assessment"),
         )
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Refused);
+    assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
     assert_eq!(
         ledger.balances(Some(D), Some("London"), None).unwrap()[0].spent,
         money("300000")
@@ -350,7 +350,11 @@ fn a_sled_ledger_reopens_with_its_models_and_refuses_a_second_opener() {
         let ledger = open_sled(&path).unwrap();
         ledger.record(&Caller::owner("a"), None, make()).unwrap();
         ledger
-            .record(&Caller::owner("a"), Some("k"), pay("London", "318000", "2024-08-20"))
+            .record(
+                &Caller::owner("a"),
+                Some("k"),
+                pay("London", "318000", "2024-08-20"),
+            )
             .unwrap();
         let err = open_sled(&path).err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Unavailable);
@@ -359,7 +363,11 @@ fn a_sled_ledger_reopens_with_its_models_and_refuses_a_second_opener() {
     let london = ledger.balances(Some(D), Some("London"), None).unwrap();
     assert_eq!(london[0].paid, money("318000"));
     let again = ledger
-        .record(&Caller::owner("a"), Some("k"), pay("London", "318000", "2024-08-20"))
+        .record(
+            &Caller::owner("a"),
+            Some("k"),
+            pay("London", "318000", "2024-08-20"),
+        )
         .unwrap();
     assert!(again.duplicate);
     assert_eq!(ledger.verify().unwrap().events, 2);

@@ -13,13 +13,15 @@ pub const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// The whole body, or 413.
 pub async fn read(body: Body) -> Result<Bytes, Problem> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        Problem::malformed(format!(
-            "the request body is larger than the limit of {} MiB",
-            MAX_BODY_BYTES >> 20
-        ))
-        .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-    })
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            Problem::malformed(format!(
+                "the request body is larger than the limit of {} MiB",
+                MAX_BODY_BYTES >> 20
+            ))
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        })
 }
 
 /// The media type of the request, lower case, without parameters.
@@ -38,7 +40,11 @@ pub fn require(headers: &HeaderMap, accepted: &[&str]) -> Result<String, Problem
     if accepted.contains(&got.as_str()) {
         return Ok(got);
     }
-    let got = if got.is_empty() { "none".to_string() } else { got };
+    let got = if got.is_empty() {
+        "none".to_string()
+    } else {
+        got
+    };
     Err(Problem::malformed(format!(
         "this endpoint takes a body of type {}, not {got}",
         accepted.join(" or ")
@@ -64,7 +70,10 @@ mod tests {
             header::CONTENT_TYPE,
             HeaderValue::from_static("Application/JSON; charset=utf-8"),
         );
-        assert_eq!(require(&headers, &["application/json"]).ok().as_deref(), Some("application/json"));
+        assert_eq!(
+            require(&headers, &["application/json"]).ok().as_deref(),
+            Some("application/json")
+        );
         assert_eq!(
             require(&headers, &["text/csv"]).err().map(|p| p.status),
             Some(StatusCode::UNSUPPORTED_MEDIA_TYPE)

@@ -11,8 +11,8 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
-use grant_ledger_projections::{HistoryEntry, HistoryFilter, Session};
 use grant_ledger_projections::Api;
+use grant_ledger_projections::{HistoryEntry, HistoryFilter, Session};
 use grant_ledger_store::EventStore;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -46,9 +46,9 @@ pub async fn stream<S: EventStore + 'static>(
         .or(params.after);
     let after = match resume.as_deref().map(str::trim) {
         None | Some("") => 0,
-        Some(text) => text.parse::<u64>().map_err(|_| {
-            Problem::malformed(format!("after \"{text}\" is not a position"))
-        })?,
+        Some(text) => text
+            .parse::<u64>()
+            .map_err(|_| Problem::malformed(format!("after \"{text}\" is not a position")))?,
     };
     let session = Arc::new(Session::new(Arc::clone(&state.ledger), caller));
     let events = follow(session, state.head.clone(), after);

@@ -45,7 +45,10 @@ pub async fn document() -> Response {
     match ApiDoc::openapi().to_json() {
         Ok(json) => (
             StatusCode::OK,
-            [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )],
             json,
         )
             .into_response(),

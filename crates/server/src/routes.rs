@@ -14,9 +14,8 @@ use axum::Router;
 use grant_ledger_domain::{builtin, parse_determination, Role, BUILTIN_IDS};
 use grant_ledger_projections::{
     event_type_names, input, may_read, Api, BalancesQuery, Caller, DeadlinesQuery,
-    DeterminationSource, ErrorKind, HistoryEntry, HistoryFilter, Ledger, LedgerError,
-    PayRequest, Recorded, RecoverRequest, ReverseRequest, Session, SpendReportQuery,
-    SpendRequest,
+    DeterminationSource, ErrorKind, HistoryEntry, HistoryFilter, Ledger, LedgerError, PayRequest,
+    Recorded, RecoverRequest, ReverseRequest, Session, SpendReportQuery, SpendRequest,
 };
 use grant_ledger_store::EventStore;
 use serde::{Deserialize, Serialize};
@@ -46,7 +45,10 @@ type Answer = Result<Response, Problem>;
 /// Every endpoint of `/api/v1`, `/healthz`, and the 404 for any other path.
 pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
     let api = Router::new()
-        .route("/determinations", post(import_determination::<S>).get(list_determinations::<S>))
+        .route(
+            "/determinations",
+            post(import_determination::<S>).get(list_determinations::<S>),
+        )
         .route("/determinations/{id}", get(show_determination::<S>))
         .route("/determinations/{id}/check", get(check_determination::<S>))
         .route("/payments", post(pay::<S>))
@@ -194,7 +196,15 @@ pub async fn import_determination<S: EventStore + 'static>(
         let asked: BuiltinBody = body::json(&bytes)?;
         match builtin(&asked.builtin) {
             Some(Ok(d)) => (DeterminationSource::Builtin(asked.builtin), d),
-            Some(Err(e)) => return Err(Problem::new(ErrorKind::Unavailable, format!("the built-in determination {} does not parse: {e}", asked.builtin))),
+            Some(Err(e)) => {
+                return Err(Problem::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "the built-in determination {} does not parse: {e}",
+                        asked.builtin
+                    ),
+                ))
+            }
             None => {
                 return Err(Problem::new(
                     ErrorKind::Refused,
@@ -440,7 +450,11 @@ pub async fn reverse<S: EventStore + 'static>(
     let event = match b.event {
         serde_json::Value::String(text) => text,
         serde_json::Value::Number(n) => n.to_string(),
-        _ => return Err(Problem::malformed("event must be an event id or a position")),
+        _ => {
+            return Err(Problem::malformed(
+                "event must be an event id or a position",
+            ))
+        }
     };
     let request = ReverseRequest {
         date: opt_date("date", b.date.as_deref())?,
@@ -497,8 +511,8 @@ pub async fn deadlines<S: EventStore + 'static>(
     Query(p): Query<DeadlinesParams>,
 ) -> Answer {
     let caller = reader(&state, &headers)?;
-    let today = opt_date("today", p.today.as_deref())?
-        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let today =
+        opt_date("today", p.today.as_deref())?.unwrap_or_else(|| chrono::Local::now().date_naive());
     let query = DeadlinesQuery {
         determination: p.determination,
         today,
@@ -580,8 +594,7 @@ impl HistoryParams {
             event_type,
             since: opt_date("since", self.since.as_deref())?,
             until: opt_date("until", self.until.as_deref())?,
-            limit: number("limit", self.limit)?
-                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            limit: number("limit", self.limit)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             after: number("after", self.after)?,
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
@@ -687,7 +700,10 @@ pub async fn revoke_access<S: EventStore + 'static>(
     let caller = auth::caller(&state.ledger, &headers)?;
     let key = idempotency_key(&headers)?;
     let keyed = key.is_some();
-    let answer = blocking(&state, caller, move |s| s.revoke_access(key.as_deref(), &name)).await?;
+    let answer = blocking(&state, caller, move |s| {
+        s.revoke_access(key.as_deref(), &name)
+    })
+    .await?;
     let mut response = recorded(answer, keyed);
     *response.status_mut() = StatusCode::OK;
     Ok(response)
@@ -703,6 +719,9 @@ pub async fn healthz<S: EventStore + 'static>(State(state): State<AppState<S>>) 
     if readable {
         Ok((StatusCode::OK, "ok").into_response())
     } else {
-        Err(Problem::new(ErrorKind::Unavailable, "the ledger cannot be read"))
+        Err(Problem::new(
+            ErrorKind::Unavailable,
+            "the ledger cannot be read",
+        ))
     }
 }

@@ -75,11 +75,14 @@ where
             ledger: Arc::clone(&ledger),
             head,
         }));
-        let listener = std::net::TcpListener::bind(config.listen).map_err(|e| ServeError::Listen {
-            addr: config.listen,
-            reason: e.to_string(),
-        })?;
-        let addr = listener.local_addr().map_err(|e| ServeError::Io(e.to_string()))?;
+        let listener =
+            std::net::TcpListener::bind(config.listen).map_err(|e| ServeError::Listen {
+                addr: config.listen,
+                reason: e.to_string(),
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServeError::Io(e.to_string()))?;
         listener
             .set_nonblocking(true)
             .map_err(|e| ServeError::Io(e.to_string()))?;
