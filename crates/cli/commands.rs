@@ -282,6 +282,13 @@ fn determination_show(ctx: &Context, id: &str) -> CliResult {
                 d.grant_period.start, d.grant_period.end
             )?;
             writeln!(out, "  instalments       {}", d.instalments)?;
+            if let Some(funder) = &d.funder {
+                writeln!(
+                    out,
+                    "  funder            {} ({})",
+                    funder.name, funder.org_id
+                )?;
+            }
             writeln!(out)?;
             writeln!(out, "Allocations")?;
             render::allocations(&d).write(&mut out, false)?;

@@ -11,6 +11,7 @@ mod import;
 mod lines;
 mod output;
 mod parse;
+mod register_names;
 mod render;
 
 use std::path::PathBuf;
