@@ -173,6 +173,10 @@ bad position and exits 3.",
     )]
     Verify,
 
+    /// Export the ledger's grants as open data (360Giving)
+    #[command(subcommand)]
+    Export(crate::export::ExportCommand),
+
     /// Build a demonstration ledger for 31/7421 and print its reports
     #[command(
         long_about = "Build a fresh demonstration ledger in a new temporary directory (or --ledger DIR, \

@@ -85,6 +85,7 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::SpendReport(a) => spend_report(ctx, a),
         args::Command::History(a) => history(ctx, a),
         args::Command::Verify => verify(ctx),
+        args::Command::Export(a) => crate::export::run(ctx, a),
         // The demo chooses its own ledger directory; see main.
         args::Command::Demo => Err(CliError::unavailable(
             "the demo must be started through main",

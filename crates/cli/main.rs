@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod demo;
 mod error;
+mod export;
 mod import;
 mod lines;
 mod output;

@@ -10,6 +10,7 @@
 mod balances;
 mod codec;
 mod error;
+mod export;
 mod fingerprint;
 mod import;
 mod ledger;
@@ -22,6 +23,10 @@ mod spend;
 mod verify;
 
 pub use error::{ErrorKind, LedgerError};
+pub use export::{
+    ExportRequest, Grant, GrantPackage, GrantProgramme, Location, Organization, PlannedDates,
+    Publisher, Transaction, DEFAULT_PREFIX, STANDARD_VERSION,
+};
 pub use import::IMPORT_BUFFER_ROWS;
 pub use ledger::Ledger;
 pub use rows::{
