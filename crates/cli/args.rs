@@ -177,6 +177,18 @@ bad position and exits 3.",
     #[command(subcommand)]
     Export(crate::export::ExportCommand),
 
+    /// Print a completion script for bash, zsh, fish or powershell
+    #[command(
+        after_help = "Example:\n  grant-ledger completions bash > ~/.local/share/bash-completion/completions/grant-ledger\n  grant-ledger completions zsh > ~/.zfunc/_grant-ledger"
+    )]
+    Completions(crate::completions::CompletionsArgs),
+
+    /// Print the manual page (roff), e.g. for man -l -
+    #[command(
+        after_help = "Example:\n  grant-ledger man > ~/.local/share/man/man1/grant-ledger.1"
+    )]
+    Man,
+
     /// Build a demonstration ledger for 31/7421 and print its reports
     #[command(
         long_about = "Build a fresh demonstration ledger in a new temporary directory (or --ledger DIR, \

@@ -86,10 +86,10 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::History(a) => history(ctx, a),
         args::Command::Verify => verify(ctx),
         args::Command::Export(a) => crate::export::run(ctx, a),
-        // The demo chooses its own ledger directory; see main.
-        args::Command::Demo => Err(CliError::unavailable(
-            "the demo must be started through main",
-        )),
+        // The demo chooses its own ledger directory, and these need none; see main.
+        args::Command::Demo | args::Command::Completions(_) | args::Command::Man => Err(
+            CliError::unavailable("the demo, completions and man must be started through main"),
+        ),
     }
 }
 

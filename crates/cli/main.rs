@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod completions;
 mod demo;
 mod error;
 mod export;
@@ -83,6 +84,11 @@ fn usage_error(e: clap::Error) -> ExitCode {
 }
 
 fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
+    match &cli.command {
+        Command::Completions(a) => return completions::completions(a),
+        Command::Man => return completions::man(),
+        _ => {}
+    }
     let actor = actor(cli.global.actor);
     let format = cli.global.format;
     if let Command::Demo = cli.command {
