@@ -1,5 +1,5 @@
 //! The command line as clap sees it. Names, flags and help here are the public
-//! contract of `shared/spec/cli.md`: add freely, rename nothing.
+//! contract of `docs/reference/cli.md`: add freely, rename nothing.
 //!
 //! Amounts and dates are taken as text and parsed by the binary (not by clap
 //! value parsers) so a bad one is reported as one sentence naming the flag.
@@ -205,7 +205,7 @@ real ledger; the directory used is printed so you can explore it with --ledger."
 pub enum DeterminationCommand {
     /// Import a determination from a TOML file, or a built-in one
     #[command(
-        long_about = "Import a determination from a TOML file (format in shared/spec/cli.md), or one that \
+        long_about = "Import a determination from a TOML file (format in docs/reference/cli.md), or one that \
 ships with the program. Importing the same determination again is refused unless the \
 content is identical, in which case nothing is appended and the exit code is 0.",
         after_help = "Example:\n  grant-ledger determination import --builtin 31/7421\n  grant-ledger determination import ./31-7421.toml"

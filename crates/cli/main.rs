@@ -1,7 +1,7 @@
 //! `grant-ledger`: a thin command line over the ledger libraries. Parses
 //! arguments, reads the clock and makes event ids, calls the `Ledger` facade,
 //! renders the answer, and maps every failure to the contract's exit code in
-//! one place ([`error::exit_code`]). The contract is `shared/spec/cli.md`.
+//! one place ([`error::exit_code`]). The contract is `docs/reference/cli.md`.
 
 mod args;
 mod commands;
