@@ -337,3 +337,52 @@ fn an_export_as_of_a_day_before_any_determination_is_refused() {
 fn an_export_of_an_unknown_determination_is_refused() {
     Ledger::with_determination().fails_line("export 360giving 12/3456", 1, &["12/3456"]);
 }
+
+#[test]
+fn one_lead_authority_for_two_regions_gives_two_grant_ids() {
+    let l = Ledger::empty();
+    let file = l.file(
+        "two.toml",
+        r#"id = "9/1"
+title = "Two regions, one lead"
+financial_year = "2024-25"
+made_on = 2024-08-16
+payment_deadline = 2024-08-30
+grant_period = { start = 2024-04-01, end = 2025-03-31 }
+instalments = 1
+funder = { name = "Department for Education", org_id = "GB-GOVUK-department_for_education" }
+
+[[allocation]]
+region = "North East"
+lead_authority = "Durham County Council"
+org_id = "GB-LAE-DUR"
+amount = "100.00"
+authorities = ["Durham"]
+
+[[allocation]]
+region = "North West"
+lead_authority = "Durham County Council"
+org_id = "GB-LAE-DUR"
+amount = "200.00"
+authorities = ["Cumberland"]
+"#,
+    );
+    l.ok(&["determination", "import", &file]);
+    let package = l.json(&["export", "360giving", "--prefix", "X"]);
+    assert_eq!(package["grants"][0]["id"], "360G-X-9_1-DUR-north-east");
+    assert_eq!(package["grants"][1]["id"], "360G-X-9_1-DUR-north-west");
+    assert_eq!(errors(&package), Vec::<String>::new());
+}
+
+#[test]
+fn the_table_lists_each_grant_with_its_recipient_and_amounts() {
+    let l = Ledger::paid();
+    let table = l.ok_line("export 360giving 31/7421 --prefix DfE").stdout;
+    let line = table
+        .lines()
+        .find(|line| line.contains("360G-DfE-31_7421-WIL"))
+        .unwrap_or_else(|| panic!("no Wiltshire grant in\n{table}"));
+    assert!(line.contains("Wiltshire County Council"), "{line}");
+    assert!(line.contains("GB-LAE-WIL"), "{line}");
+    assert_eq!(line.matches("£260,600.00").count(), 2, "{line}");
+}

@@ -4,7 +4,9 @@
 //! data package or the flat CSV), and the server will serve the same [`GrantPackage`].
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use grant_ledger_domain::{register_code, stream_for, Allocation, Determination, Money};
+use grant_ledger_domain::{
+    region_slug, register_code, stream_for, Allocation, Determination, Money,
+};
 use grant_ledger_store::EventStore;
 use serde::{Deserialize, Serialize};
 
@@ -238,7 +240,17 @@ fn grant(
         ))
     })?;
     // The register code keeps ids short and stable; another register's id is used whole.
-    let local_id = register_code(&org_id).unwrap_or(&org_id).to_string();
+    // A lead authority for two regions would give two grants one id, which the standard
+    // forbids, so then the region's slug tells them apart.
+    let mut local_id = register_code(&org_id).unwrap_or(&org_id).to_string();
+    let leads = d
+        .allocations
+        .iter()
+        .filter(|a| a.org_id.as_deref() == Some(org_id.as_str()))
+        .count();
+    if leads > 1 {
+        local_id = format!("{local_id}-{}", region_slug(&allocation.region));
+    }
     let paid = balance.paid();
     Ok(Grant {
         id: format!(
