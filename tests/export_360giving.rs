@@ -325,6 +325,27 @@ fn a_prefix_with_a_slash_is_malformed() {
 }
 
 #[test]
+fn a_data_source_that_is_no_uri_is_malformed() {
+    Ledger::with_determination().fails(
+        &["export", "360giving", "--data-source", "grants.json"],
+        2,
+        &["grants.json"],
+    );
+}
+
+#[test]
+fn a_data_source_given_is_every_grant_s_data_source() {
+    let l = Ledger::with_determination();
+    let uri = "https://example.org/grants.json";
+    let package = l.json(&["export", "360giving", "--data-source", uri]);
+    assert!(package["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["dataSource"] == uri));
+}
+
+#[test]
 fn an_export_as_of_a_day_before_any_determination_is_refused() {
     Ledger::with_determination().fails_line(
         "export 360giving --as-of 2024-01-01",

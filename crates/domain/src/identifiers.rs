@@ -115,11 +115,21 @@ pub(crate) fn validate_identifiers(d: &Determination) -> Result<(), DomainError>
         }
         for (authority, code) in &allocation.authority_ons_codes {
             let code_key = format!("{key}.authority_ons_codes.\"{authority}\"");
-            if allocation.authority(authority) != Some(authority.as_str()) {
-                return Err(bad(
-                    &code_key,
-                    format!("\"{authority}\" is not one of this allocation's authorities"),
-                ));
+            match allocation.authority(authority) {
+                Some(canonical) if canonical == authority => {}
+                // Keys are matched exactly so that one authority cannot carry two codes.
+                Some(canonical) => {
+                    return Err(bad(
+                        &code_key,
+                        format!("write the authority as in authorities: \"{canonical}\""),
+                    ))
+                }
+                None => {
+                    return Err(bad(
+                        &code_key,
+                        format!("\"{authority}\" is not one of this allocation's authorities"),
+                    ))
+                }
             }
             check_ons_code(&code_key, code)?;
         }

@@ -225,6 +225,12 @@ fn an_ons_code_for_an_authority_not_in_the_allocation_is_malformed() {
 }
 
 #[test]
+fn an_ons_code_for_an_authority_in_another_case_names_the_canonical_name() {
+    let text = builtin_text().replacen("\"Derby\" = ", "\"DERBY\" = ", 1);
+    malformed(&text, "allocation[1].authority_ons_codes.\"DERBY\": write the authority as in authorities: \"Derby\"");
+}
+
+#[test]
 fn a_funder_org_id_with_an_unknown_prefix_is_malformed() {
     let text = builtin_text().replacen("GB-GOVUK-department", "XX-GOVUK-department", 1);
     malformed(&text, "funder.org_id");

@@ -129,6 +129,9 @@ impl<S: EventStore> Ledger<S> {
     /// id) or when nothing had been determined by `as_of`.
     pub fn export_360giving(&self, request: &ExportRequest) -> Result<GrantPackage, LedgerError> {
         check_prefix(&request.prefix)?;
+        if let Some(uri) = &request.data_source {
+            check_uri(uri)?;
+        }
         let determinations = match &request.determination {
             Some(id) => vec![self.determination(id)?],
             None => self.determinations()?,
@@ -321,6 +324,24 @@ fn check_prefix(prefix: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// `dataSource` must be a URI (the standard checks its format): a scheme, a colon, and
+/// the rest without spaces or control characters. The scheme is what readers rely on.
+fn check_uri(uri: &str) -> Result<(), LedgerError> {
+    let scheme_ok = uri.split_once(':').is_some_and(|(scheme, rest)| {
+        let mut chars = scheme.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !rest.is_empty()
+    });
+    if !scheme_ok || uri.len() > 2000 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(LedgerError::malformed(format!(
+            "data source \"{}\" is not a URI such as https://example.org/grants.json",
+            uri.chars().take(80).collect::<String>()
+        )));
+    }
+    Ok(())
+}
+
 /// Money as a JSON number, as 360Giving requires. Exact: a sum of pence below the money
 /// limit (£1 trillion, 14 significant digits) is the shortest decimal that reads back to
 /// its f64, so serde_json prints it digit for digit and reading it back gives it again.
@@ -374,11 +395,26 @@ mod tests {
 
     #[test]
     fn a_prefix_with_a_slash_is_malformed() {
-        assert!(check_prefix("dfe/x").unwrap_err().kind().exit_code() == 2);
+        assert_eq!(check_prefix("dfe/x").unwrap_err().kind().exit_code(), 2);
     }
 
     #[test]
     fn an_empty_prefix_is_malformed() {
         assert!(check_prefix("").is_err());
+    }
+
+    #[test]
+    fn a_web_address_is_a_data_source() {
+        assert!(check_uri("https://example.org/grants.json").is_ok());
+    }
+
+    #[test]
+    fn a_data_source_without_a_scheme_is_malformed() {
+        assert_eq!(check_uri("grants.json").unwrap_err().kind().exit_code(), 2);
+    }
+
+    #[test]
+    fn a_data_source_with_a_space_is_malformed() {
+        assert!(check_uri("https://example.org/my grants.json").is_err());
     }
 }
