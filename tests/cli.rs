@@ -1,5 +1,5 @@
 //! End-to-end: the real binary on temporary ledgers, against the public
-//! contract `shared/spec/cli.md`. Every refusal is checked for its exit code,
+//! contract `docs/reference/cli.md`. Every refusal is checked for its exit code,
 //! its one sentence on stderr, and an unchanged audit trail.
 
 mod common;

@@ -1,5 +1,5 @@
 //! The command line as clap sees it. Names, flags and help here are the public
-//! contract of `shared/spec/cli.md`: add freely, rename nothing.
+//! contract of `docs/reference/cli.md`: add freely, rename nothing.
 //!
 //! Amounts and dates are taken as text and parsed by the binary (not by clap
 //! value parsers) so a bad one is reported as one sentence naming the flag.
@@ -206,6 +206,22 @@ when it finishes every request in flight and exits 0. While it runs it holds the
     )]
     Access(AccessCommand),
 
+    /// Export the ledger's grants as open data (360Giving)
+    #[command(subcommand)]
+    Export(crate::export::ExportCommand),
+
+    /// Print a completion script for bash, zsh, fish or powershell
+    #[command(
+        after_help = "Example:\n  grant-ledger completions bash > ~/.local/share/bash-completion/completions/grant-ledger\n  grant-ledger completions zsh > ~/.zfunc/_grant-ledger"
+    )]
+    Completions(crate::completions::CompletionsArgs),
+
+    /// Print the manual page (roff), e.g. for man -l -
+    #[command(
+        after_help = "Example:\n  grant-ledger man > ~/.local/share/man/man1/grant-ledger.1"
+    )]
+    Man,
+
     /// Build a demonstration ledger for 31/7421 and print its reports
     #[command(
         long_about = "Build a fresh demonstration ledger in a new temporary directory (or --ledger DIR, \
@@ -278,7 +294,7 @@ pub struct RevokeArgs {
 pub enum DeterminationCommand {
     /// Import a determination from a TOML file, or a built-in one
     #[command(
-        long_about = "Import a determination from a TOML file (format in shared/spec/cli.md), or one that \
+        long_about = "Import a determination from a TOML file (format in docs/reference/cli.md), or one that \
 ships with the program. Importing the same determination again is refused unless the \
 content is identical, in which case nothing is appended and the exit code is 0.",
         after_help = "Example:\n  grant-ledger determination import --builtin 31/7421\n  grant-ledger determination import ./31-7421.toml"

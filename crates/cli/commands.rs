@@ -37,7 +37,7 @@ impl Context {
     }
 
     /// The ledger for a query: an existing one only.
-    fn reading(&self) -> CliResult<Box<dyn Api>> {
+    pub fn reading(&self) -> CliResult<Box<dyn Api>> {
         self.target.api(Use::Read, "")
     }
 }
@@ -56,8 +56,12 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::History(a) => history(ctx, a),
         args::Command::Verify => verify(ctx),
         args::Command::Access(sub) => access(ctx, sub),
-        // These choose their own ledger; see main.
-        args::Command::Demo | args::Command::Serve(_) => Err(CliError::unavailable(
+        args::Command::Export(a) => crate::export::run(ctx, a),
+        // These choose their own ledger, or need none; see main.
+        args::Command::Demo
+        | args::Command::Serve(_)
+        | args::Command::Completions(_)
+        | args::Command::Man => Err(CliError::unavailable(
             "this command must be started through main",
         )),
     }
@@ -179,6 +183,13 @@ fn determination_show(ctx: &Context, id: &str) -> CliResult {
                 d.grant_period.start, d.grant_period.end
             )?;
             writeln!(out, "  instalments       {}", d.instalments)?;
+            if let Some(funder) = &d.funder {
+                writeln!(
+                    out,
+                    "  funder            {} ({})",
+                    funder.name, funder.org_id
+                )?;
+            }
             writeln!(out)?;
             writeln!(out, "Allocations")?;
             render::allocations(&d).write(&mut out, false)?;

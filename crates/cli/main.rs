@@ -1,14 +1,17 @@
 //! `grant-ledger`: a thin command line over the ledger libraries. Parses
 //! arguments, reads the clock and makes event ids, calls the `Ledger` facade,
 //! renders the answer, and maps every failure to the contract's exit code in
-//! one place ([`error::exit_code`]). The contract is `shared/spec/cli.md`.
+//! one place ([`error::exit_code`]). The contract is `docs/reference/cli.md`.
 
 mod args;
 mod backend;
 mod commands;
+mod completions;
 mod demo;
 mod error;
+mod export;
 mod output;
+mod register_names;
 mod remote;
 mod render;
 mod serve;
@@ -84,6 +87,11 @@ fn usage_error(e: clap::Error) -> ExitCode {
 }
 
 fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
+    match &cli.command {
+        Command::Completions(a) => return completions::completions(a),
+        Command::Man => return completions::man(),
+        _ => {}
+    }
     let actor = actor(cli.global.actor);
     let format = cli.global.format;
     if let Command::Demo = cli.command {

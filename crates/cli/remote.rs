@@ -10,9 +10,9 @@ use std::time::Duration;
 use grant_ledger_domain::{Determination, FormulaCheck, RegionCheck, Role, WorkingCheck};
 use grant_ledger_projections::{
     AccessRow, Api, BalanceRow, BalancesQuery, DeadlineRow, DeadlinesQuery, DeterminationSource,
-    DeterminationSummary, ErrorKind, GrantedAccess, HistoryEntry, HistoryFilter, ImportSummary,
-    LedgerError, PayRequest, Recorded, RecoverRequest, ReverseRequest, SpendReportQuery,
-    SpendReportRow, SpendRequest, VerifySummary,
+    DeterminationSummary, ErrorKind, ExportRequest, GrantPackage, GrantedAccess, HistoryEntry,
+    HistoryFilter, ImportSummary, LedgerError, PayRequest, Recorded, RecoverRequest,
+    ReverseRequest, SpendReportQuery, SpendReportRow, SpendRequest, VerifySummary,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
@@ -331,6 +331,19 @@ impl Api for Remote {
 
     fn list_access(&self) -> Result<Vec<AccessRow>, LedgerError> {
         self.get("/access", &[])
+    }
+
+    fn export_360giving(&self, r: &ExportRequest) -> Result<GrantPackage, LedgerError> {
+        let query: Vec<_> = [
+            opt("determination", r.determination.as_deref()),
+            opt("as_of", r.as_of),
+            opt("prefix", Some(r.prefix.as_str())),
+            opt("data_source", r.data_source.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        self.get("/export/360giving", &query)
     }
 
     fn revoke_access(&self, key: Option<&str>, name: &str) -> Result<Recorded, LedgerError> {

@@ -8,6 +8,7 @@ use grant_ledger_projections::{BalanceRow, DeadlineRow, HistoryEntry, SpendRepor
 use crate::args::Format;
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Cell, Report};
+use crate::register_names;
 
 /// A sum for display; saturates rather than fails (figures on record are bounded).
 pub fn sum(amounts: impl IntoIterator<Item = Money>) -> Money {
@@ -17,17 +18,28 @@ pub fn sum(amounts: impl IntoIterator<Item = Money>) -> Money {
 }
 
 pub fn allocations(d: &Determination) -> Report {
-    let mut report = Report::new(["region", "lead_authority", "authorities", "amount"]);
+    let mut report = Report::new([
+        "region",
+        "region_ons_code",
+        "lead_authority",
+        "org_id",
+        "authorities",
+        "amount",
+    ]);
     for a in &d.allocations {
         report.push(vec![
             Cell::text(&a.region),
+            Cell::opt_text(a.region_ons_code.as_deref()),
             Cell::text(&a.lead_authority),
+            Cell::opt_text(a.org_id.as_deref()),
             Cell::Int(i64::try_from(a.authorities.len()).unwrap_or(i64::MAX)),
             Cell::Money(a.amount),
         ]);
     }
     report.totals = Some(vec![
         Cell::text("Total"),
+        Cell::Null,
+        Cell::Null,
         Cell::Null,
         Cell::Int(
             i64::try_from(
@@ -189,7 +201,9 @@ pub fn write_check(
                 )?;
             }
             writeln!(out)?;
-            write_workings_table(out, check)
+            write_workings_table(out, check)?;
+            writeln!(out)?;
+            register_names::write_renamed(out, check)
         }
     }
 }
@@ -217,7 +231,8 @@ pub fn strict_outcome(id: &str, check: &FormulaCheck) -> CliResult {
         .iter()
         .map(|w| format!("{} by {}", w.purpose, w.difference))
         .collect();
-    if regions.is_empty() && workings.is_empty() {
+    let renamed = register_names::strict_part(check);
+    if regions.is_empty() && workings.is_empty() && renamed.is_none() {
         return Ok(());
     }
     let mut parts = Vec::new();
@@ -233,6 +248,7 @@ pub fn strict_outcome(id: &str, check: &FormulaCheck) -> CliResult {
             workings.join(", ")
         ));
     }
+    parts.extend(renamed);
     Err(CliError::refused(format!(
         "determination {id} does not reconcile: {}",
         parts.join("; ")

@@ -1,13 +1,15 @@
 //! The formula check: recompute every allocation from the determination's
-//! components and report where it differs from what was determined. It only
-//! reports; the determined amounts are the law and are never changed.
+//! components and report where it differs from what was determined, and each
+//! lead authority the determination names otherwise than the register does. It
+//! only reports; what was determined is the law and is never changed.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::determination::{component_amount, working_amount, Determination};
+use crate::determination::{component_amount, working_amount, Allocation, Determination};
 use crate::money::Money;
+use crate::register::{official_name, same_council};
 
 /// The whole report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +30,18 @@ pub struct RegionCheck {
     pub determined: Money,
     /// determined - formula.
     pub difference: Money,
+    /// Set when the lead authority's name differs from its official name for its org id.
+    pub lead_authority_register: Option<RegisterName>,
+}
+
+/// A lead authority the determination names otherwise than the register does: Annex A's
+/// "Wiltshire County Council" for the register's Wiltshire Council (GB-LAE-WIL).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterName {
+    /// As the determination names it.
+    pub lead_authority: String,
+    pub official_name: String,
+    pub org_id: String,
 }
 
 /// A component whose stated working multiplies out to something else.
@@ -43,9 +57,22 @@ pub struct WorkingCheck {
 }
 
 impl FormulaCheck {
-    /// Whether every region reconciles and every working multiplies out.
+    /// Whether every region reconciles, every working multiplies out and every lead
+    /// authority is named as the register names it.
     pub fn is_clean(&self) -> bool {
-        self.regions.iter().all(|r| r.difference.is_zero()) && self.workings.is_empty()
+        self.regions
+            .iter()
+            .all(|r| r.difference.is_zero() && r.lead_authority_register.is_none())
+            && self.workings.is_empty()
+    }
+
+    /// The lead authorities named otherwise than the register names them.
+    pub fn renamed(&self) -> impl Iterator<Item = (&str, &RegisterName)> {
+        self.regions.iter().filter_map(|r| {
+            r.lead_authority_register
+                .as_ref()
+                .map(|n| (r.region.as_str(), n))
+        })
     }
 }
 
@@ -78,6 +105,7 @@ pub fn check(d: &Determination) -> FormulaCheck {
                 formula,
                 determined: allocation.amount,
                 difference: allocation.amount.saturating_sub(formula),
+                lead_authority_register: register_name(allocation),
             }
         })
         .collect();
@@ -103,4 +131,17 @@ pub fn check(d: &Determination) -> FormulaCheck {
         })
         .collect();
     FormulaCheck { regions, workings }
+}
+
+/// The register's name for the allocation's lead authority, when it is another council's
+/// name than the one the determination gives. Nothing to say without an org id, or for an
+/// org id the register does not know.
+fn register_name(allocation: &Allocation) -> Option<RegisterName> {
+    let org_id = allocation.org_id.as_deref()?;
+    let official = official_name(org_id)?;
+    (!same_council(&allocation.lead_authority, official)).then(|| RegisterName {
+        lead_authority: allocation.lead_authority.clone(),
+        official_name: official.to_string(),
+        org_id: org_id.to_string(),
+    })
 }

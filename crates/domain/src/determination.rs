@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::identifiers::{validate_identifiers, Funder};
 use crate::limits::{
     MAX_ALLOCATIONS, MAX_AUTHORITIES_PER_ALLOCATION, MAX_COMPONENTS, MAX_INSTALMENTS, MAX_NAME_LEN,
     MAX_TEXT_LEN, MAX_UPLIFT, MAX_UPLIFT_SCALE, MAX_WORKING_FACTOR, MAX_WORKING_FACTORS,
@@ -32,6 +33,10 @@ pub struct Determination {
     pub instalments: u32,
     pub allocations: Vec<Allocation>,
     pub components: Vec<Component>,
+    /// Who made it. Optional, and left out of the stored event when absent, so events
+    /// written before identifiers existed read and re-encode byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funder: Option<Funder>,
 }
 
 /// The period spend must fall in, both ends inclusive.
@@ -56,6 +61,16 @@ pub struct Allocation {
     pub lead_authority: String,
     pub amount: Money,
     pub authorities: Vec<String>,
+    /// The lead authority's org-id.guide identifier, e.g. `GB-LAE-WIL`. The identifiers
+    /// are optional and skipped when absent, as [`Determination::funder`] is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// The region's ONS code, e.g. `E12000009`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_ons_code: Option<String>,
+    /// Authority (canonical name) -> its ONS code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authority_ons_codes: BTreeMap<String, String>,
 }
 
 impl Allocation {
@@ -306,7 +321,7 @@ impl Determination {
                 }
             }
         }
-        Ok(())
+        validate_identifiers(self)
     }
 
     fn validate_component(

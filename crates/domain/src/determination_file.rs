@@ -15,6 +15,7 @@ use toml::{Table, Value};
 
 use crate::determination::{Allocation, Basis, Component, Determination, GrantPeriod, Working};
 use crate::error::DomainError;
+use crate::identifiers::Funder;
 use crate::limits::{
     MAX_ALLOCATIONS, MAX_AUTHORITIES_PER_ALLOCATION, MAX_COMPONENTS, MAX_DETERMINATION_FILE_BYTES,
 };
@@ -67,6 +68,7 @@ pub fn parse_determination(toml_text: &str) -> Result<Determination, DomainError
             "instalments",
             "allocation",
             "component",
+            "funder",
         ],
     )?;
     let period = top.table("grant_period")?;
@@ -104,18 +106,60 @@ pub fn parse_determination(toml_text: &str) -> Result<Determination, DomainError
                 .map(|fields| component(&fields))
                 .collect::<Result<_, _>>()?,
         },
+        funder: match top.optional("funder") {
+            None => None,
+            Some(_) => {
+                let funder = Fields::new("funder", top.table("funder")?, &["name", "org_id"])?;
+                Some(Funder {
+                    name: funder.string("name")?,
+                    org_id: funder.string("org_id")?,
+                })
+            }
+        },
     };
     determination.validate()?;
     Ok(determination)
 }
 
 fn allocation(fields: &Fields<'_>) -> Result<Allocation, DomainError> {
-    fields.only(&["region", "lead_authority", "amount", "authorities"])?;
+    fields.only(&[
+        "region",
+        "region_ons_code",
+        "lead_authority",
+        "org_id",
+        "amount",
+        "authorities",
+        "authority_ons_codes",
+    ])?;
+    let mut authority_ons_codes = BTreeMap::new();
+    if fields.optional("authority_ons_codes").is_some() {
+        let key = fields.key("authority_ons_codes");
+        let table = fields.table("authority_ons_codes")?;
+        if table.len() > MAX_AUTHORITIES_PER_ALLOCATION {
+            return Err(bad(
+                &key,
+                format!("has more than {MAX_AUTHORITIES_PER_ALLOCATION} entries"),
+            ));
+        }
+        for (authority, value) in table {
+            let Value::String(code) = value else {
+                return Err(wrong_type(
+                    &format!("{key}.\"{authority}\""),
+                    "a string such as \"E06000054\"",
+                    value,
+                ));
+            };
+            authority_ons_codes.insert(authority.clone(), code.clone());
+        }
+    }
     Ok(Allocation {
         region: fields.string("region")?,
         lead_authority: fields.string("lead_authority")?,
         amount: fields.money("amount")?,
         authorities: fields.strings("authorities", MAX_AUTHORITIES_PER_ALLOCATION)?,
+        org_id: fields.optional_string("org_id")?,
+        region_ons_code: fields.optional_string("region_ons_code")?,
+        authority_ons_codes,
     })
 }
 
@@ -219,6 +263,13 @@ impl<'a> Fields<'a> {
         match self.required(name)? {
             Value::String(text) => Ok(text.clone()),
             other => Err(wrong_type(&self.key(name), "a string", other)),
+        }
+    }
+
+    fn optional_string(&self, name: &str) -> Result<Option<String>, DomainError> {
+        match self.optional(name) {
+            None => Ok(None),
+            Some(_) => self.string(name).map(Some),
         }
     }
 

@@ -8,7 +8,10 @@
 //! - [`money`]: pounds as exact decimals; the one input parser.
 //! - [`determination`], [`determination_file`], [`builtin`](mod@builtin): what was
 //!   determined, how it is read from TOML, and 31/7421 as shipped.
-//! - [`check`](mod@check): recomputing allocations from the formula.
+//! - [`identifiers`], [`register`]: org ids and ONS codes a determination may carry,
+//!   and the official names of English local authorities by register code.
+//! - [`check`](mod@check): recomputing allocations from the formula, and lead
+//!   authorities named otherwise than the register names them.
 //! - [`command`], [`event`], [`state`], [`decide`](mod@decide): the decider: commands
 //!   are decided against the [`State`] of one stream into [`Event`]s, which
 //!   [`evolve`] folds back into the state.
@@ -40,9 +43,11 @@ pub mod determination;
 pub mod determination_file;
 pub mod error;
 pub mod event;
+pub mod identifiers;
 pub mod limits;
 pub mod money;
 pub mod region;
+pub mod register;
 pub mod state;
 
 pub use access::{
@@ -51,7 +56,7 @@ pub use access::{
     ACCESS_REVOKED, ACCESS_STREAM,
 };
 pub use builtin::{builtin, builtin_toml, BUILTIN_IDS};
-pub use check::{check, FormulaCheck, RegionCheck, WorkingCheck};
+pub use check::{check, FormulaCheck, RegionCheck, RegisterName, WorkingCheck};
 pub use command::Command;
 pub use decide::{decide, decide_many};
 pub use determination::{
@@ -63,6 +68,8 @@ pub use event::{
     DeterminationMade, Event, EventData, EventReversed, EventType, FundsSpent, GrantRecovered,
     PaymentIssued, SCHEMA_VERSION,
 };
+pub use identifiers::{register_code, Funder};
 pub use money::{Money, MoneyError};
 pub use region::{region_matches, region_slug};
+pub use register::official_name;
 pub use state::{evolve, AllocationState, PaymentRecord, State};

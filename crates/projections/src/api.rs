@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::access::{AccessRow, Caller, GrantedAccess};
 use crate::error::LedgerError;
+use crate::export::{ExportRequest, GrantPackage};
 use crate::ledger::Ledger;
 use crate::rows::{
     BalanceRow, DeadlineRow, DeterminationSummary, HistoryEntry, HistoryFilter, ImportSummary,
@@ -138,6 +139,8 @@ pub trait Api {
     ) -> Result<GrantedAccess, LedgerError>;
     fn list_access(&self) -> Result<Vec<AccessRow>, LedgerError>;
     fn revoke_access(&self, key: Option<&str>, name: &str) -> Result<Recorded, LedgerError>;
+    /// The grants as a 360Giving data package.
+    fn export_360giving(&self, request: &ExportRequest) -> Result<GrantPackage, LedgerError>;
 }
 
 /// One caller bound to one ledger: the [`Api`] over a local or served ledger.
@@ -298,6 +301,11 @@ impl<S: EventStore> Api for Session<S> {
     fn revoke_access(&self, key: Option<&str>, name: &str) -> Result<Recorded, LedgerError> {
         self.ledger
             .revoke_access(&self.caller, key, name, (self.now)())
+    }
+
+    fn export_360giving(&self, request: &ExportRequest) -> Result<GrantPackage, LedgerError> {
+        may_read(&self.caller)?;
+        self.ledger.export_360giving(request)
     }
 }
 

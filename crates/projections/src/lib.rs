@@ -12,6 +12,7 @@ mod api;
 mod balances;
 mod codec;
 mod error;
+mod export;
 mod fingerprint;
 mod import;
 pub mod input;
@@ -33,6 +34,10 @@ pub use api::{
     ReverseRequest, Session, SpendReportQuery, SpendRequest,
 };
 pub use error::{ErrorKind, LedgerError};
+pub use export::{
+    ExportRequest, Grant, GrantPackage, GrantProgramme, Location, Organization, PlannedDates,
+    Publisher, Transaction, DEFAULT_PREFIX, STANDARD_VERSION,
+};
 pub use import::IMPORT_BUFFER_ROWS;
 pub use ledger::Ledger;
 pub use rows::{

@@ -1,5 +1,5 @@
 //! The values the facade hands to the binary: query rows, history entries, recording
-//! results. Field names are the JSON contract of `shared/spec/cli.md`; renaming one breaks
+//! results. Field names are the JSON contract of `docs/reference/cli.md`; renaming one breaks
 //! finance teams' scripts.
 
 use chrono::{DateTime, NaiveDate, Utc};

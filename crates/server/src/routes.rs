@@ -14,8 +14,9 @@ use axum::Router;
 use grant_ledger_domain::{builtin, parse_determination, Role, BUILTIN_IDS};
 use grant_ledger_projections::{
     event_type_names, input, may_read, Api, BalancesQuery, Caller, DeadlinesQuery,
-    DeterminationSource, ErrorKind, HistoryEntry, HistoryFilter, Ledger, LedgerError, PayRequest,
-    Recorded, RecoverRequest, ReverseRequest, Session, SpendReportQuery, SpendRequest,
+    DeterminationSource, ErrorKind, ExportRequest, HistoryEntry, HistoryFilter, Ledger,
+    LedgerError, PayRequest, Recorded, RecoverRequest, ReverseRequest, Session, SpendReportQuery,
+    SpendRequest, DEFAULT_PREFIX,
 };
 use grant_ledger_store::EventStore;
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,7 @@ pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
         .route("/events/stream", get(crate::events::stream::<S>))
         .route("/access", post(grant_access::<S>).get(list_access::<S>))
         .route("/access/{name}", delete(revoke_access::<S>))
+        .route("/export/360giving", get(export_360giving::<S>))
         .route("/openapi.json", get(crate::openapi::document))
         .fallback(no_such_path)
         .method_not_allowed_fallback(no_such_method);
@@ -707,6 +709,37 @@ pub async fn revoke_access<S: EventStore + 'static>(
     let mut response = recorded(answer, keyed);
     *response.status_mut() = StatusCode::OK;
     Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct ExportParams {
+    determination: Option<String>,
+    as_of: Option<String>,
+    prefix: Option<String>,
+    data_source: Option<String>,
+}
+
+/// The grants as 360Giving open data, as `export 360giving --format json`.
+#[utoipa::path(get, path = "/api/v1/export/360giving", tag = "queries",
+    params(("determination" = Option<String>, Query), ("as_of" = Option<String>, Query), ("prefix" = Option<String>, Query), ("data_source" = Option<String>, Query)),
+    responses((status = 200, description = "a 360Giving 1.4 data package")))]
+pub async fn export_360giving<S: EventStore + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Query(p): Query<ExportParams>,
+) -> Answer {
+    let caller = reader(&state, &headers)?;
+    let request = ExportRequest {
+        determination: p.determination,
+        as_of: opt_date("as_of", p.as_of.as_deref())?,
+        prefix: p
+            .prefix
+            .map(|p| p.trim().to_string())
+            .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+        data_source: p.data_source.filter(|d| !d.trim().is_empty()),
+    };
+    let package = blocking(&state, caller, move |s| s.export_360giving(&request)).await?;
+    Ok(json_response(StatusCode::OK, &package))
 }
 
 /// `ok` while the ledger is open and readable.
