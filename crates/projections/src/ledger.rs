@@ -22,7 +22,7 @@ use crate::rows::{
     BalanceRow, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, SpendReportRow,
     VerifySummary,
 };
-use crate::writer::Job;
+use crate::writer::{Job, Reply};
 
 /// Called with the new head position after every commit (e.g. to wake event streams).
 type Observer = Box<dyn Fn(u64) + Send + Sync>;
@@ -37,12 +37,7 @@ pub struct Ledger<S: EventStore> {
     /// after each one, so a reader never waits for a writer's decisions or fsync.
     snapshot: RwLock<Arc<Projections>>,
     /// Commands waiting for the writer.
-    pub(crate) queue: Mutex<
-        Vec<(
-            Job,
-            std::sync::mpsc::Sender<Result<crate::rows::Recorded, LedgerError>>,
-        )>,
-    >,
+    pub(crate) queue: Mutex<Vec<(Job, Reply)>>,
     observers: Mutex<Vec<Observer>>,
 }
 

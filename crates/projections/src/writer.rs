@@ -60,7 +60,8 @@ impl Op {
     }
 }
 
-type Reply = mpsc::Sender<Result<Recorded, LedgerError>>;
+/// Where a queued job's answer goes.
+pub(crate) type Reply = mpsc::Sender<Result<Recorded, LedgerError>>;
 
 /// What deciding one job of a group came to.
 enum Decided {

@@ -120,7 +120,10 @@ where
 {
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
     tokio::spawn(body(Yield(tx)));
-    tokio_stream::wrappers::ReceiverStream::new(rx).map_ok()
+    futures_util::StreamExt::map(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+        Ok::<Event, Infallible>,
+    )
 }
 
 /// The sending half of [`async_stream`].
@@ -130,17 +133,5 @@ impl Yield {
     /// False once the client has gone.
     async fn send(&self, event: Event) -> bool {
         self.0.send(event).await.is_ok()
-    }
-}
-
-trait MapOk {
-    fn map_ok(self) -> futures_util::stream::Map<Self, fn(Event) -> Result<Event, Infallible>>
-    where
-        Self: Sized;
-}
-
-impl<T: Stream<Item = Event>> MapOk for T {
-    fn map_ok(self) -> futures_util::stream::Map<Self, fn(Event) -> Result<Event, Infallible>> {
-        futures_util::StreamExt::map(self, Ok as fn(Event) -> Result<Event, Infallible>)
     }
 }
