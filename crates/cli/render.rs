@@ -403,6 +403,16 @@ fn event_detail(entry: &HistoryEntry) -> String {
                 parts.push(reason.to_string());
             }
         }
+        "AccessGranted" | "AccessRevoked" => {
+            let verb = if entry.event_type == "AccessGranted" {
+                "granted to"
+            } else {
+                "revoked from"
+            };
+            if let (Some(name), Some(role)) = (data_str(entry, "name"), data_str(entry, "role")) {
+                parts.push(format!("{role} {verb} {name}"));
+            }
+        }
         _ => {}
     }
     parts.join("; ")

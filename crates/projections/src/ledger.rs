@@ -100,6 +100,12 @@ impl<S: EventStore> Ledger<S> {
             .push(Box::new(observer));
     }
 
+    /// How many recording commands wait for the writer right now (for monitoring, and for
+    /// tests that need a group to form).
+    pub fn queued(&self) -> usize {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// The last committed position readers can see.
     pub fn head_position(&self) -> u64 {
         self.snapshot().position

@@ -51,7 +51,7 @@ pub async fn stream<S: EventStore + 'static>(
             .map_err(|_| Problem::malformed(format!("after \"{text}\" is not a position")))?,
     };
     let session = Arc::new(Session::new(Arc::clone(&state.ledger), caller));
-    let events = follow(session, state.head.clone(), after);
+    let events = follow(session, state.head.clone(), state.stopping.clone(), after);
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
@@ -61,6 +61,7 @@ pub async fn stream<S: EventStore + 'static>(
 fn follow<S: EventStore + 'static>(
     session: Arc<Session<S>>,
     mut head: tokio::sync::watch::Receiver<u64>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
     after: u64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     async_stream(move |yield_| async move {
@@ -102,10 +103,15 @@ fn follow<S: EventStore + 'static>(
             if full {
                 continue;
             }
-            // Nothing more on record: wait until a commit moves the head past us.
+            // Nothing more on record: wait until a commit moves the head past us, or the
+            // server begins to stop (the client reconnects elsewhere with Last-Event-ID).
             while *head.borrow_and_update() <= cursor {
-                if head.changed().await.is_err() {
+                if *stopping.borrow_and_update() {
                     return;
+                }
+                tokio::select! {
+                    changed = head.changed() => if changed.is_err() { return },
+                    _ = stopping.changed() => return,
                 }
             }
         }

@@ -30,6 +30,9 @@ pub struct AppState<S: EventStore> {
     pub ledger: Arc<Ledger<S>>,
     /// Woken with the new head after every commit, for the event stream.
     pub head: tokio::sync::watch::Receiver<u64>,
+    /// Turns true when the server begins to stop, so event streams end at once instead of
+    /// holding the stop up for as long as a client listens.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl<S: EventStore> Clone for AppState<S> {
@@ -37,6 +40,7 @@ impl<S: EventStore> Clone for AppState<S> {
         AppState {
             ledger: Arc::clone(&self.ledger),
             head: self.head.clone(),
+            stopping: self.stopping.clone(),
         }
     }
 }

@@ -71,9 +71,11 @@ where
         ledger.on_commit(move |position| {
             let _ = tx.send(position);
         });
+        let (stop_streams, stopping) = tokio::sync::watch::channel(false);
         let app = with_layers(router(AppState {
             ledger: Arc::clone(&ledger),
             head,
+            stopping,
         }));
         let listener =
             std::net::TcpListener::bind(config.listen).map_err(|e| ServeError::Listen {
@@ -91,6 +93,7 @@ where
         tokio::spawn(async move {
             stop_signal().await;
             tracing::info!("stopping: finishing the requests in flight");
+            let _ = stop_streams.send(true);
             stopping.graceful_shutdown(Some(DRAIN));
         });
         let served = match &config.tls {
