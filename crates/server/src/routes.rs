@@ -14,9 +14,9 @@ use axum::Router;
 use grant_ledger_domain::{builtin, parse_determination, Role, BUILTIN_IDS};
 use grant_ledger_projections::{
     event_type_names, input, may_read, Api, BalancesQuery, Caller, DeadlinesQuery,
-    DeterminationSource, ErrorKind, ExportRequest, HistoryEntry, HistoryFilter, Ledger,
-    LedgerError, PayRequest, Recorded, RecoverRequest, ReverseRequest, Session, SpendReportQuery,
-    SpendRequest, DEFAULT_PREFIX,
+    DeterminationSource, ErrorKind, ExportRequest, HistoryFilter, Ledger, LedgerError, PayRequest,
+    Recorded, RecoverRequest, ReverseRequest, Session, SpendReportQuery, SpendRequest,
+    DEFAULT_PREFIX,
 };
 use grant_ledger_store::EventStore;
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,9 @@ impl<S: EventStore> Clone for AppState<S> {
 }
 
 type Answer = Result<Response, Problem>;
+
+/// How much of a history answer is gathered before it is sent on.
+const HISTORY_CHUNK_BYTES: usize = 64 << 10;
 
 /// Every endpoint of `/api/v1`, `/healthz`, and the 404 for any other path.
 pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
@@ -625,16 +628,60 @@ pub async fn history<S: EventStore + 'static>(
 ) -> Answer {
     let caller = reader(&state, &headers)?;
     let filter = p.filter()?;
-    let entries = blocking(&state, caller, move |s| {
-        let mut entries: Vec<HistoryEntry> = Vec::new();
-        s.history(&filter, &mut |e| {
-            entries.push(e);
-            Ok(())
-        })?;
-        Ok(entries)
+    // Checked before the answer starts, so a bad region is a problem document, not a
+    // broken stream.
+    let check = HistoryFilter {
+        limit: Some(0),
+        ..filter.clone()
+    };
+    blocking(&state, caller.clone(), move |s| {
+        s.history(&check, &mut |_| Ok(()))
     })
     .await?;
-    Ok(json_response(StatusCode::OK, &entries))
+    // Streamed in chunks: the trail may be long, and neither side holds it whole.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
+    let session = Session::new(Arc::clone(&state.ledger), caller);
+    tokio::task::spawn_blocking(move || {
+        let mut chunk = b"[".to_vec();
+        let mut first = true;
+        let read = session.history(&filter, &mut |entry| {
+            chunk.extend_from_slice(if first { b"\n" } else { b",\n" });
+            first = false;
+            if let Err(e) = serde_json::to_writer(&mut chunk, &entry) {
+                return Err(LedgerError::Reported {
+                    kind: ErrorKind::Unavailable,
+                    message: format!("an event could not be encoded: {e}"),
+                });
+            }
+            if chunk.len() >= HISTORY_CHUNK_BYTES {
+                let full = std::mem::take(&mut chunk);
+                if tx.blocking_send(Ok(full)).is_err() {
+                    return Err(LedgerError::Reported {
+                        kind: ErrorKind::Unavailable,
+                        message: "the client went away".to_string(),
+                    });
+                }
+            }
+            Ok(())
+        });
+        match read {
+            Ok(()) => {
+                chunk.extend_from_slice(if first { b"]" } else { b"\n]" });
+                let _ = tx.blocking_send(Ok(chunk));
+            }
+            // Cut the body short: a client reading it sees an answer that does not parse.
+            Err(e) => {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        }
+    });
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    Ok(response)
 }
 
 /// Re-reads every event and checks the chain and the stored models, as `verify`.

@@ -126,19 +126,30 @@ fn with_layers(app: Router) -> Router {
         tower::ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             .layer(
-                TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                    let id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        request_id = %id,
+                TraceLayer::new_for_http()
+                    .make_span_with(|request: &Request<_>| {
+                        let id = request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        tracing::info_span!(
+                            "request",
+                            method = %request.method(),
+                            path = %request.uri().path(),
+                            request_id = %id,
+                        )
+                    })
+                    // One line per request, with its status and latency, at the default level.
+                    .on_request(())
+                    .on_response(
+                        tower_http::trace::DefaultOnResponse::new()
+                            .level(tracing::Level::INFO)
+                            .latency_unit(tower_http::LatencyUnit::Micros),
                     )
-                }),
+                    .on_failure(
+                        tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN),
+                    ),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(
