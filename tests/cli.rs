@@ -1094,3 +1094,19 @@ fn every_command_has_help_with_an_example() {
     let version = bin().arg("--version").output().expect("runs");
     assert!(version.status.success());
 }
+
+#[test]
+fn a_long_spend_import_the_store_refuses_fails_with_the_stores_sentence() {
+    // More rows than are held in memory, so the import is streamed through the store's bulk
+    // append; the store refuses the actor before it pulls a single row.
+    let l = Ledger::paid();
+    let mut csv = String::from(
+        "determination,region,amount,date,purpose,authority,description,reference,key\n",
+    );
+    for _ in 0..20_001 {
+        csv.push_str("31/7421,London,1,2024-10-01,data-coordinator,,,,\n");
+    }
+    let file = l.file("long.csv", &csv);
+    let actor = "a".repeat(300);
+    l.fails(&["--actor", &actor, "spend-import", &file], 2, &["actor"]);
+}
