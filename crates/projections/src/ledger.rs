@@ -403,6 +403,10 @@ impl<S: EventStore> Ledger<S> {
 
     /// Checks the log's hash chain, then that every stored model equals a fresh replay.
     pub fn verify(&self) -> Result<VerifySummary, LedgerError> {
+        // Writes wait while verify runs: a commit between the replay and the comparison
+        // would move the stored models past the replay and read as a mismatch. Queries do
+        // not wait (they read the snapshot).
+        let _writer = self.lock();
         let report = self.store.verify()?;
         let fresh = Projections::replay(&self.store)?;
         let compared = crate::verify::compare_stored(&self.store, &fresh)?;

@@ -274,3 +274,35 @@ fn many_threads_recording_at_once_are_all_recorded_exactly_once() {
     );
     assert!(ledger.verify().is_ok());
 }
+
+#[test]
+fn verify_while_others_write_never_reports_a_mismatch() {
+    let ledger = gated_ledger();
+    let writer = {
+        let ledger = Arc::clone(&ledger);
+        thread::spawn(move || {
+            for i in 0..100 {
+                let amount = format!("{}", 1 + i % 7);
+                ledger
+                    .record(
+                        &Caller::owner("w"),
+                        None,
+                        spend("London", &amount, "2024-09-01", "data-coordinator"),
+                    )
+                    .unwrap();
+            }
+        })
+    };
+    let mut verified = 0;
+    while !writer.is_finished() {
+        let summary = ledger.verify();
+        assert!(
+            summary.is_ok(),
+            "{:?}",
+            summary.err().map(|e| e.to_string())
+        );
+        verified += 1;
+    }
+    writer.join().unwrap();
+    assert!(verified > 0);
+}
