@@ -58,7 +58,7 @@ pub struct GlobalArgs {
     pub actor: Option<String>,
 
     /// Output format; json is one JSON document on stdout
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    #[arg(long, global = true, value_enum, ignore_case = true, default_value_t = Format::Table)]
     pub format: Format,
 
     /// Send the command to a running grant-ledger serve at this URL instead of opening a ledger directory
@@ -232,6 +232,23 @@ real ledger; the directory used is printed so you can explore it with --ledger."
         after_help = "Example:\n  grant-ledger demo\n  grant-ledger --ledger ./demo-ledger demo"
     )]
     Demo,
+}
+
+impl Command {
+    /// Whether the command only reads, so that `--actor` means nothing to it.
+    pub fn only_reads(&self) -> bool {
+        match self {
+            Command::Balances(_)
+            | Command::Deadlines(_)
+            | Command::SpendReport(_)
+            | Command::History(_)
+            | Command::Verify
+            | Command::Export(_) => true,
+            Command::Determination(d) => !matches!(d, DeterminationCommand::Import(_)),
+            Command::Access(a) => matches!(a, AccessCommand::List),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -410,7 +427,7 @@ pub struct SpendArgs {
 
 #[derive(Debug, Args)]
 pub struct SpendImportArgs {
-    /// The CSV file of spends
+    /// The CSV file of spends, or - for standard input
     #[arg(value_name = "FILE.csv")]
     pub file: PathBuf,
 }
@@ -493,6 +510,9 @@ pub struct HistoryArgs {
     /// Only events at positions after this one (for paging)
     #[arg(long, value_name = "POSITION")]
     pub after: Option<u64>,
+    /// Only events recorded by this actor (the token's name through a server), any case
+    #[arg(long = "recorded-by", value_name = "NAME")]
+    pub recorded_by: Option<String>,
 }
 
 #[cfg(test)]

@@ -224,7 +224,7 @@ fn pay(ctx: &Context, a: args::PayArgs) -> CliResult {
         reference: a.reference,
         late_reason: a.late_reason,
     };
-    let key = key(e.key)?;
+    let key = input::key(e.key)?;
     let api = ctx.adding(&unknown_determination(&request.determination))?;
     announced(ctx, key.as_deref(), api.pay(key.as_deref(), request)?)
 }
@@ -241,7 +241,7 @@ fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
         description: a.description,
         reference: a.reference,
     };
-    let key = key(e.key)?;
+    let key = input::key(e.key)?;
     let api = ctx.adding(&unknown_determination(&request.determination))?;
     announced(ctx, key.as_deref(), api.spend(key.as_deref(), request)?)
 }
@@ -255,7 +255,7 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
         region: e.region,
         reason: a.reason,
     };
-    let key = key(e.key)?;
+    let key = input::key(e.key)?;
     let api = ctx.adding(&unknown_determination(&request.determination))?;
     announced(ctx, key.as_deref(), api.recover(key.as_deref(), request)?)
 }
@@ -270,22 +270,9 @@ fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
         event: a.event,
         reason: a.reason,
     };
-    let key = key(a.key)?;
+    let key = input::key(a.key)?;
     let api = ctx.adding(&format!("unknown event {}", request.event.trim()))?;
     announced(ctx, key.as_deref(), api.reverse(key.as_deref(), request)?)
-}
-
-/// An idempotency key as given to `--key`, without surrounding spaces. A key of nothing
-/// but spaces would be a different key from the same spaces typed again by a script
-/// that trims, so it is refused like an empty one.
-fn key(text: Option<String>) -> CliResult<Option<String>> {
-    match text {
-        None => Ok(None),
-        Some(k) if k.trim().is_empty() => Err(CliError::malformed(
-            "--key is empty; give a key such as pay-london-2024 or leave the flag out",
-        )),
-        Some(k) => Ok(Some(k.trim().to_string())),
-    }
 }
 
 /// Prints what a recording command appended, saying so first if it was a repeat.
@@ -334,6 +321,12 @@ pub fn print_recorded(format: Format, recorded: &Recorded) -> CliResult {
 }
 
 fn spend_import(ctx: &Context, file: &Path) -> CliResult {
+    if file.as_os_str() == "-" {
+        // Standard input: streamed like a file, with no size to draw progress against.
+        let api = ctx.adding("no spend can be recorded")?;
+        let summary = api.import_spends(Box::new(std::io::stdin().lock()), &mut |_| {})?;
+        return print_import_summary(ctx.format, &summary);
+    }
     // Opened (not read) before the ledger, so a missing file never touches it; the rows are
     // streamed from it during the import.
     let cannot =
@@ -496,6 +489,7 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
         until: input::opt_date("--until", a.until.as_deref())?,
         limit: a.limit,
         after: a.after,
+        recorded_by: a.recorded_by.filter(|r| !r.trim().is_empty()),
     };
     if let (Some(since), Some(until)) = (filter.since, filter.until) {
         if since > until {
@@ -601,7 +595,7 @@ fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
                 .map_err(|e: grant_ledger_domain::DomainError| {
                     CliError::malformed(format!("--role: {}", e.message()))
                 })?;
-            let key = key(a.key)?;
+            let key = input::key(a.key)?;
             let granted = ctx
                 .creating()?
                 .grant_access(key.as_deref(), &a.name, role)?;
@@ -652,7 +646,7 @@ fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
             Ok(out.finish()?)
         }
         args::AccessCommand::Revoke(a) => {
-            let key = key(a.key)?;
+            let key = input::key(a.key)?;
             let api = ctx.adding(&format!("no access named \"{}\" to revoke", a.name.trim()))?;
             announced(
                 ctx,

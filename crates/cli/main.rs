@@ -31,15 +31,27 @@ use crate::error::{exit_code, CliError, CliResult};
 
 fn main() -> ExitCode {
     install_panic_hook();
+    if empty_ledger_setting() {
+        eprintln!(
+            "error: GRANT_LEDGER_DIR is set but empty; give it a directory, or unset it to use the default"
+        );
+        return ExitCode::from(2);
+    }
     let matches = match Cli::command().try_get_matches() {
         Ok(matches) => matches,
         Err(e) => return usage_error(e),
     };
     let ledger_on_command_line = matches.value_source("ledger") == Some(ValueSource::CommandLine);
+    let actor_on_command_line = matches.value_source("actor") == Some(ValueSource::CommandLine);
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    if actor_on_command_line && cli.command.only_reads() {
+        eprintln!(
+            "note: --actor names who records a change, so this query ignores it; to see what someone recorded, use history --recorded-by NAME"
+        );
+    }
     match run(cli, ledger_on_command_line) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
@@ -104,9 +116,14 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
             "serve opens a ledger directory itself; leave out --server (and GRANT_LEDGER_SERVER)",
         ));
     }
-    let local_dir = || match &cli.global.ledger {
+    let local_dir = || {
+        match &cli.global.ledger {
+        Some(dir) if dir.as_os_str().is_empty() => Err(CliError::malformed(
+            "the ledger directory is empty (--ledger or GRANT_LEDGER_DIR); give a directory, or unset GRANT_LEDGER_DIR to use the default",
+        )),
         Some(dir) => Ok(dir.clone()),
         None => default_ledger_dir(),
+    }
     };
     if let Command::Serve(args) = &cli.command {
         return serve::run(&local_dir()?, args);
@@ -123,6 +140,15 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
     };
     let ctx = Context { target, format };
     commands::run(&ctx, cli.command)
+}
+
+/// Whether `GRANT_LEDGER_DIR` is set to nothing and `--ledger` does not override it (clap
+/// would call that a missing value, which a user who set the variable cannot act on).
+fn empty_ledger_setting() -> bool {
+    let empty = std::env::var_os("GRANT_LEDGER_DIR").is_some_and(|v| v.is_empty());
+    empty
+        && !std::env::args_os()
+            .any(|a| a == "--ledger" || a.to_string_lossy().starts_with("--ledger="))
 }
 
 /// `--actor`, else `$GRANT_LEDGER_ACTOR` (via clap), else `$USER`, else "unknown".

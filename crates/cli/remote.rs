@@ -289,6 +289,7 @@ impl Api for Remote {
             opt("until", f.until),
             opt("limit", f.limit),
             opt("after", f.after),
+            opt("recorded_by", f.recorded_by.as_deref()),
         ]
         .into_iter()
         .flatten()

@@ -171,6 +171,14 @@ fn issue_payment(
         )));
     }
     let late = date > d.payment_deadline;
+    if !late && late_reason.is_some() {
+        // Stored but shown nowhere a reader would look, a late reason on an on-time
+        // payment would only mislead.
+        return Err(DomainError::refused(format!(
+            "payment dated {date} is on time (the deadline of determination {} is {}), so it takes no late reason; leave the late reason out",
+            d.id, d.payment_deadline
+        )));
+    }
     if late && late_reason.is_none() {
         return Err(DomainError::refused(format!(
             "payment dated {date} is after the deadline {} of determination {} and no late reason was given",

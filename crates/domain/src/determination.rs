@@ -150,11 +150,16 @@ impl Determination {
     }
 
     /// The component for a purpose, matched in any case.
+    /// The component of a purpose named in any case, with spaces or hyphens
+    /// (`"self assessment"`, `Self-Assessment`), as regions are matched.
     pub fn purpose(&self, purpose: &str) -> Option<&Component> {
-        let purpose = purpose.trim().to_lowercase();
+        let purpose = crate::region::region_slug(purpose);
+        if purpose.is_empty() {
+            return None;
+        }
         self.components
             .iter()
-            .find(|c| c.purpose.to_lowercase() == purpose)
+            .find(|c| crate::region::region_slug(&c.purpose) == purpose)
     }
 
     /// This determination's stream.

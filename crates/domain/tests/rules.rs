@@ -102,6 +102,26 @@ fn a_payment_after_the_deadline_is_refused_without_a_late_reason() {
 }
 
 #[test]
+fn a_payment_on_time_with_a_late_reason_is_refused() {
+    let ledger = given_made();
+    ledger
+        .when(ledger.pay_late("London", "318000", "2024-08-30", "bank holiday"))
+        .refused("payment dated 2024-08-30 is on time");
+}
+
+#[test]
+fn a_purpose_is_named_in_any_case_with_spaces_or_hyphens() {
+    let mut ledger = given_made();
+    ledger.accept(ledger.pay("London", "318000", "2024-08-20"));
+    let events = ledger
+        .when(ledger.spend("London", "100", "2024-10-01", "Self Assessment"))
+        .accepted();
+    assert!(
+        matches!(&events[0].data, grant_ledger_domain::EventData::FundsSpent(s) if s.purpose == "self-assessment")
+    );
+}
+
+#[test]
 fn a_late_payment_with_a_reason_is_recorded_and_flagged() {
     let mut ledger = given_made();
     let events =

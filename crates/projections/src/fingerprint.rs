@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 const DOMAIN_TAG: &[u8] = b"grant-ledger command fingerprint v1\n";
 
 /// The fingerprint of `command`. Names the domain matches without regard to case are
-/// compared that way here too: regions by slug (`London`, `london`, `london`), purposes and
-/// authorities lowercased, since both spellings record the identical event. Free text
+/// compared that way here too: regions and purposes by slug (`South West`, `south-west`;
+/// `self assessment`, `Self-Assessment`), authorities lowercased, since both spellings
+/// record the identical event. Free text
 /// (descriptions, references, reasons) is compared as given (trimmed).
 pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
     let t = |s: &str| s.trim().to_string();
@@ -61,7 +62,7 @@ pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
             "region": region_slug(region),
             "amount": amount,
             "date": date,
-            "purpose": name(purpose),
+            "purpose": region_slug(purpose),
             "authority": o(authority).map(|a| name(&a)),
             "description": o(description),
             "reference": o(reference),

@@ -15,15 +15,15 @@ pub fn date(what: &str, text: &str) -> Result<NaiveDate, LedgerError> {
             4 | 7 => c == '-',
             _ => c.is_ascii_digit(),
         });
-    let parsed = if shape_ok {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
-    } else {
-        None
-    };
-    parsed.ok_or_else(|| {
-        LedgerError::malformed(format!(
+    if !shape_ok {
+        return Err(LedgerError::malformed(format!(
             "{what} \"{}\" is not a date in the form YYYY-MM-DD",
             shorten(text)
+        )));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        LedgerError::malformed(format!(
+            "{what} \"{text}\" is not a real date (that day does not exist)"
         ))
     })
 }
@@ -83,6 +83,17 @@ mod tests {
         ] {
             assert!(date("--date", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_day_that_does_not_exist_is_not_a_real_date() {
+        let e = date("--date", "2024-02-30").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("--date \"2024-02-30\" is not a real date (that day does not exist)")
+        );
+        let e = date("--date", "30/02/2024").err().map(|e| e.to_string());
+        assert!(e.is_some_and(|m| m.ends_with("is not a date in the form YYYY-MM-DD")));
     }
 
     #[test]

@@ -330,14 +330,15 @@ impl<S: EventStore> Ledger<S> {
         let models = self.snapshot();
         let mut rows = Vec::new();
         for (id, allocation) in models.balances.allocations(determination.as_deref()) {
-            let Some(deadline) = models
-                .states
-                .get(id)
-                .and_then(|s| s.determination.as_ref())
-                .map(|d| d.payment_deadline)
+            let Some(determination) = models.states.get(id).and_then(|s| s.determination.as_ref())
             else {
                 continue;
             };
+            // Not yet made on `today`: nothing of it is due yet.
+            if determination.made_on > today {
+                continue;
+            }
+            let deadline = determination.payment_deadline;
             // As of `today`: a payment dated later has not happened yet on that day.
             let (status, days_left) = match allocation.paid_by(today) {
                 Some(false) => (DeadlineStatus::Paid, None),
@@ -421,6 +422,13 @@ impl<S: EventStore> Ledger<S> {
 }
 
 fn matches(filter: &HistoryFilter, rec: &RecordedEvent, event: &Logged) -> bool {
+    if filter
+        .recorded_by
+        .as_deref()
+        .is_some_and(|who| !who.trim().eq_ignore_ascii_case(rec.actor.trim()))
+    {
+        return false;
+    }
     if filter
         .event_type
         .as_deref()

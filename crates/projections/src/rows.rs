@@ -122,6 +122,8 @@ pub struct HistoryFilter {
     pub limit: Option<usize>,
     /// Only events at positions after this one (for paging and for resuming a stream).
     pub after: Option<u64>,
+    /// Only events recorded by this actor (any case).
+    pub recorded_by: Option<String>,
 }
 
 /// What a recording command did.

@@ -39,6 +39,21 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, LedgerError> {
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
         .collect();
+    if let [only] = names.as_slice() {
+        for separator in [';', '\t', '|'] {
+            if only.split(separator).count() >= HEADER.len() {
+                let shown = if separator == '\t' {
+                    "tab".to_string()
+                } else {
+                    format!("\"{separator}\"")
+                };
+                return Err(LedgerError::malformed(format!(
+                    "line 1: the file looks like {shown}-separated values; spend-import needs commas between columns: {}",
+                    HEADER.join(",")
+                )));
+            }
+        }
+    }
     let mut found = [0usize; 9];
     for (slot, wanted) in found.iter_mut().zip(HEADER) {
         *slot = names.iter().position(|n| n == wanted).ok_or_else(|| {
@@ -184,5 +199,28 @@ impl<R: Read> Iterator for SpendRows<R> {
                 Some(Err(at_line(line, format!("the row {reason}"))))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_error(text: &str) -> Option<String> {
+        SpendRows::new(text.as_bytes()).err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_semicolon_separated_file_is_named_as_such() {
+        let e = header_error(
+            "determination;region;amount;date;purpose;authority;description;reference;key\n",
+        );
+        assert!(e.is_some_and(|m| m.contains("\";\"-separated") && m.contains("commas")));
+    }
+
+    #[test]
+    fn a_header_without_a_column_names_it() {
+        let e = header_error("determination,region,amount\n");
+        assert!(e.is_some_and(|m| m.contains("no column \"date\"")));
     }
 }

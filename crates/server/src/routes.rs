@@ -568,6 +568,7 @@ pub struct HistoryParams {
     pub until: Option<String>,
     pub limit: Option<String>,
     pub after: Option<String>,
+    pub recorded_by: Option<String>,
 }
 
 impl HistoryParams {
@@ -605,6 +606,7 @@ impl HistoryParams {
             until: opt_date("until", self.until.as_deref())?,
             limit: number("limit", self.limit)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             after: number("after", self.after)?,
+            recorded_by: self.recorded_by.filter(|r| !r.trim().is_empty()),
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since > until {
@@ -619,7 +621,7 @@ impl HistoryParams {
 
 /// The audit trail, oldest first, as `history`.
 #[utoipa::path(get, path = "/api/v1/history", tag = "queries",
-    params(("region" = Option<String>, Query), ("type" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<u64>, Query), ("after" = Option<u64>, Query, description = "only events at later positions")),
+    params(("region" = Option<String>, Query), ("type" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<u64>, Query), ("after" = Option<u64>, Query, description = "only events at later positions"), ("recorded_by" = Option<String>, Query, description = "only events recorded by this actor")),
     responses((status = 200, description = "as history")))]
 pub async fn history<S: EventStore + 'static>(
     State(state): State<AppState<S>>,

@@ -1,0 +1,119 @@
+//! End-to-end tests for what a new user's trial found (issue 11's findings): each test
+//! names the finding's rule and fails without its fix.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn a_day_that_does_not_exist_is_not_a_real_date() {
+    let l = Ledger::with_determination();
+    l.fails_line(
+        "pay 31/7421 --region london --amount 318000 --date 2024-02-30",
+        2,
+        &["\"2024-02-30\" is not a real date"],
+    );
+}
+
+#[test]
+fn a_purpose_is_matched_as_a_region_is() {
+    let l = Ledger::paid();
+    let spent = l.json(&cmd(
+        "spend 31/7421 --region london --amount 100 --date 2024-10-01 --purpose {}",
+        &["self assessment"],
+    ));
+    assert_eq!(spent["data"]["purpose"], "self-assessment");
+}
+
+#[test]
+fn the_format_is_accepted_in_any_case() {
+    let l = Ledger::with_determination();
+    let run = l.ok_line("determination list --format JSON");
+    assert!(run.stdout.trim_start().starts_with('['), "{}", run.stdout);
+}
+
+#[test]
+fn a_late_reason_on_a_payment_on_time_is_refused() {
+    let l = Ledger::with_determination();
+    l.fails(
+        &cmd(
+            "pay 31/7421 --region london --amount 318000 --date 2024-08-20 --late-reason {}",
+            &["bank holiday"],
+        ),
+        1,
+        &["on time", "leave the late reason out"],
+    );
+}
+
+#[test]
+fn deadlines_before_a_determination_was_made_list_nothing_of_it() {
+    let l = Ledger::with_determination();
+    let rows = l.json_line("deadlines --today 2024-08-01");
+    assert_eq!(rows.as_array().map(Vec::len), Some(0), "{rows}");
+    let rows = l.json_line("deadlines --today 2024-08-16");
+    assert_eq!(rows.as_array().map(Vec::len), Some(9), "{rows}");
+}
+
+#[test]
+fn a_query_given_actor_says_it_is_ignored_and_recorded_by_filters() {
+    let l = Ledger::with_determination();
+    l.ok(&cmd(
+        "--actor {} pay 31/7421 --region london --amount 318000 --date 2024-08-20",
+        &["Fiona Finance"],
+    ));
+    let run = l.run_line("--actor Wiltshire history");
+    assert_eq!(run.code, 0);
+    assert!(run.stderr.contains("ignores it"), "{}", run.stderr);
+    let mine = l.json(&cmd("history --recorded-by {}", &["fiona finance"]));
+    assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!(mine[0]["type"], "PaymentIssued");
+}
+
+#[test]
+fn spend_import_reads_standard_input_given_a_dash() {
+    let l = Ledger::paid();
+    let out = bin()
+        .arg("--ledger")
+        .arg(l.dir())
+        .args(["spend-import", "-", "--format", "json"])
+        .write_stdin(
+            "determination,region,amount,date,purpose,authority,description,reference,key\n\
+             31/7421,London,12.50,2024-10-01,data-coordinator,,,,\n",
+        )
+        .output()
+        .expect("binary runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    assert_eq!(summary["imported"], 1);
+}
+
+#[test]
+fn a_semicolon_separated_spend_file_is_named_as_such() {
+    let l = Ledger::paid();
+    let file = l.file(
+        "semi.csv",
+        "determination;region;amount;date;purpose;authority;description;reference;key\n\
+         31/7421;London;12.50;2024-10-01;data-coordinator;;;;\n",
+    );
+    l.fails(&["spend-import", &file], 2, &["\";\"-separated", "commas"]);
+}
+
+#[test]
+fn an_empty_ledger_directory_setting_is_one_clear_sentence() {
+    let run = bin()
+        .env("GRANT_LEDGER_DIR", "")
+        .args(["balances"])
+        .output()
+        .expect("binary runs");
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("GRANT_LEDGER_DIR is set but empty"),
+        "{stderr}"
+    );
+}
