@@ -961,9 +961,16 @@ fn the_event_stream_resumes_after_last_event_id_with_no_gap_or_repeat() {
         s.spend("sw", "south-west", &format!("{}", 30 + n));
     }
     take(&mut stream, 2, &mut seen);
-    // A second resume, by the `after` parameter this time, from the middle.
     drop(stream);
     let total = s.events();
+    // A resume by the `after` parameter, from the middle, gives exactly the rest.
+    let middle = (total / 2) as u64;
+    let mut stream = SseStream::open_after(&s.http.base, &reader, middle);
+    let mut rest = Vec::new();
+    take(&mut stream, total - middle as usize, &mut rest);
+    let rest: Vec<u64> = rest.iter().map(|(id, _, _)| *id).collect();
+    assert_eq!(rest, (middle + 1..=total as u64).collect::<Vec<_>>());
+    drop(stream);
     let ids: Vec<u64> = seen.iter().map(|(id, _, _)| *id).collect();
     assert_eq!(
         ids,
@@ -1060,9 +1067,7 @@ fn a_local_command_on_a_served_directory_exits_3_and_names_the_server() {
         ],
     );
     r.refused(3, &[&s.server.url, "--server"]);
-    s.dir
-        .local("auditor", &["balances"])
-        .refused(3, &["--server"]);
+    s.dir.local("", &["balances"]).refused(3, &["--server"]);
     assert_eq!(before, s.history());
 }
 
@@ -1078,13 +1083,10 @@ fn sigterm_stops_the_server_with_exit_0_keeping_every_acknowledged_write() {
     eprintln!("stopped {:?} after SIGTERM", asked.elapsed());
     assert_eq!(status.code(), Some(0), "{status:?}\n{}", s.server.log());
     // The directory is free again and holds everything that was acknowledged.
-    let local = s
-        .dir
-        .local_ok("auditor", &["--format", "json", "history"])
-        .json();
+    let local = s.dir.local_ok("", &["--format", "json", "history"]).json();
     let served: Value = serde_json::from_str(&acknowledged).expect("json");
     assert_eq!(local, served);
-    s.dir.local_ok("auditor", &["verify"]);
+    s.dir.local_ok("", &["verify"]);
     let log = s.server.log();
     for token in s.tokens.values() {
         assert!(
@@ -1154,13 +1156,10 @@ fn every_query_body_is_exactly_the_json_the_cli_prints() {
     for ((path, args), served) in pairs.iter().zip(served) {
         let mut all = vec!["--format", "json"];
         all.extend(args);
-        let local = s.dir.local_ok("reader", &all).json();
+        let local = s.dir.local_ok("", &all).json();
         assert_eq!(served, local, "{path} differs from {args:?}");
     }
-    let local = s
-        .dir
-        .local_ok("reader", &["--format", "json", "verify"])
-        .json();
+    let local = s.dir.local_ok("", &["--format", "json", "verify"]).json();
     assert_eq!(local["events"], verify["events"]);
     assert_eq!(local["head_hash"], verify["head_hash"]);
 }

@@ -175,7 +175,7 @@ fn acknowledged_keyed_spends_survive_sigkill_exactly_once() {
         }
         std::thread::sleep(rng.millis(5, 120));
         server.kill();
-        let verified = dir.local("auditor", &["verify"]);
+        let verified = dir.local("", &["verify"]);
         assert_eq!(
             verified.code, 0,
             "verify after kill {kill} (seed {seed}): {verified:?}"
@@ -198,13 +198,11 @@ fn acknowledged_keyed_spends_survive_sigkill_exactly_once() {
     }
     let status = server.terminate(Duration::from_secs(20));
     assert_eq!(status.code(), Some(0), "{status:?}");
-    let verified = dir.local("auditor", &["verify"]);
+    let verified = dir.local("", &["verify"]);
     assert_eq!(verified.code, 0, "final verify: {verified:?}");
 
     let outcomes = outcomes.lock().expect("outcomes").clone();
-    let history = dir
-        .local_ok("auditor", &["--format", "json", "history"])
-        .json();
+    let history = dir.local_ok("", &["--format", "json", "history"]).json();
     let history = history.as_array().expect("history is an array").clone();
     // Positions are gapless from 1.
     let positions: Vec<u64> = history
