@@ -7,7 +7,9 @@ mod server_common;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use server_common::{assert_problem, spend_body, Body, Dir, Resp, Shared, SseStream, ID, ID_PATH};
+use server_common::{
+    assert_problem, spend_body, Body, Dir, Resp, Run, Shared, SseStream, ID, ID_PATH,
+};
 
 /// The endpoints of http.md, as (method, path) in the OpenAPI document's spelling.
 const CONTRACT: [(&str, &str); 19] = [
@@ -1019,7 +1021,7 @@ fn over_tls_the_server_says_https_and_the_cli_trusts_the_given_ca() {
         if let Some(ca) = ca {
             cmd.env("GRANT_LEDGER_CA_CERT", ca);
         }
-        server_common::Run::of(&mut cmd)
+        Run::of(&mut cmd)
     };
     for url in [server.url.clone(), format!("https://localhost:{port}")] {
         let r = client(&url, Some(&ca_pem), &["--format", "json", "access", "list"]);
@@ -1217,4 +1219,74 @@ fn a_refused_upload_is_answered_not_cut_off() {
         exits.iter().all(|(code, _)| *code == 4),
         "expected exit 4 every time: {exits:#?}"
     );
+}
+
+#[test]
+fn every_answer_carries_a_request_id_that_the_log_names_and_no_token_is_logged() {
+    let s = Shared::paid();
+    let unknown = format!("glt_{}", "1".repeat(64));
+    let answers = [
+        s.http.get("/api/v1/balances", Some(s.token("reader"))),
+        s.http.get("/api/v1/balances", Some(&unknown)),
+        s.http.post(
+            "/api/v1/spends",
+            Some(s.token("sw")),
+            &spend_body("south-west", "100"),
+        ),
+        s.http.get("/healthz", None),
+    ];
+    // The log is written as the answer goes out; give it a moment to reach the file.
+    std::thread::sleep(Duration::from_millis(200));
+    let log = s.server.log();
+    for r in &answers {
+        let id = r
+            .header("x-request-id")
+            .unwrap_or_else(|| panic!("no x-request-id: {:?}", r.headers));
+        assert!(!id.is_empty());
+        assert!(
+            log.contains(id),
+            "the log does not name request {id}:\n{log}"
+        );
+    }
+    assert!(!log.contains(&unknown), "a token is in the server's log");
+    for token in s.tokens.values() {
+        assert!(
+            !log.contains(token.as_str()),
+            "a token is in the server's log"
+        );
+    }
+}
+
+#[test]
+fn the_cli_without_a_token_exits_4_and_writes_nothing() {
+    let s = Shared::paid();
+    let r = s.unchanged("a spend without a token", || {
+        Run::of(server_common::bin().args([
+            "--server",
+            &s.server.url,
+            "spend",
+            ID,
+            "--region",
+            "south-west",
+            "--amount",
+            "1",
+            "--date",
+            "2024-09-01",
+            "--purpose",
+            "data-coordinator",
+        ]))
+    });
+    r.refused(4, &["token"]);
+}
+
+#[test]
+fn the_cli_with_an_unreachable_server_exits_3() {
+    // A port that was free a moment ago: nothing listens there now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let r = Run::of(server_common::bin().args(["--server", &url, "--token", "glt_x", "balances"]));
+    r.refused(3, &[&url]);
 }

@@ -103,7 +103,7 @@ fn masking_hides_only_the_volatile_parts() {
 /// The scenario: access for three more people, an import, payments, spends (one refused
 /// for overspend, one keyed and repeated in every format), a recovery, reversals, an
 /// import of spends, errors of each kind, and every query in table, json and csv.
-fn scenario(spends_csv: &str) -> Vec<Step> {
+fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
     let mut steps = vec![
         step(1, "admin", "access grant --name early --role region:south-west"),
         step(0, "admin", "determination import --builtin 31/7421"),
@@ -142,6 +142,11 @@ fn scenario(spends_csv: &str) -> Vec<Step> {
         step_args(1, "finance", &["--format", "json", "reverse", "10", "--reason", "entered twice"]),
         step_args(1, "finance", &["reverse", "999", "--reason", "typo"]),
         step_args(1, "finance", &["reverse", "7", "--reason", "spent against", "--date", "2024-09-04"]),
+        // Determination files, sent as TOML: a new one, one that changes 31/7421, a broken one.
+        step_args(0, "admin", &["--format", "json", "determination", "import", &tomls[0]]),
+        step_args(0, "admin", &["determination", "import", &tomls[0]]),
+        step_args(1, "admin", &["determination", "import", &tomls[1]]),
+        step_args(2, "admin", &["determination", "import", &tomls[2]]),
     ];
     let queries = [
         "balances",
@@ -236,8 +241,26 @@ fn the_same_scenario_prints_the_same_locally_and_through_the_server() {
     // Longest first, so that a path is never replaced only in part.
     paths.sort_by_key(|p| std::cmp::Reverse(p.len()));
 
-    let local_steps = scenario(&local_csv);
-    let remote_steps = scenario(&remote_csv);
+    let toml = grant_ledger_domain::builtin_toml(ID).expect("builtin");
+    let tomls = |dir: &Dir| {
+        [
+            (
+                "new.toml",
+                toml.replace("id = \"31/7421\"", "id = \"31/9999\""),
+            ),
+            ("changed.toml", toml.replace("233200.00", "233300.00")),
+            (
+                "broken.toml",
+                toml.replace("payment_deadline = 2024-08-30\n", ""),
+            ),
+        ]
+        .map(|(name, text)| {
+            assert_ne!(text, toml, "{name} is the built-in");
+            dir.file(name, text.as_bytes())
+        })
+    };
+    let local_steps = scenario(&local_csv, &tomls(&local));
+    let remote_steps = scenario(&remote_csv, &tomls(&remote));
     let mut differences = Vec::new();
     for ((expected, actor, local_args), (_, _, remote_args)) in
         local_steps.iter().zip(&remote_steps)
