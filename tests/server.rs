@@ -1290,3 +1290,77 @@ fn the_cli_with_an_unreachable_server_exits_3() {
     let r = Run::of(server_common::bin().args(["--server", &url, "--token", "glt_x", "balances"]));
     r.refused(3, &[&url]);
 }
+
+/// Changes the first stored event holding `from` (same length as `to`) behind the ledger's
+/// back, and returns its position.
+fn tamper(dir: &std::path::Path, from: &[u8], to: &[u8]) -> u64 {
+    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let events = db.open_tree("events").expect("events tree");
+    let mut tampered = 0;
+    for item in events.iter() {
+        let (key, value) = item.expect("entry");
+        if let Some(at) = value.windows(from.len()).position(|w| w == from) {
+            let mut bytes = value.to_vec();
+            bytes[at..at + to.len()].copy_from_slice(to);
+            events.insert(&key, bytes).expect("insert");
+            let mut position = [0u8; 8];
+            position.copy_from_slice(&key[..8]);
+            tampered = u64::from_be_bytes(position);
+            break;
+        }
+    }
+    db.flush().expect("flush");
+    assert!(tampered > 0, "nothing to tamper with");
+    tampered
+}
+
+#[test]
+fn a_tampered_ledger_answers_verify_with_503_naming_the_first_bad_position() {
+    let dir = Dir::new();
+    let admin = dir.grant_local("root", "admin", "admin");
+    dir.local_ok("admin", &["determination", "import", "--builtin", ID]);
+    dir.local_ok(
+        "finance",
+        &[
+            "pay",
+            ID,
+            "--region",
+            "london",
+            "--amount",
+            "318000",
+            "--date",
+            "2024-08-20",
+            "--reference",
+            "REF-TAMPER",
+        ],
+    );
+    dir.local_ok(
+        "finance",
+        &[
+            "pay",
+            ID,
+            "--region",
+            "north-east",
+            "--amount",
+            "239600",
+            "--date",
+            "2024-08-20",
+        ],
+    );
+    let position = tamper(&dir.ledger(), b"REF-TAMPER", b"REF-TAMPEX");
+    let local = dir.local("", &["verify"]);
+    local.refused(3, &[&position.to_string()]);
+    let server = dir.serve();
+    let r = server.http().get("/api/v1/verify", Some(&admin));
+    let problem = assert_problem(&r, 503, "unavailable");
+    assert_eq!(
+        format!("error: {}\n", problem["detail"].as_str().expect("detail")),
+        local.stderr,
+        "the server's sentence is not the command line's"
+    );
+    let remote = server.cli(&admin, &["verify"]);
+    assert_eq!(
+        remote, local,
+        "verify through the server differs from the local one"
+    );
+}

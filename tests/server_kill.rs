@@ -278,3 +278,91 @@ fn acknowledged_keyed_spends_survive_sigkill_exactly_once() {
         "too few writes to prove anything: {acked}"
     );
 }
+
+#[test]
+fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_write() {
+    let dir = Dir::new();
+    dir.grant_local("root", "admin", "admin");
+    dir.local_ok("admin", &["determination", "import", "--builtin", ID]);
+    dir.local_ok(
+        "finance",
+        &[
+            "pay",
+            ID,
+            "--region",
+            "south-west",
+            "--amount",
+            "260600",
+            "--date",
+            "2024-08-27",
+        ],
+    );
+    let region = dir.grant_local("admin", "sw", "region:south-west");
+    let mut server = dir.serve();
+    let http = server.http();
+    let acknowledged: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (http, token, acknowledged, stop) = (
+                http.clone(),
+                region.clone(),
+                Arc::clone(&acknowledged),
+                Arc::clone(&stop),
+            );
+            std::thread::spawn(move || {
+                let mut n = 0;
+                // Until the server has gone: a refused connection ends this client.
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let key = format!("t{c}-{n}");
+                    let sent = http.try_send(
+                        "POST",
+                        "/api/v1/spends",
+                        Some(&token),
+                        &[("Idempotency-Key", &key)],
+                        Some(server_common::Body::json(&spend_body("south-west", "1"))),
+                    );
+                    match sent {
+                        Ok(r) if r.status == 201 => {
+                            acknowledged.lock().expect("acks").push((key, r.json()));
+                        }
+                        Ok(r) => assert_eq!(r.status, 503, "{key}: {}", r.body),
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })
+        })
+        .collect();
+    // Writes under way, then the stop.
+    let waiting = Instant::now();
+    while acknowledged.lock().expect("acks").len() < 20
+        && waiting.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = server.terminate(Duration::from_secs(30));
+    stop.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.join().expect("a client failed");
+    }
+    assert_eq!(status.code(), Some(0), "{status:?}\n{}", server.log());
+    let verified = dir.local("", &["verify"]);
+    assert_eq!(verified.code, 0, "{verified:?}");
+    let history = dir.local_ok("", &["--format", "json", "history"]).json();
+    let history = history.as_array().expect("history").clone();
+    let acknowledged = acknowledged.lock().expect("acks").clone();
+    assert!(
+        acknowledged.len() >= 20,
+        "too few writes: {}",
+        acknowledged.len()
+    );
+    for (key, event) in &acknowledged {
+        let kept: Vec<&Value> = history
+            .iter()
+            .filter(|e| e["key"] == key.as_str())
+            .collect();
+        assert_eq!(kept.len(), 1, "{key} is kept {} times", kept.len());
+        assert_eq!(kept[0], event, "{key}: the answer is not what was kept");
+    }
+}
