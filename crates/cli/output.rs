@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use chrono::NaiveDate;
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use comfy_table::{presets, CellAlignment, ColumnConstraint, ContentArrangement, Table};
 use grant_ledger_domain::Money;
 use serde::Serialize;
 
@@ -81,8 +81,67 @@ impl Report {
         self.rows.push(row);
     }
 
-    /// The table for people. Numeric columns are right-aligned.
-    pub fn to_table(&self) -> String {
+    /// The table for people, fitted into `width` columns when given: text columns wrap,
+    /// numbers and dates never do, and a table whose numbers alone are wider than `width`
+    /// is shown at full width rather than broken mid-figure. Numeric columns are
+    /// right-aligned.
+    pub fn to_table(&self, width: Option<u16>) -> String {
+        let Some(width) = width else {
+            return self.table(&[], None);
+        };
+        // First only the long texts wrap; if the rest is still too wide, every text may;
+        // if even the figures are too wide, the table is shown whole.
+        let columns = self.columns();
+        for keep_short_texts in [true, false] {
+            let fixed: Vec<bool> = columns
+                .iter()
+                .map(|c| c.figures || (keep_short_texts && c.natural <= MAX_UNBROKEN_TEXT))
+                .collect();
+            let least: usize = 1 + columns
+                .iter()
+                .zip(&fixed)
+                .map(|(c, fixed)| {
+                    3 + if *fixed {
+                        c.natural
+                    } else {
+                        MIN_TEXT_WIDTH.min(c.natural)
+                    }
+                })
+                .sum::<usize>();
+            if least <= usize::from(width) {
+                return self.table(&fixed, Some(width));
+            }
+        }
+        self.table(&[], None)
+    }
+
+    /// What fitting needs to know of each column: its widest cell, and whether it holds
+    /// figures (money, counts, dates), which never break.
+    fn columns(&self) -> Vec<ColumnShape> {
+        (0..self.headers.len())
+            .map(|index| {
+                let cells = self
+                    .rows
+                    .iter()
+                    .chain(self.totals.iter())
+                    .filter_map(|row| row.get(index));
+                ColumnShape {
+                    figures: cells
+                        .clone()
+                        .any(|c| c.is_numeric() || matches!(c, Cell::Date(_))),
+                    natural: cells
+                        .map(|c| c.for_table().chars().count())
+                        .chain(self.headers.get(index).map(|h| h.chars().count()))
+                        .max()
+                        .unwrap_or(0),
+                }
+            })
+            .collect()
+    }
+
+    /// The table, with the `fixed` columns kept at their content's width and the rest
+    /// wrapped to fit `width` (when given).
+    fn table(&self, fixed: &[bool], width: Option<u16>) -> String {
         let mut table = Table::new();
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
@@ -97,11 +156,19 @@ impl Report {
                 .clone()
                 .filter_map(|row| row.get(index))
                 .any(Cell::is_numeric);
-            if numeric {
-                if let Some(column) = table.column_mut(index) {
+            if let Some(column) = table.column_mut(index) {
+                if numeric {
                     column.set_cell_alignment(CellAlignment::Right);
                 }
+                if fixed.get(index).copied().unwrap_or(false) {
+                    column.set_constraint(ColumnConstraint::ContentWidth);
+                }
             }
+        }
+        if let Some(width) = width {
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(width);
         }
         table.to_string()
     }
@@ -119,10 +186,32 @@ impl Report {
         } else if self.rows.is_empty() {
             writeln!(out, "(no rows)")?;
         } else {
-            writeln!(out, "{}", self.to_table())?;
+            writeln!(out, "{}", self.to_table(terminal_width()))?;
         }
         Ok(())
     }
+}
+
+/// A column as fitting sees it.
+struct ColumnShape {
+    figures: bool,
+    natural: usize,
+}
+
+/// The narrowest a wrapped text column may become.
+const MIN_TEXT_WIDTH: usize = 12;
+
+/// Text columns no wider than this are kept whole when a table is fitted.
+const MAX_UNBROKEN_TEXT: usize = 24;
+
+/// The width of the terminal when standard output is one; `None` (full width) when it is a
+/// file or a pipe, so that a script reading a table gets it whole.
+fn terminal_width() -> Option<u16> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    Table::new().width().filter(|w| *w >= 40)
 }
 
 /// One JSON document, pretty-printed, newline-terminated.
@@ -198,11 +287,35 @@ mod tests {
     }
 
     #[test]
+    fn a_table_fits_the_width_it_is_given_wrapping_text_not_money() {
+        let mut report = Report::new(["region", "lead_authority", "detail", "paid"]);
+        report.push(vec![
+            Cell::text("Yorkshire and Humber"),
+            Cell::text("North Yorkshire County Council"),
+            Cell::text("to North Yorkshire County Council; ref BACS-2024-7429; a long description of what was paid"),
+            money(249_200),
+        ]);
+        let wide = report.to_table(None);
+        assert!(wide.lines().any(|l| l.chars().count() > 80), "{wide}");
+        let fitted = report.to_table(Some(80));
+        assert!(fitted.lines().all(|l| l.chars().count() <= 80), "{fitted}");
+        assert!(fitted.contains("£249,200.00"), "{fitted}");
+    }
+
+    #[test]
+    fn a_table_whose_figures_alone_overflow_is_shown_whole() {
+        let headers: Vec<String> = (0..9).map(|i| format!("figure_{i}")).collect();
+        let mut report = Report::new(headers);
+        report.push((0..9).map(|_| money(318_000)).collect());
+        assert_eq!(report.to_table(Some(80)), report.to_table(None));
+    }
+
+    #[test]
     fn table_shows_pounds_and_csv_plain() {
         let mut report = Report::new(["region", "paid"]);
         report.push(vec![Cell::text("London"), money(318_000)]);
         report.totals = Some(vec![Cell::text("Total"), money(318_000)]);
-        let table = report.to_table();
+        let table = report.to_table(None);
         assert!(table.contains("£318,000.00"), "{table}");
         assert!(table.contains("Total"));
         let mut csv = Vec::new();
