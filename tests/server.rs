@@ -830,6 +830,29 @@ fn a_keyed_repeat_of_a_spend_import_appends_nothing() {
 }
 
 #[test]
+fn a_keyed_repeat_by_a_token_not_allowed_is_403_not_a_replay() {
+    let s = Shared::start();
+    let body =
+        json!({"determination": ID, "region": "london", "amount": "318000", "date": "2024-08-27"});
+    s.http
+        .post_keyed(
+            "/api/v1/payments",
+            Some(s.token("finance")),
+            "pay-london",
+            &body,
+        )
+        .status(201);
+    for name in ["reader", "london", "admin"] {
+        let r = s.unchanged(&format!("{name}'s replay of finance's key"), || {
+            s.http
+                .post_keyed("/api/v1/payments", Some(s.token(name)), "pay-london", &body)
+        });
+        assert_problem(&r, 403, "forbidden");
+        assert_ne!(r.header("idempotency-hit"), Some("true"));
+    }
+}
+
+#[test]
 fn the_same_key_with_a_different_request_is_409_and_writes_nothing() {
     let s = Shared::paid();
     let sw = s.token("sw").to_string();
@@ -1235,14 +1258,22 @@ fn every_answer_carries_a_request_id_that_the_log_names_and_no_token_is_logged()
         ),
         s.http.get("/healthz", None),
     ];
-    // The log is written as the answer goes out; give it a moment to reach the file.
-    std::thread::sleep(Duration::from_millis(200));
-    let log = s.server.log();
-    for r in &answers {
-        let id = r
-            .header("x-request-id")
-            .unwrap_or_else(|| panic!("no x-request-id: {:?}", r.headers));
-        assert!(!id.is_empty());
+    let ids: Vec<&str> = answers
+        .iter()
+        .map(|r| {
+            r.header("x-request-id")
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| panic!("no x-request-id: {:?}", r.headers))
+        })
+        .collect();
+    // The log line is written as the answer goes out: wait for it to reach the file.
+    let waiting = Instant::now();
+    let mut log = s.server.log();
+    while !ids.iter().all(|id| log.contains(id)) && waiting.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+        log = s.server.log();
+    }
+    for id in &ids {
         assert!(
             log.contains(id),
             "the log does not name request {id}:\n{log}"
