@@ -1395,3 +1395,46 @@ fn a_tampered_ledger_answers_verify_with_503_naming_the_first_bad_position() {
         "verify through the server differs from the local one"
     );
 }
+
+#[test]
+fn sigterm_finishes_a_request_in_flight_before_exiting_0() {
+    use std::io::{Read, Write};
+    let mut s = Shared::paid();
+    let mut body = CSV_HEADER.to_string();
+    for n in 0..200 {
+        body.push_str(&format!(
+            "{ID},south-west,1,2024-09-02,data-coordinator,,,,inflight-{n}\n"
+        ));
+    }
+    let before = s.events();
+    let addr = s.server.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let head = format!(
+        "POST /api/v1/spends/import HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        s.token("sw"),
+        body.len()
+    );
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    stream.write_all(head.as_bytes()).expect("send the head");
+    stream.write_all(first).expect("send half the body");
+    stream.flush().expect("flush");
+    // The request is in flight: the server has it and waits for the rest of its body.
+    std::thread::sleep(Duration::from_millis(300));
+    s.server.send_sigterm();
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(rest).expect("send the rest of the body");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "the request in flight was not finished: {answer}"
+    );
+    let status = s.server.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let history = s.dir.local_ok("", &["--format", "json", "history"]).json();
+    assert_eq!(history.as_array().map(Vec::len), Some(before + 200));
+}

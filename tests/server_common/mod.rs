@@ -244,9 +244,9 @@ impl Server {
         }
     }
 
-    /// SIGTERM, and the exit status, waited for at most `within`.
-    pub fn terminate(&mut self, within: Duration) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
+    /// Sends SIGTERM (the server goes on running until it has stopped gracefully).
+    pub fn send_sigterm(&self) {
+        let child = self.child.as_ref().expect("running");
         // The server this test started and still owns (not yet waited for, so its pid
         // cannot have been reused).
         let sent = Command::new("kill")
@@ -254,6 +254,11 @@ impl Server {
             .status()
             .expect("kill runs");
         assert!(sent.success(), "SIGTERM could not be sent");
+    }
+
+    /// Waits at most `within` for the server to exit, and returns how it did.
+    pub fn wait(&mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
@@ -262,10 +267,16 @@ impl Server {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("the server did not stop within {within:?} of SIGTERM");
+                panic!("the server did not stop within {within:?}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// SIGTERM, and the exit status, waited for at most `within`.
+    pub fn terminate(&mut self, within: Duration) -> ExitStatus {
+        self.send_sigterm();
+        self.wait(within)
     }
 
     pub fn http(&self) -> Http {
