@@ -1438,3 +1438,80 @@ fn sigterm_finishes_a_request_in_flight_before_exiting_0() {
     let history = s.dir.local_ok("", &["--format", "json", "history"]).json();
     assert_eq!(history.as_array().map(Vec::len), Some(before + 200));
 }
+
+#[test]
+fn a_revoked_name_granted_again_gets_a_new_token_and_the_old_one_stays_refused() {
+    let mut s = Shared::start();
+    let admin = s.token("admin").to_string();
+    let grant = |http: &server_common::Http, role: &str| {
+        let granted = http
+            .post(
+                "/api/v1/access",
+                Some(&admin),
+                &json!({"name": "bob", "role": role}),
+            )
+            .status(201)
+            .json();
+        granted["token"].as_str().expect("token").to_string()
+    };
+    let old = grant(&s.http, "reader");
+    // A name is unique among tokens not revoked.
+    let r = s.unchanged("a second bob", || {
+        s.http.post(
+            "/api/v1/access",
+            Some(&admin),
+            &json!({"name": "bob", "role": "finance"}),
+        )
+    });
+    assert!(
+        r.status == 409 || r.status == 422,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    s.http
+        .delete("/api/v1/access/bob", Some(&admin))
+        .status(200);
+    let new = grant(&s.http, "finance");
+    assert_ne!(old, new);
+    // Across a restart too: the old token refused, the new one with its new role.
+    s.server.terminate(Duration::from_secs(20));
+    s.server = s.dir.serve();
+    let http = s.server.http();
+    assert_problem(
+        &http.get("/api/v1/balances", Some(&old)),
+        401,
+        "unauthorized",
+    );
+    http.get("/api/v1/balances", Some(&new)).status(200);
+    let paid = http
+        .post(
+            "/api/v1/payments",
+            Some(&new),
+            &json!({"determination": ID, "region": "london", "amount": "318000", "date": "2024-08-27"}),
+        )
+        .status(201)
+        .json();
+    assert_eq!(paid["actor"], "bob");
+}
+
+#[test]
+fn the_event_stream_crosses_its_read_batches_with_no_gap() {
+    let s = Shared::paid();
+    let rows: Vec<(&str, &str)> = (0..600).map(|_| ("south-west", "1")).collect();
+    s.http
+        .send(
+            "POST",
+            "/api/v1/spends/import",
+            Some(s.token("sw")),
+            &[],
+            Some(csv(&rows)),
+        )
+        .status(201);
+    let total = s.events();
+    let mut stream = SseStream::open(&s.http.base, s.token("reader"), None);
+    for expected in 1..=total as u64 {
+        let e = stream.next();
+        assert_eq!(e.id, Some(expected.to_string()), "after {}", expected - 1);
+    }
+}
