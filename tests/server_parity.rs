@@ -147,6 +147,10 @@ fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
         step_args(0, "admin", &["determination", "import", &tomls[0]]),
         step_args(1, "admin", &["determination", "import", &tomls[1]]),
         step_args(2, "admin", &["determination", "import", &tomls[2]]),
+        // A spend import from standard input (the input is STDIN_CSV), then again: the
+        // keyed row is skipped and the other recorded anew, both ways alike.
+        step(0, "sw", "--format json spend-import -"),
+        step(0, "sw", "spend-import -"),
     ];
     let queries = [
         "balances",
@@ -160,6 +164,9 @@ fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
         "spend-report 99/1",
         "history",
         "history --type FundsSpent --limit 2",
+        "history --after 5 --limit 3",
+        "history --recorded-by sw",
+        "history --recorded-by nobody",
         "history --region south-west --since 2024-09-01 --until 2024-09-02",
         "history --since 2024-09-05 --until 2024-09-01",
         "history --type Nonsense",
@@ -192,6 +199,38 @@ fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
     steps.push(step(1, "admin", "access revoke nobody"));
     steps.push(step(0, "admin", "--format json access list"));
     steps
+}
+
+/// What a step reading standard input (`spend-import -`) is given.
+const STDIN_CSV: &str =
+    "determination,region,amount,date,purpose,authority,description,reference,key\n\
+                         31/7421,south-west,3,2024-09-07,data-coordinator,,,,stdin-1\n\
+                         31/7421,south-west,4,2024-09-07,data-coordinator,,,,\n";
+
+/// Runs `cmd`, with [`STDIN_CSV`] on standard input when `args` read it.
+fn fed(cmd: &mut std::process::Command, args: &[String]) -> Run {
+    use std::io::Write;
+    if !args.iter().any(|a| a == "-") {
+        return Run::of(cmd);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(STDIN_CSV.as_bytes())
+        .expect("feed stdin");
+    let output = child.wait_with_output().expect("binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 /// Whether a step only reads (its command words, flags and their values left out).
@@ -281,18 +320,20 @@ fn the_same_scenario_prints_the_same_locally_and_through_the_server() {
         // Both sides at once: the two ledgers share nothing.
         let (here, there) = std::thread::scope(|scope| {
             let here = scope.spawn(|| {
-                Run::of(
+                fed(
                     bin()
                         .arg("--ledger")
                         .arg(local.ledger())
                         .args(actor_args)
                         .args(local_args),
+                    local_args,
                 )
             });
-            let there = Run::of(
+            let there = fed(
                 bin()
                     .args(["--server", &server.url, "--token", &token])
                     .args(remote_args),
+                remote_args,
             );
             (here.join().expect("local run"), there)
         });
