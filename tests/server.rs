@@ -1515,3 +1515,37 @@ fn the_event_stream_crosses_its_read_batches_with_no_gap() {
         assert_eq!(e.id, Some(expected.to_string()), "after {}", expected - 1);
     }
 }
+
+#[test]
+fn money_in_a_request_takes_every_form_the_cli_accepts_and_nothing_else() {
+    let s = Shared::start();
+    let pay = |amount: &str| {
+        s.http.post(
+            "/api/v1/payments",
+            Some(s.token("finance")),
+            &json!({"determination": ID, "region": "london", "amount": amount, "date": "2024-08-27"}),
+        )
+    };
+    for bad in ["1e3", "-318000", "0", "318000.001", "£-5", "three", ""] {
+        let r = s.unchanged(&format!("amount {bad:?}"), || pay(bad));
+        assert_problem(&r, 400, "malformed");
+    }
+    let paid = pay("£318,000").status(201).json();
+    assert_eq!(paid["data"]["amount"], "318000.00");
+    for (sent, kept) in [
+        ("£1,234.50", "1234.50"),
+        ("1,000", "1000.00"),
+        ("12.5", "12.50"),
+    ] {
+        let spent = s
+            .http
+            .post(
+                "/api/v1/spends",
+                Some(s.token("london")),
+                &spend_body("london", sent),
+            )
+            .status(201)
+            .json();
+        assert_eq!(spent["data"]["amount"], kept, "{sent}");
+    }
+}
