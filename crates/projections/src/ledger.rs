@@ -22,7 +22,7 @@ use crate::rows::{
     BalanceRow, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, SpendReportRow,
     VerifySummary,
 };
-use crate::writer::{Job, Reply};
+use crate::writer::WriteQueue;
 
 /// Called with the new head position after every commit (e.g. to wake event streams).
 type Observer = Box<dyn Fn(u64) + Send + Sync>;
@@ -36,8 +36,8 @@ pub struct Ledger<S: EventStore> {
     /// What every query answers from: the models as of the last commit, replaced whole
     /// after each one, so a reader never waits for a writer's decisions or fsync.
     snapshot: RwLock<Arc<Projections>>,
-    /// Commands waiting for the writer.
-    pub(crate) queue: Mutex<Vec<(Job, Reply)>>,
+    /// Commands waiting for the writer, and who is leading.
+    pub(crate) writes: WriteQueue,
     observers: Mutex<Vec<Observer>>,
 }
 
@@ -49,7 +49,7 @@ impl<S: EventStore> Ledger<S> {
             store,
             snapshot: RwLock::new(Arc::new(models.clone())),
             models: Mutex::new(models),
-            queue: Mutex::new(Vec::new()),
+            writes: WriteQueue::default(),
             observers: Mutex::new(Vec::new()),
         })
     }
@@ -103,7 +103,11 @@ impl<S: EventStore> Ledger<S> {
     /// How many recording commands wait for the writer right now (for monitoring, and for
     /// tests that need a group to form).
     pub fn queued(&self) -> usize {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.writes
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// The last committed position readers can see.

@@ -1,17 +1,19 @@
 //! The write path: every recording command goes through one writer, which groups the
 //! commands waiting at that moment into one commit and one fsync.
 //!
-//! A command is queued, then its thread competes for the writer lock. Whoever holds it
-//! takes every queued command (up to [`MAX_GROUP`]), decides each in arrival order against
-//! the state the earlier ones left (so each is refused or accepted on its own, exactly as if
-//! it had run alone), appends the accepted ones' events with the read models in one atomic
-//! append, and answers every command of the group. The others find their answer waiting
-//! when they get the lock. One writer alone costs nothing extra: a group of one.
+//! A command is queued. If no thread is leading, its own thread leads: it takes every queued
+//! command (up to [`MAX_GROUP`]), decides each in arrival order against the state the
+//! earlier ones left (so each is refused or accepted on its own, exactly as if it had run
+//! alone), appends the accepted ones' events with the read models in one atomic append,
+//! posts every command's answer, steps down and wakes the others: those answered return at
+//! once, and one of the rest leads the next group. No thread leads twice in a row while
+//! others wait, so no caller's answer waits behind commits it is not in. One writer alone
+//! costs nothing extra: a group of one.
 //!
 //! Readers never take the writer lock: they read the snapshot published after each commit.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{mpsc, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use grant_ledger_domain::{
@@ -60,8 +62,28 @@ impl Op {
     }
 }
 
-/// Where a queued job's answer goes.
-pub(crate) type Reply = mpsc::Sender<Result<Recorded, LedgerError>>;
+/// The commands waiting for the writer and the answers not yet collected, behind one lock
+/// that also says whether a thread is leading.
+#[derive(Default)]
+pub(crate) struct Queue {
+    waiting: Vec<(u64, Job)>,
+    answers: HashMap<u64, Result<Recorded, LedgerError>>,
+    next_ticket: u64,
+    leading: bool,
+}
+
+impl Queue {
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
+/// The queue and the condition its waiters sleep on.
+#[derive(Default)]
+pub(crate) struct WriteQueue {
+    pub state: Mutex<Queue>,
+    pub turn: Condvar,
+}
 
 /// What deciding one job of a group came to.
 enum Decided {
@@ -209,50 +231,61 @@ impl<S: EventStore> Ledger<S> {
         Ok(self.snapshot().access.grants.clone())
     }
 
-    /// Queues `job` and returns its answer, committing a group itself when it gets the
-    /// writer first.
+    /// Queues `job` and returns its answer, leading a group itself when nobody else is.
     fn submit(&self, job: Job) -> Result<Recorded, LedgerError> {
-        let (reply, answer) = mpsc::channel();
-        lock(&self.queue).push((job, reply));
+        let mut queue = lock(&self.writes.state);
+        let ticket = queue.next_ticket;
+        queue.next_ticket = queue.next_ticket.wrapping_add(1);
+        queue.waiting.push((ticket, job));
         loop {
-            let mut models = self.lock();
-            // A leader answers every job it took before it lets the lock go, so holding the
-            // lock with no answer means ours is still queued.
-            if let Ok(result) = answer.try_recv() {
-                return result;
+            if let Some(answer) = queue.answers.remove(&ticket) {
+                return answer;
             }
-            let group: Vec<(Job, Reply)> = {
-                let mut queue = lock(&self.queue);
-                let n = queue.len().min(MAX_GROUP);
-                queue.drain(..n).collect()
-            };
-            assert!(!group.is_empty(), "a queued job vanished without an answer");
-            self.commit_group(&mut models, &group);
-            drop(models);
-            if let Ok(result) = answer.try_recv() {
-                return result;
+            if !queue.leading {
+                queue.leading = true;
+                let n = queue.waiting.len().min(MAX_GROUP);
+                let group: Vec<(u64, Job)> = queue.waiting.drain(..n).collect();
+                drop(queue);
+                let answers = {
+                    let mut models = self.lock();
+                    self.commit_group(&mut models, &group)
+                };
+                queue = lock(&self.writes.state);
+                for ((ticket, _), answer) in group.iter().zip(answers) {
+                    queue.answers.insert(*ticket, answer);
+                }
+                queue.leading = false;
+                // Everyone answered returns; one of the rest (if any) leads next.
+                self.writes.turn.notify_all();
+                continue;
             }
+            queue = self
+                .writes
+                .turn
+                .wait(queue)
+                .unwrap_or_else(|p| p.into_inner());
         }
     }
 
-    /// Decides and commits one group, answering every job in it.
-    fn commit_group(&self, models: &mut Projections, group: &[(Job, Reply)]) {
+    /// Decides and commits one group; the answers are in the group's order.
+    fn commit_group(
+        &self,
+        models: &mut Projections,
+        group: &[(u64, Job)],
+    ) -> Vec<Result<Recorded, LedgerError>> {
         let answers = self.try_group(models, group);
         // A group that wrote nothing may still have caught the models up with another
         // writer's events: readers must see what the refusals were decided against.
         if self.snapshot().position != models.position {
             self.publish(models);
         }
-        for ((_, reply), answer) in group.iter().zip(answers) {
-            // A caller that stopped waiting is no reason to stop answering the others.
-            let _ = reply.send(answer);
-        }
+        answers
     }
 
     fn try_group(
         &self,
         models: &mut Projections,
-        group: &[(Job, Reply)],
+        group: &[(u64, Job)],
     ) -> Vec<Result<Recorded, LedgerError>> {
         let mut attempt = 0;
         loop {
@@ -265,7 +298,7 @@ impl<S: EventStore> Ledger<S> {
             let mut batches: BTreeMap<String, StreamBatch> = BTreeMap::new();
             let mut seen: HashMap<&str, ([u8; 32], usize)> = HashMap::new();
             let mut decided = Vec::with_capacity(group.len());
-            for (index, (job, _)) in group.iter().enumerate() {
+            for (index, (_, job)) in group.iter().enumerate() {
                 let outcome = self.decide_job(&mut draft, &mut batches, &mut seen, index, job);
                 decided.push(outcome);
             }
@@ -274,7 +307,7 @@ impl<S: EventStore> Ledger<S> {
             }
             let request = match draft.writes(touched.iter().map(String::as_str)) {
                 Ok(models) => AppendRequest {
-                    actor: group[0].0.actor.clone(),
+                    actor: group[0].1.actor.clone(),
                     keys: Vec::new(),
                     batches: batches.into_values().collect(),
                     models,
@@ -413,16 +446,17 @@ impl<S: EventStore> Ledger<S> {
         };
         match &job.op {
             Op::Grant(command) => {
-                let id = command.determination_id().trim().to_string();
-                let state = draft.states.get(&id).cloned().unwrap_or_default();
+                let id = command.determination_id().trim();
+                // Decided against the draft's state by reference: a clone of a whole
+                // determination per command is what a busy writer cannot afford.
+                let fresh = grant_ledger_domain::State::default();
+                let state = draft.states.get(id).unwrap_or(&fresh);
                 if state.determination.is_none()
                     && !matches!(command, Command::MakeDetermination { .. })
                 {
                     return Err(LedgerError::refused(format!("unknown determination {id}")));
                 }
-                // A determination's stream is guarded at the version its state was folded
-                // to when the group began: the draft's state moves on with each job.
-                let events = decide(&state, command.clone())?;
+                let events = decide(state, command.clone())?;
                 if events.is_empty() {
                     return Ok(None);
                 }
@@ -539,10 +573,10 @@ impl<S: EventStore> Ledger<S> {
 }
 
 /// The determinations a group's jobs touch.
-fn touched(group: &[(Job, Reply)]) -> Vec<String> {
+fn touched(group: &[(u64, Job)]) -> Vec<String> {
     let mut ids: Vec<String> = group
         .iter()
-        .filter_map(|(job, _)| match &job.op {
+        .filter_map(|(_, job)| match &job.op {
             Op::Grant(command) => Some(command.determination_id().trim().to_string()),
             Op::Access(_) => None,
         })
