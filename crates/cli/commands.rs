@@ -324,7 +324,7 @@ fn spend_import(ctx: &Context, file: &Path) -> CliResult {
     if file.as_os_str() == "-" {
         // Standard input: streamed like a file, with no size to draw progress against.
         let api = ctx.adding("no spend can be recorded")?;
-        let summary = api.import_spends(Box::new(std::io::stdin().lock()), &mut |_| {})?;
+        let summary = api.import_spends(None, Box::new(std::io::stdin().lock()), &mut |_| {})?;
         return print_import_summary(ctx.format, &summary);
     }
     // Opened (not read) before the ledger, so a missing file never touches it; the rows are
@@ -340,7 +340,7 @@ fn spend_import(ctx: &Context, file: &Path) -> CliResult {
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(meta.len()));
-    let summary = api.import_spends(Box::new(opened), &mut |bytes| {
+    let summary = api.import_spends(None, Box::new(opened), &mut |bytes| {
         if let Some(bar) = &bar {
             bar.set_position(bytes);
         }

@@ -218,11 +218,12 @@ impl Api for Remote {
 
     fn import_spends(
         &self,
+        key: Option<&str>,
         csv: Box<dyn Read + '_>,
         _progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError> {
         let sent = self
-            .request("POST", "/spends/import", None)
+            .request("POST", "/spends/import", key)
             .set("Content-Type", "text/csv")
             .send(csv);
         Ok(self.call(sent)?.0)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use grant_ledger_domain::{Command, Determination, FormulaCheck, Money, Role};
-use grant_ledger_store::EventStore;
+use grant_ledger_store::{EventStore, Idempotency};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -113,8 +113,11 @@ pub trait Api {
     fn reverse(&self, key: Option<&str>, request: ReverseRequest) -> Result<Recorded, LedgerError>;
     /// Records every row of `csv` (the spend import format) or none; `progress` is called
     /// with the bytes of `csv` parsed so far.
+    /// With `key`, the whole import is idempotent: the same key and the same bytes again
+    /// append nothing.
     fn import_spends(
         &self,
+        key: Option<&str>,
         csv: Box<dyn std::io::Read + '_>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError>;
@@ -231,14 +234,29 @@ impl<S: EventStore> Api for Session<S> {
 
     fn import_spends(
         &self,
+        key: Option<&str>,
         csv: Box<dyn std::io::Read + '_>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError> {
+        let (csv, guard): (Box<dyn std::io::Read + '_>, _) = match key {
+            None => (csv, None),
+            Some(key) => {
+                // The key guards these exact bytes, so they are read (and hashed) first.
+                let bytes = read_whole(csv)?;
+                let guard = Idempotency {
+                    key: key.to_string(),
+                    fingerprint: crate::fingerprint::import_fingerprint(&bytes),
+                };
+                (Box::new(std::io::Cursor::new(bytes)), Some(guard))
+            }
+        };
         let mut rows = crate::spend_csv::SpendRows::new(csv)?;
         let parsed = rows.bytes_parsed();
         let mut rows = rows.by_ref().map(|row: Result<SpendRow, LedgerError>| row);
         self.ledger
-            .import_spends(&self.caller, &mut rows, &mut |_| progress(parsed.get()))
+            .import_spends_keyed(&self.caller, guard, &mut rows, &mut |_| {
+                progress(parsed.get())
+            })
     }
 
     fn determinations(&self) -> Result<Vec<DeterminationSummary>, LedgerError> {
@@ -312,6 +330,15 @@ impl<S: EventStore> Api for Session<S> {
 /// Whether `caller` may use the ledger at all (every role may read).
 pub fn may_read(caller: &Caller) -> Result<(), LedgerError> {
     permit(caller, grant_ledger_domain::Action::Read)
+}
+
+/// The whole of an input, for hashing.
+fn read_whole(mut input: Box<dyn std::io::Read + '_>) -> Result<Vec<u8>, LedgerError> {
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| LedgerError::malformed(format!("the spend file cannot be read: {e}")))?;
+    Ok(bytes)
 }
 
 /// Empty text means "not given".

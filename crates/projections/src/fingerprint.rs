@@ -102,6 +102,15 @@ pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// The fingerprint of a whole spend import: its exact bytes.
+pub(crate) fn import_fingerprint(bytes: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(DOMAIN_TAG);
+    hasher.update(b"spend import\n");
+    hasher.update(bytes);
+    hasher.finalize().into()
+}
+
 /// The fingerprint of an access command: who and which role, never the token (a new one is
 /// made for every attempt) nor the time.
 pub(crate) fn access_fingerprint(command: &AccessCommand) -> [u8; 32] {

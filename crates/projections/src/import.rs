@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use grant_ledger_domain::{decide, stream_for, Action, Command};
 use grant_ledger_store::{
-    AppendOutcome, AppendRequest, Appended, BulkAppend, EventStore, ExpectedVersion, NewEvent,
-    StoreError, StreamBatch,
+    AppendOutcome, AppendRequest, Appended, BulkAppend, EventStore, ExpectedVersion, Idempotency,
+    NewEvent, StoreError, StreamBatch,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -136,6 +136,7 @@ fn decide_row(
 
 fn summary(recorded: u64, skipped: u64, appended: Option<&Appended>) -> ImportSummary {
     ImportSummary {
+        duplicate: false,
         imported: recorded,
         recorded,
         skipped,
@@ -154,6 +155,37 @@ impl<S: EventStore> Ledger<S> {
         rows: &mut dyn Iterator<Item = Result<SpendRow, LedgerError>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError> {
+        self.import_spends_keyed(caller, None, rows, progress)
+    }
+
+    /// [`Ledger::import_spends`] guarded by a key for the whole import (the HTTP
+    /// `Idempotency-Key`): the same key with the same file again reports what the first
+    /// import recorded and appends nothing; with another file it is refused.
+    pub fn import_spends_keyed(
+        &self,
+        caller: &Caller,
+        guard: Option<Idempotency>,
+        rows: &mut dyn Iterator<Item = Result<SpendRow, LedgerError>>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportSummary, LedgerError> {
+        if let Some(guard) = &guard {
+            match self.store().key(&guard.key)? {
+                None => {}
+                Some(rec) if rec.fingerprint == guard.fingerprint => {
+                    let a = &rec.appended;
+                    let n = a.last_position.saturating_sub(a.first_position) + 1;
+                    return Ok(ImportSummary {
+                        duplicate: true,
+                        ..summary(n, 0, Some(a))
+                    });
+                }
+                Some(rec) => return Err(LedgerError::conflict(format!(
+                    "idempotency key '{}' was already used for a different command at position {}",
+                    guard.key, rec.appended.first_position
+                ))),
+            }
+        }
+        let keys: Vec<Idempotency> = guard.into_iter().collect();
         let mut buffer = Vec::new();
         let mut ended = false;
         while buffer.len() < IMPORT_BUFFER_ROWS {
@@ -182,9 +214,9 @@ impl<S: EventStore> Ledger<S> {
         let mut models = self.lock();
         models.refresh(self.store())?;
         let summary = if ended {
-            self.import_buffered(&mut models, actor, buffer, progress)
+            self.import_buffered(&mut models, actor, keys, buffer, progress)
         } else {
-            self.import_streamed(&mut models, caller, buffer, &mut rows, plan, progress)
+            self.import_streamed(&mut models, caller, keys, buffer, &mut rows, plan, progress)
         };
         if summary.as_ref().is_ok_and(|s| s.recorded > 0) {
             self.publish(&models);
@@ -196,6 +228,7 @@ impl<S: EventStore> Ledger<S> {
         &self,
         models: &mut Projections,
         actor: &str,
+        keys: Vec<Idempotency>,
         buffer: Vec<(RowKey, SpendRow)>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError> {
@@ -241,7 +274,7 @@ impl<S: EventStore> Ledger<S> {
             .collect();
         let request = AppendRequest {
             actor: actor.to_string(),
-            keys: Vec::new(),
+            keys,
             batches: batches.into_values().collect(),
             models: next.writes(touched.iter().map(String::as_str))?,
         };
@@ -250,10 +283,12 @@ impl<S: EventStore> Ledger<S> {
         Ok(summary(recorded, skipped, Some(&appended)))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn import_streamed(
         &self,
         models: &mut Projections,
         caller: &Caller,
+        keys: Vec<Idempotency>,
         buffer: Vec<(RowKey, SpendRow)>,
         rest: &mut dyn Iterator<Item = Result<SpendRow, LedgerError>>,
         plan: KeyPlan,
@@ -303,7 +338,7 @@ impl<S: EventStore> Ledger<S> {
         let outcome = self.store().append_stream_bulk(
             BulkAppend {
                 actor: actor.to_owned(),
-                keys: Vec::new(),
+                keys,
                 stream: stream_for(&id),
                 expected: ExpectedVersion::Exact(base),
             },
@@ -355,8 +390,8 @@ fn permit_row(caller: &Caller, row: &SpendRow) -> Result<(), LedgerError> {
 fn written(outcome: Result<AppendOutcome, StoreError>) -> Result<Appended, LedgerError> {
     match outcome {
         Ok(AppendOutcome::Written(appended)) => Ok(appended),
-        // An import carries no whole-append keys (row keys are per event), so the store has
-        // nothing to call a duplicate; refuse rather than report rows as recorded.
+        // A whole-import key was checked before the import began, under no lock; a repeat
+        // that raced it here is refused rather than reported as recorded.
         Ok(AppendOutcome::Duplicate(_)) => Err(LedgerError::refused(
             "the store reported this import as a repeat; run the import again",
         )),

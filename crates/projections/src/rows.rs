@@ -153,6 +153,11 @@ pub struct SpendRow {
 /// What `import_spends` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ImportSummary {
+    /// A repeat of an import already recorded under the same key (then `imported` counts
+    /// what the first import recorded). Not part of the JSON: the server says it with
+    /// `Idempotency-Hit`.
+    #[serde(skip)]
+    pub duplicate: bool,
     /// Rows recorded now (the HTTP contract's name).
     pub imported: u64,
     /// The same count, under the name the CLI's JSON has always used.

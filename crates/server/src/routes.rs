@@ -197,10 +197,12 @@ pub async fn import_determination<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
+    // The body is read before the caller is known, so that a refusal is answered rather than
+    // cut off while the client is still sending.
+    let bytes = body::read(request).await?;
     let caller = auth::caller(&state.ledger, &headers)?;
     let key = idempotency_key(&headers)?;
     let media = body::require(&headers, &["application/toml", "application/json"])?;
-    let bytes = body::read(request).await?;
     let (source, determination) = if media == "application/json" {
         let asked: BuiltinBody = body::json(&bytes)?;
         match builtin(&asked.builtin) {
@@ -323,10 +325,11 @@ pub async fn pay<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
+    let bytes = body::read(request).await?;
     let caller = auth::caller(&state.ledger, &headers)?;
     let key = idempotency_key(&headers)?;
     body::require(&headers, &["application/json"])?;
-    let b: PayBody = body::json(&body::read(request).await?)?;
+    let b: PayBody = body::json(&bytes)?;
     let request = PayRequest {
         amount: money("amount", &b.amount)?,
         date: date("date", &b.date)?,
@@ -362,10 +365,11 @@ pub async fn spend<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
+    let bytes = body::read(request).await?;
     let caller = auth::caller(&state.ledger, &headers)?;
     let key = idempotency_key(&headers)?;
     body::require(&headers, &["application/json"])?;
-    let b: SpendBody = body::json(&body::read(request).await?)?;
+    let b: SpendBody = body::json(&bytes)?;
     let request = SpendRequest {
         amount: money("amount", &b.amount)?,
         date: date("date", &b.date)?,
@@ -390,14 +394,26 @@ pub async fn import_spends<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
-    let caller = auth::caller(&state.ledger, &headers)?;
-    body::require(&headers, &["text/csv"])?;
     let bytes = body::read(request).await?;
+    let caller = auth::caller(&state.ledger, &headers)?;
+    let key = idempotency_key(&headers)?;
+    body::require(&headers, &["text/csv"])?;
+    let keyed = key.is_some();
     let summary = blocking(&state, caller, move |s| {
-        s.import_spends(Box::new(std::io::Cursor::new(bytes)), &mut |_| {})
+        s.import_spends(
+            key.as_deref(),
+            Box::new(std::io::Cursor::new(bytes)),
+            &mut |_| {},
+        )
     })
     .await?;
-    Ok(json_response(StatusCode::CREATED, &summary))
+    let mut response = json_response(StatusCode::CREATED, &summary);
+    if keyed && summary.duplicate {
+        response
+            .headers_mut()
+            .insert("idempotency-hit", HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -419,10 +435,11 @@ pub async fn recover<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
+    let bytes = body::read(request).await?;
     let caller = auth::caller(&state.ledger, &headers)?;
     let key = idempotency_key(&headers)?;
     body::require(&headers, &["application/json"])?;
-    let b: RecoverBody = body::json(&body::read(request).await?)?;
+    let b: RecoverBody = body::json(&bytes)?;
     let request = RecoverRequest {
         amount: money("amount", &b.amount)?,
         date: date("date", &b.date)?,
@@ -452,10 +469,11 @@ pub async fn reverse<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
+    let bytes = body::read(request).await?;
     let caller = auth::caller(&state.ledger, &headers)?;
     let key = idempotency_key(&headers)?;
     body::require(&headers, &["application/json"])?;
-    let b: ReverseBody = body::json(&body::read(request).await?)?;
+    let b: ReverseBody = body::json(&bytes)?;
     let event = match b.event {
         serde_json::Value::String(text) => text,
         serde_json::Value::Number(n) => n.to_string(),
@@ -716,10 +734,11 @@ pub async fn grant_access<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
+    let bytes = body::read(request).await?;
     let caller = auth::caller(&state.ledger, &headers)?;
     let key = idempotency_key(&headers)?;
     body::require(&headers, &["application/json"])?;
-    let b: GrantBody = body::json(&body::read(request).await?)?;
+    let b: GrantBody = body::json(&bytes)?;
     let role: Role = b
         .role
         .parse()
