@@ -179,10 +179,12 @@ impl<S: EventStore> Ledger<S> {
                         ..summary(n, 0, Some(a))
                     });
                 }
-                Some(rec) => return Err(LedgerError::conflict(format!(
+                Some(rec) => {
+                    return Err(LedgerError::conflict(format!(
                     "idempotency key '{}' was already used for a different command at position {}",
                     guard.key, rec.appended.first_position
-                ))),
+                )))
+                }
             }
         }
         let keys: Vec<Idempotency> = guard.into_iter().collect();
