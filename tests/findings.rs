@@ -117,3 +117,38 @@ fn an_empty_ledger_directory_setting_is_one_clear_sentence() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_figures_the_docs_quote_of_the_demo_are_the_demos_own() {
+    let l = Ledger::empty();
+    let run = l.ok(&["demo"]);
+    // "Demo ledger at DIR (250 events: 1 determination, 9 payments, 239 spends, 1 reversal)."
+    let first = run.stdout.lines().next().unwrap_or_default();
+    let inside = first
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inside, _)| inside)
+        .unwrap_or_default();
+    let figure = |unit: &str| -> String {
+        inside
+            .split(|c| c == ',' || c == ':')
+            .map(str::trim)
+            .find(|part| part.ends_with(unit))
+            .and_then(|part| part.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md"))
+        .expect("docs/cli.md is readable");
+    for unit in ["events", "spends"] {
+        let n = figure(unit);
+        assert!(
+            !n.is_empty(),
+            "the demo's first line names no {unit}: {first}"
+        );
+        assert!(
+            docs.contains(&format!("{n} {unit}")),
+            "docs/cli.md does not say the demo's {n} {unit}"
+        );
+    }
+}
