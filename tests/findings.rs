@@ -152,3 +152,36 @@ fn the_figures_the_docs_quote_of_the_demo_are_the_demos_own() {
         );
     }
 }
+
+#[test]
+fn spend_on_a_purpose_with_no_budget_for_the_region_is_refused() {
+    let l = Ledger::paid();
+    l.fails_line(
+        "spend 31/7421 --region london --amount 100 --date 2024-10-01 --purpose data-to-insight",
+        1,
+        &["no budget for London", "South East only"],
+    );
+}
+
+#[test]
+fn spend_beyond_a_purposes_budget_is_recorded_with_a_warning() {
+    let l = Ledger::paid();
+    // London's self-assessment budget is 33 authorities x £3,200 = £105,600 (with no uplift).
+    let run = l.ok_line(
+        "spend 31/7421 --region london --amount 110000 --date 2024-10-01 --purpose self-assessment",
+    );
+    assert!(
+        run.stderr.contains("warning: London has now spent"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("above its formula budget"),
+        "{}",
+        run.stderr
+    );
+    let quiet = l.ok_line(
+        "spend 31/7421 --region london --amount 100 --date 2024-10-01 --purpose data-coordinator",
+    );
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+}

@@ -260,6 +260,18 @@ fn spend_funds(
             d.purpose_names()
         ))
     })?;
+    if crate::determination::component_amount(purpose, allocation).is_zero() {
+        let whose = match (&purpose.basis, &purpose.region) {
+            (crate::determination::Basis::Fixed, Some(region)) => {
+                format!("; it is a fixed sum for {region} only")
+            }
+            _ => String::new(),
+        };
+        return Err(DomainError::refused(format!(
+            "purpose {} has no budget for {} in determination {}{whose}",
+            purpose.purpose, allocation.region, d.id
+        )));
+    }
     let authority =
         match &spend.authority {
             None => None,

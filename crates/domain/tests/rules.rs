@@ -110,6 +110,15 @@ fn a_payment_on_time_with_a_late_reason_is_refused() {
 }
 
 #[test]
+fn spend_on_a_purpose_with_no_budget_for_the_region_is_refused() {
+    let mut ledger = given_made();
+    ledger.accept(ledger.pay("London", "318000", "2024-08-20"));
+    ledger
+        .when(ledger.spend("London", "100", "2024-10-01", "data-to-insight"))
+        .refused("purpose data-to-insight has no budget for London in determination 31/7421; it is a fixed sum for South East only");
+}
+
+#[test]
 fn a_purpose_is_named_in_any_case_with_spaces_or_hyphens() {
     let mut ledger = given_made();
     ledger.accept(ledger.pay("London", "318000", "2024-08-20"));
