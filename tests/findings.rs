@@ -131,7 +131,7 @@ fn the_figures_the_docs_quote_of_the_demo_are_the_demos_own() {
         .unwrap_or_default();
     let figure = |unit: &str| -> String {
         inside
-            .split(|c| c == ',' || c == ':')
+            .split([',', ':'])
             .map(str::trim)
             .find(|part| part.ends_with(unit))
             .and_then(|part| part.split_whitespace().next())
@@ -184,4 +184,24 @@ fn spend_beyond_a_purposes_budget_is_recorded_with_a_warning() {
         "spend 31/7421 --region london --amount 100 --date 2024-10-01 --purpose data-coordinator",
     );
     assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+}
+
+#[test]
+fn an_unknown_authority_names_the_closest_and_where_the_list_is() {
+    let l = Ledger::paid();
+    l.fails(
+        &cmd(
+            "spend 31/7421 --region south-west --amount 100 --date 2024-10-01 --purpose data-coordinator --authority {}",
+            &["Bristol City"],
+        ),
+        1,
+        &["did you mean \"Bristol, City of\"?", "determination show 31/7421 --authorities"],
+    );
+    let rows = l.json_line("determination show 31/7421 --authorities --region south-west");
+    let names: Vec<&str> = rows
+        .as_array()
+        .map(|r| r.iter().filter_map(|x| x["authority"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(names.contains(&"Bristol, City of"), "{rows}");
+    assert_eq!(names.len(), 15);
 }

@@ -323,8 +323,10 @@ content is identical, in which case nothing is appended and the exit code is 0."
     List,
 
     /// Show one determination: dates, allocations and formula components
-    #[command(after_help = "Example:\n  grant-ledger determination show 31/7421")]
-    Show(IdArg),
+    #[command(
+        after_help = "Example:\n  grant-ledger determination show 31/7421\n  grant-ledger determination show 31/7421 --authorities --region london"
+    )]
+    Show(ShowArgs),
 
     /// Recompute every allocation from the determination's formula
     #[command(
@@ -350,6 +352,19 @@ pub struct ImportArgs {
     /// Import a determination that ships with the program (31/7421)
     #[arg(long, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub builtin: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    pub id: String,
+    /// List every region's authorities instead: region, authority, ONS code
+    #[arg(long)]
+    pub authorities: bool,
+    /// With --authorities, only this region's, by name in any case or slug
+    #[arg(long, value_name = "R", requires = "authorities")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,9 @@ fn determination(ctx: &Context, command: args::DeterminationCommand) -> CliResul
     match command {
         args::DeterminationCommand::Import(a) => determination_import(ctx, a),
         args::DeterminationCommand::List => determination_list(ctx),
+        args::DeterminationCommand::Show(a) if a.authorities => {
+            determination_authorities(ctx, &a.id, a.region.as_deref())
+        }
         args::DeterminationCommand::Show(a) => determination_show(ctx, &a.id),
         args::DeterminationCommand::Check(a) => determination_check(ctx, a),
     }
@@ -154,6 +157,56 @@ fn determination_list(ctx: &Context) -> CliResult {
                     Cell::Int(i64::from(r.instalments)),
                     Cell::Int(count(r.allocations)),
                     Cell::Money(r.total),
+                ]);
+            }
+            report.write(&mut out, format == Format::Csv)?;
+        }
+    }
+    Ok(out.finish()?)
+}
+
+/// One authority of a region, as `determination show --authorities` lists it.
+#[derive(serde::Serialize)]
+struct AuthorityRow<'a> {
+    region: &'a str,
+    authority: &'a str,
+    ons_code: Option<&'a str>,
+}
+
+fn determination_authorities(ctx: &Context, id: &str, region: Option<&str>) -> CliResult {
+    let d = ctx.reading()?.determination(id)?;
+    let allocations: Vec<_> = d
+        .allocations
+        .iter()
+        .filter(|a| region.is_none_or(|r| grant_ledger_domain::region_matches(&a.region, r)))
+        .collect();
+    if let (Some(r), true) = (region, allocations.is_empty()) {
+        return Err(CliError::refused(format!(
+            "unknown region \"{}\" in determination {}",
+            r.trim(),
+            d.id
+        )));
+    }
+    let rows: Vec<AuthorityRow<'_>> = allocations
+        .iter()
+        .flat_map(|a| {
+            a.authorities.iter().map(|name| AuthorityRow {
+                region: &a.region,
+                authority: name,
+                ons_code: a.authority_ons_codes.get(name).map(String::as_str),
+            })
+        })
+        .collect();
+    let mut out = output::stdout();
+    match ctx.format {
+        Format::Json => output::write_json(&mut out, &rows)?,
+        format => {
+            let mut report = Report::new(["region", "authority", "ons_code"]);
+            for r in &rows {
+                report.push(vec![
+                    Cell::text(r.region),
+                    Cell::text(r.authority),
+                    Cell::opt_text(r.ons_code),
                 ]);
             }
             report.write(&mut out, format == Format::Csv)?;

@@ -278,12 +278,12 @@ fn spend_funds(
             Some(query) => Some(allocation.authority(query).map(str::to_string).ok_or_else(
                 || {
                     DomainError::refused(format!(
-                "\"{}\" is not an authority of {} in determination {}; its authorities are {}",
-                clip(query),
-                allocation.region,
-                d.id,
-                brief_list(&allocation.authorities)
-            ))
+                        "\"{}\" is not an authority of {} in determination {}; {}",
+                        clip(query),
+                        allocation.region,
+                        d.id,
+                        suggestion(query, &allocation.authorities, &d.id)
+                    ))
                 },
             )?),
         };
@@ -550,19 +550,60 @@ fn clip(text: &str) -> String {
 }
 
 /// The first few names and how many there are in all.
-fn brief_list(names: &[String]) -> String {
-    const SHOWN: usize = 6;
-    if names.is_empty() {
-        return "none".to_string();
-    }
-    let mut list = names
+/// What to say of a name that is not one of `names`: the closest of them, if any is close,
+/// and where the whole list is (a list in a sentence is unreadable once names hold commas,
+/// as "Bristol, City of" does).
+fn suggestion(query: &str, names: &[String], id: &str) -> String {
+    let query = query.trim().to_lowercase();
+    let closest = names
         .iter()
-        .take(SHOWN)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > SHOWN {
-        list.push_str(&format!(" and {} more", names.len() - SHOWN));
+        .map(|name| (edit_distance(&query, &name.to_lowercase()), name))
+        .min_by_key(|(distance, _)| *distance)
+        .filter(|(distance, name)| *distance <= (name.chars().count() / 3).max(2));
+    let list = format!("grant-ledger determination show {id} --authorities lists them");
+    match closest {
+        Some((_, name)) => format!("did you mean \"{name}\"? ({list})"),
+        None => list,
     }
-    list
+}
+
+/// Levenshtein distance by characters: the fewest insertions, deletions and substitutions
+/// that turn one name into the other.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = Vec::with_capacity(b.len() + 1);
+        current.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            let delete = previous[j + 1] + 1;
+            let insert = current[j] + 1;
+            current.push(substitute.min(delete).min(insert));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_single_changes() {
+        assert_eq!(edit_distance("camden", "camden"), 0);
+        assert_eq!(edit_distance("camdem", "camden"), 1);
+        assert_eq!(edit_distance("bristol", "bristol, city of"), 9);
+    }
+
+    #[test]
+    fn a_close_name_is_suggested_and_a_far_one_is_not() {
+        let names = vec!["Camden".to_string(), "Bristol, City of".to_string()];
+        assert!(suggestion("Camdem", &names, "31/7421").starts_with("did you mean \"Camden\"?"));
+        assert_eq!(
+            suggestion("Narnia", &names, "31/7421"),
+            "grant-ledger determination show 31/7421 --authorities lists them"
+        );
+    }
 }

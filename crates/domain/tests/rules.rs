@@ -274,7 +274,7 @@ fn spend_by_an_authority_outside_the_region_is_refused() {
     let ledger = paid_everywhere();
     ledger
         .when(ledger.spend_by("London", "5000", "2024-10-01", "self-assessment", "Derby"))
-        .refused("\"Derby\" is not an authority of London in determination 31/7421; its authorities are Barking and Dagenham");
+        .refused("\"Derby\" is not an authority of London in determination 31/7421; grant-ledger determination show 31/7421 --authorities lists them");
 }
 
 #[test]
