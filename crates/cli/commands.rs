@@ -178,7 +178,7 @@ fn determination_authorities(ctx: &Context, id: &str, region: Option<&str>) -> C
     let allocations: Vec<_> = d
         .allocations
         .iter()
-        .filter(|a| region.is_none_or(|r| grant_ledger_domain::region_matches(&a.region, r)))
+        .filter(|a| region.map_or(true, |r| grant_ledger_domain::region_matches(&a.region, r)))
         .collect();
     if let (Some(r), true) = (region, allocations.is_empty()) {
         return Err(CliError::refused(format!(
