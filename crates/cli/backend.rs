@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use grant_ledger_domain::BUILTIN_IDS;
 use grant_ledger_projections::{Api, Caller, Ledger, LedgerError, Session};
-use grant_ledger_store::{SledStore, StoreError, SystemClock};
+use grant_ledger_store::{StoreError, SystemClock};
+use grant_ledger_store_sled::SledStore;
 
 use crate::error::{CliError, CliResult};
 use crate::remote::Remote;

@@ -128,7 +128,7 @@ impl StoreError {
         }
     }
 
-    pub(crate) fn corrupt(reason: impl Into<String>) -> Self {
+    pub fn corrupt(reason: impl Into<String>) -> Self {
         StoreError::Corrupt {
             path: None,
             reason: reason.into(),
@@ -137,7 +137,7 @@ impl StoreError {
 
     /// Names the ledger's directory in an error met while opening it: an OS error becomes
     /// [`StoreError::CannotOpen`] in words, and damage names the ledger it was found in.
-    pub(crate) fn opening(self, dir: &Path) -> Self {
+    pub fn opening(self, dir: &Path) -> Self {
         match self {
             StoreError::Io(e) => StoreError::CannotOpen {
                 path: dir.to_path_buf(),
@@ -151,14 +151,14 @@ impl StoreError {
         }
     }
 
-    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
+    pub fn invalid(reason: impl Into<String>) -> Self {
         StoreError::Invalid(reason.into())
     }
 }
 
 /// An OS error in words, without the "(os error N)" suffix: "permission denied", "the
 /// file system is read-only", ...
-pub(crate) fn describe_io(e: &io::Error) -> String {
+pub fn describe_io(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         io::ErrorKind::NotFound => {
@@ -177,32 +177,5 @@ pub(crate) fn describe_io(e: &io::Error) -> String {
                 None => "an unknown I/O error".to_string(),
             }
         }
-    }
-}
-
-/// Maps sled errors deliberately: sled 0.34 reports a held lock only as an
-/// `io::Error` whose text says "could not acquire lock", so that text is the
-/// only way to tell "in use" apart from a real I/O failure.
-pub(crate) fn from_sled(err: sled::Error, path: &std::path::Path) -> StoreError {
-    match err {
-        sled::Error::Io(e) => {
-            let text = e.to_string();
-            if text.contains("could not acquire lock") || e.kind() == io::ErrorKind::WouldBlock {
-                StoreError::InUse {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                StoreError::Io(e)
-            }
-        }
-        sled::Error::Corruption { at, .. } => {
-            StoreError::corrupt(format!("sled detected corruption at {at:?}"))
-        }
-        sled::Error::Unsupported(s) => StoreError::corrupt(format!("sled: unsupported: {s}")),
-        sled::Error::ReportableBug(s) => StoreError::corrupt(format!("sled: internal error: {s}")),
-        sled::Error::CollectionNotFound(name) => StoreError::corrupt(format!(
-            "sled: missing tree {}",
-            String::from_utf8_lossy(&name)
-        )),
     }
 }

@@ -4,27 +4,33 @@
 //! streams, with idempotency keys and read-model documents committed atomically alongside.
 //! It knows positions, streams, versions and hashes, never grant rules.
 //!
-//! Two implementations share one append engine and one envelope encoding, so they have the
-//! same semantics (conflicts, idempotency, hashes, verify):
-//! - [`SledStore`]: durable, on sled 0.34 (see `docs/storage.md` for the on-disk format);
-//! - [`MemoryStore`]: in memory, for fast tests elsewhere.
+//! This crate is neutral: it names no database. The log's semantics (conflicts, idempotency,
+//! the hash chain, models, verify) are written once, in [`Engine`], over the primitives of
+//! a [`Backend`]; every backend shares the engine and the envelope encoding, so an event
+//! hashes the same wherever it is stored. The backends:
+//! - `grant-ledger-store-sled` (crates/store-sled): durable and embedded, on sled 0.34;
+//! - `grant-ledger-store-postgres` (crates/store-postgres): on a PostgreSQL database that
+//!   several processes share;
+//! - [`MemoryStore`] (here): in memory, for fast tests elsewhere.
+//!
+//! Only the binary chooses one (crates/cli/backend.rs); everything above the store is
+//! generic over [`EventStore`].
 
+mod backend;
 mod clock;
 mod engine;
-mod envelope;
+pub mod envelope;
 mod error;
-mod id_extents;
 pub mod limits;
 mod memory;
-mod open_registry;
-mod sled_store;
 mod types;
 
+pub use backend::{Backend, Commit, KeyEntry, RawIter, Staged, BULK_CHUNK_EVENTS};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use engine::Engine;
 pub use envelope::{event_hash, STORAGE_FORMAT};
-pub use error::{ErrorKind, StoreError};
+pub use error::{describe_io, ErrorKind, StoreError};
 pub use memory::MemoryStore;
-pub use sled_store::SledStore;
 pub use types::{
     AppendOutcome, AppendRequest, Appended, BulkAppend, ExpectedVersion, Head, Idempotency,
     KeyRecord, ModelWrite, NewEvent, RecordedEvent, StreamBatch, VerifyReport,
