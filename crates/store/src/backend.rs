@@ -90,6 +90,11 @@ pub trait Backend: Send + Sync {
     fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
     /// The raw key-index entry, committed, staged or stale; the engine decides which.
     fn key_entry(&self, key: &str) -> Result<Option<KeyEntry>, StoreError>;
+    /// The raw key-index entries of `keys`, in order, as [`Backend::key_entry`] gives them
+    /// one by one (which the default does); a backend across a network answers at once.
+    fn key_entries(&self, keys: &[&str]) -> Result<Vec<Option<KeyEntry>>, StoreError> {
+        keys.iter().map(|k| self.key_entry(k)).collect()
+    }
     /// Position an event id is indexed at, staged or committed (may be stale garbage).
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError>;
     /// Which of `sorted` (ascending, distinct) are in the id index, with their positions.

@@ -253,6 +253,7 @@ impl<'a, B: Backend> Chain<'a, B> {
             return Ok(());
         };
         let mut in_chunk = HashSet::new();
+        let mut keys = Vec::new();
         for e in chunk {
             let Some((key, _)) = &e.event_key else {
                 continue;
@@ -260,11 +261,16 @@ impl<'a, B: Backend> Chain<'a, B> {
             if self.append_keys.contains(key) || !in_chunk.insert(key.as_str()) {
                 return Err(key_twice(key));
             }
-            match self.backend.key_entry(key)? {
+            keys.push(key.as_str());
+        }
+        // One lookup for the chunk: a backend across a network answers it in one round trip.
+        let entries = self.backend.key_entries(&keys)?;
+        for (key, entry) in keys.into_iter().zip(entries) {
+            match entry {
                 None => {}
                 Some(KeyEntry::Append(rec)) => {
                     return Err(StoreError::KeyReused {
-                        key: key.clone(),
+                        key: key.to_owned(),
                         position: rec.appended.first_position,
                     })
                 }
@@ -275,7 +281,7 @@ impl<'a, B: Backend> Chain<'a, B> {
                         && event_with_key(self.backend, position, event_id, key)?.is_some();
                     if live && position <= self.head {
                         return Err(StoreError::KeyReused {
-                            key: key.clone(),
+                            key: key.to_owned(),
                             position,
                         });
                     }
@@ -886,10 +892,27 @@ impl<B: Backend> Engine<B> {
 }
 
 /// Implements [`crate::EventStore`] for a type with an `engine: Engine<_>` field.
+///
+/// `forward_event_store!(T, watch = method)` also forwards [`crate::EventStore::watch`] to
+/// `T::method`, for a backend that other processes write to.
 #[macro_export]
 macro_rules! forward_event_store {
     ($ty:ty) => {
+        $crate::forward_event_store!(@impl $ty, {});
+    };
+    ($ty:ty, watch = $watch:ident) => {
+        $crate::forward_event_store!(@impl $ty, {
+            fn watch(
+                &self,
+                wake: Box<dyn Fn(u64) + Send + Sync>,
+            ) -> Result<(), $crate::StoreError> {
+                self.$watch(wake)
+            }
+        });
+    };
+    (@impl $ty:ty, { $($extra:tt)* }) => {
         impl $crate::EventStore for $ty {
+            $($extra)*
             fn append(
                 &self,
                 req: $crate::AppendRequest,

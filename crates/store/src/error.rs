@@ -88,6 +88,17 @@ pub enum StoreError {
         supported: u32,
     },
 
+    /// The ledger's database cannot be reached or refused a request: down, wrong password
+    /// or role, no such database, the connection lost. `problem` says which, in words.
+    #[error("cannot use the ledger's database: {problem}")]
+    Database { problem: String },
+
+    /// The ledger's database schema was migrated by a newer build than this one.
+    #[error(
+        "the ledger's database has schema version {found}, newer than the {supported} this build knows; use a newer grant-ledger"
+    )]
+    NewerSchema { found: u32, supported: u32 },
+
     /// `verify` found the first event that fails a check.
     #[error("the ledger fails verification at position {position}: {reason}")]
     Tampered { position: u64, reason: String },
@@ -123,6 +134,8 @@ impl StoreError {
             | StoreError::CannotOpen { .. }
             | StoreError::Corrupt { .. }
             | StoreError::NewerFormat { .. }
+            | StoreError::Database { .. }
+            | StoreError::NewerSchema { .. }
             | StoreError::Tampered { .. }
             | StoreError::Io(_) => ErrorKind::Unavailable,
         }

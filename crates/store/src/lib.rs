@@ -109,4 +109,14 @@ pub trait EventStore: Send + Sync {
     /// previous one in its stream; finally that the last hash is the committed head's.
     /// Fails with [`StoreError::Tampered`] naming the first bad position.
     fn verify(&self) -> Result<VerifyReport, StoreError>;
+
+    /// Asks the store to call `wake` with a committed head position whenever another
+    /// process may have committed (a store several processes share), so that a caller
+    /// holding a view of the log can catch up; the log, re-read, stays the truth, and
+    /// `wake` may be called spuriously or with a position already seen. The default does
+    /// nothing: with an embedded store, every commit is made by this process.
+    fn watch(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
+        drop(wake);
+        Ok(())
+    }
 }
