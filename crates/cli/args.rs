@@ -61,6 +61,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Keep the ledger in a PostgreSQL database (postgres://USER@HOST:PORT/DATABASE) instead of a ledger directory; several servers may share it
+    #[arg(
+        long,
+        global = true,
+        env = "GRANT_LEDGER_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
+
     /// Send the command to a running grant-ledger serve at this URL instead of opening a ledger directory
     #[arg(long, global = true, env = "GRANT_LEDGER_SERVER", value_name = "URL")]
     pub server: Option<String>,

@@ -25,7 +25,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::{Cli, Command};
-use crate::backend::Target;
+use crate::backend::{Place, Target};
 use crate::commands::Context;
 use crate::error::{exit_code, CliError, CliResult};
 
@@ -104,12 +104,24 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
             "serve opens a ledger directory itself; leave out --server (and GRANT_LEDGER_SERVER)",
         ));
     }
-    let local_dir = || match &cli.global.ledger {
-        Some(dir) => Ok(dir.clone()),
-        None => default_ledger_dir(),
+    let store = cli.global.store.filter(|s| !s.trim().is_empty());
+    if let (Some(_), Some(_)) = (&store, &server) {
+        return Err(CliError::malformed(
+            "give --store (a database this process opens) or --server (a server that opens it), not both",
+        ));
+    }
+    if let (Some(_), true) = (&store, ledger_on_command_line) {
+        return Err(CliError::malformed(
+            "give --ledger (a directory) or --store (a database), not both",
+        ));
+    }
+    let place = || match (&store, &cli.global.ledger) {
+        (Some(url), _) => Place::database(url),
+        (None, Some(dir)) => Ok(Place::Dir(dir.clone())),
+        (None, None) => default_ledger_dir().map(Place::Dir),
     };
     if let Command::Serve(args) = &cli.command {
-        return serve::run(&local_dir()?, args);
+        return serve::run(&place()?, args);
     }
     let target = match server {
         Some(url) => Target::Remote {
@@ -117,7 +129,7 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
             token: cli.global.token,
         },
         None => Target::Local {
-            dir: local_dir()?,
+            place: place()?,
             actor,
         },
     };

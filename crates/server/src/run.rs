@@ -49,6 +49,9 @@ pub enum ServeError {
     Tls(String),
     #[error("the server stopped: {0}")]
     Io(String),
+    /// The ledger could not be followed (its store's wake-up could not start).
+    #[error("{0}")]
+    Ledger(String),
 }
 
 /// Serves `ledger` until SIGTERM or SIGINT. `on_listening` is called with the URL once
@@ -71,6 +74,13 @@ where
         ledger.on_commit(move |position| {
             let _ = tx.send(position);
         });
+        // Another server on the same database commits too: follow it, so that event
+        // streams here see its events (a no-op on an embedded store).
+        ledger
+            .follow_store()
+            .map_err(|e| ServeError::Ledger(e.to_string()))?;
+        // What another process committed between opening and following is caught now.
+        ledger.catch_up_now();
         let app = with_layers(router(AppState {
             ledger: Arc::clone(&ledger),
             head,

@@ -120,3 +120,55 @@ pub trait EventStore: Send + Sync {
         Ok(())
     }
 }
+
+/// A boxed store is a store, so a binary can choose its backend at run time and hand
+/// everything above it one type (`Ledger<Box<dyn EventStore>>`).
+impl<S: EventStore + ?Sized> EventStore for Box<S> {
+    fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        (**self).append(req)
+    }
+    fn append_stream_bulk(
+        &self,
+        bulk: BulkAppend,
+        events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
+        models: &mut dyn FnMut(u64) -> Vec<ModelWrite>,
+    ) -> Result<AppendOutcome, StoreError> {
+        (**self).append_stream_bulk(bulk, events, models)
+    }
+    fn read_stream(&self, stream: &str, from_version: u64) -> EventIter<'_> {
+        (**self).read_stream(stream, from_version)
+    }
+    fn read_all(&self, from_position: u64) -> EventIter<'_> {
+        (**self).read_all(from_position)
+    }
+    fn event_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
+        (**self).event_at(position)
+    }
+    fn event_by_id(&self, id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        (**self).event_by_id(id)
+    }
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        (**self).stream_version(stream)
+    }
+    fn head(&self) -> Result<Head, StoreError> {
+        (**self).head()
+    }
+    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+        (**self).key(key)
+    }
+    fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        (**self).model(name)
+    }
+    fn model_names(&self) -> Result<Vec<String>, StoreError> {
+        (**self).model_names()
+    }
+    fn save_model(&self, name: &str, position: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
+        (**self).save_model(name, position, bytes)
+    }
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        (**self).verify()
+    }
+    fn watch(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
+        (**self).watch(wake)
+    }
+}
