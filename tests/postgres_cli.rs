@@ -240,3 +240,65 @@ fn store_with_server_or_a_directory_is_malformed() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--ledger"), "{}", r.stderr);
 }
+
+#[test]
+fn migrate_copies_sled_to_postgresql_and_back_with_every_hash_unchanged() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let tmp = tempfile::TempDir::new().expect("temp dir");
+    let csv = tmp.path().join("spends.csv");
+    std::fs::write(&csv, SPENDS).expect("write the CSV");
+    let dir = tmp.path().join("ledger");
+    let dir = dir.to_str().expect("a UTF-8 path");
+    scenario(&["--ledger", dir], csv.to_str().expect("a UTF-8 path"));
+    let history = |place: &[&str]| -> Value {
+        let r = run(place, &["--format", "json", "history"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).expect("JSON")
+    };
+    let original = history(&["--ledger", dir]);
+
+    let r = run(
+        &["--ledger", dir],
+        &["--format", "json", "migrate", "--to", &db.url],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(report["events"], 7);
+    assert_eq!(history(&["--store", &db.url]), original);
+
+    let back = tmp.path().join("back");
+    let back = back.to_str().expect("a UTF-8 path");
+    let r = run(&["--store", &db.url], &["migrate", "--to", back]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("both heads are at position 7"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(history(&["--ledger", back]), original);
+    // The copies take new commands, and a key used before is still a repeat there.
+    let r = run(
+        &["--store", &db.url],
+        &[
+            "pay",
+            "31/7421",
+            "--region",
+            "london",
+            "--amount",
+            "318000",
+            "--date",
+            "2024-08-23",
+            "--key",
+            "london",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(history(&["--store", &db.url]), original);
+
+    // Into a ledger that is not empty: refused, nothing written.
+    let r = run(&["--ledger", dir], &["migrate", "--to", back]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("already holds a ledger"), "{}", r.stderr);
+}

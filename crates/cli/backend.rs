@@ -42,6 +42,16 @@ impl Place {
         }
     }
 
+    /// `migrate --to`: a PostgreSQL URL, or else a ledger directory.
+    pub fn target(to: &str) -> Place {
+        let to = to.trim();
+        if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+            Place::Database(to.to_string())
+        } else {
+            Place::Dir(PathBuf::from(to))
+        }
+    }
+
     /// The place for messages: the directory, or the URL without its password.
     pub fn describe(&self) -> String {
         match self {
@@ -86,17 +96,20 @@ pub enum Use {
     Read,
 }
 
-/// Opens the ledger at `place`, creating it only for [`Use::Create`].
-pub fn open(place: &Place, usage: Use) -> Result<Ledger<Store>, LedgerError> {
-    let create = usage == Use::Create;
+/// Opens the store at `place` (and nothing above it), creating a ledger only if `create`.
+pub fn open_store(place: &Place, create: bool) -> Result<Store, StoreError> {
     let clock = Arc::new(SystemClock);
-    let store: Store = match (place, create) {
+    Ok(match (place, create) {
         (Place::Dir(dir), true) => Box::new(SledStore::open(dir, clock)?),
         (Place::Dir(dir), false) => Box::new(SledStore::open_existing(dir, clock)?),
         (Place::Database(url), true) => Box::new(PostgresStore::open(url, clock)?),
         (Place::Database(url), false) => Box::new(PostgresStore::open_existing(url, clock)?),
-    };
-    Ledger::with_store(store)
+    })
+}
+
+/// Opens the ledger at `place`, creating it only for [`Use::Create`].
+pub fn open(place: &Place, usage: Use) -> Result<Ledger<Store>, LedgerError> {
+    Ledger::with_store(open_store(place, usage == Use::Create)?)
 }
 
 /// Opens the ledger directory `dir` with sled, creating it only for [`Use::Create`].

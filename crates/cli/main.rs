@@ -10,6 +10,7 @@ mod completions;
 mod demo;
 mod error;
 mod export;
+mod migrate;
 mod output;
 mod register_names;
 mod remote;
@@ -122,6 +123,14 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
     };
     if let Command::Serve(args) = &cli.command {
         return serve::run(&place()?, args);
+    }
+    if let Command::Migrate(args) = &cli.command {
+        if server.is_some() {
+            return Err(CliError::malformed(
+                "migrate opens both ledgers itself; leave out --server (and GRANT_LEDGER_SERVER)",
+            ));
+        }
+        return migrate::run(&place()?, args, format);
     }
     let target = match server {
         Some(url) => Target::Remote {

@@ -28,7 +28,7 @@ use crate::types::{
 use crate::EventIter;
 
 /// The writer lock held and the backend's write begun; ends the write when dropped.
-struct Writing<'a, B: Backend> {
+pub(crate) struct Writing<'a, B: Backend> {
     backend: &'a B,
     _lock: MutexGuard<'a, ()>,
 }
@@ -169,7 +169,7 @@ fn check_expected(stream: &str, expected: ExpectedVersion, actual: u64) -> Resul
     }
 }
 
-fn model_value(position: u64, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn model_value(position: u64, bytes: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + bytes.len());
     v.extend_from_slice(&position.to_be_bytes());
     v.extend_from_slice(bytes);
@@ -360,7 +360,7 @@ impl<B: Backend> Engine<B> {
         }
     }
 
-    fn lock(&self) -> Result<Writing<'_, B>, StoreError> {
+    pub(crate) fn lock(&self) -> Result<Writing<'_, B>, StoreError> {
         // The guarded data is `()`: a panic elsewhere cannot have left it inconsistent, and
         // staged leftovers are discarded by every append's error path and on open.
         let lock = self.writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -446,7 +446,7 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Runs `f` (which stages and commits); on failure discards whatever it staged.
-    fn staged_attempt<T>(
+    pub(crate) fn staged_attempt<T>(
         &self,
         head: u64,
         f: impl FnOnce() -> Result<T, StoreError>,
@@ -970,6 +970,12 @@ macro_rules! forward_event_store {
             }
             fn verify(&self) -> Result<$crate::VerifyReport, $crate::StoreError> {
                 self.engine.verify()
+            }
+            fn copy_from(
+                &self,
+                source: &dyn $crate::EventStore,
+            ) -> Result<$crate::Head, $crate::StoreError> {
+                self.engine.copy_from(source)
             }
         }
     };

@@ -18,6 +18,7 @@
 
 mod backend;
 mod clock;
+mod copy;
 mod engine;
 pub mod envelope;
 mod error;
@@ -119,6 +120,18 @@ pub trait EventStore: Send + Sync {
         drop(wake);
         Ok(())
     }
+
+    /// Copies `source`'s whole log into this store, which must be empty: every envelope
+    /// byte for byte (so every hash, and the head, are unchanged), the idempotency keys the
+    /// events were recorded under, and the read models, committed at once. Returns the new
+    /// head, which is `source`'s. Each event is checked against its own hash and its link
+    /// to the one before as it is read.
+    fn copy_from(&self, source: &dyn EventStore) -> Result<Head, StoreError> {
+        let _ = source;
+        Err(StoreError::invalid(
+            "this store cannot take a copy of a ledger",
+        ))
+    }
 }
 
 /// A boxed store is a store, so a binary can choose its backend at run time and hand
@@ -170,5 +183,8 @@ impl<S: EventStore + ?Sized> EventStore for Box<S> {
     }
     fn watch(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
         (**self).watch(wake)
+    }
+    fn copy_from(&self, source: &dyn EventStore) -> Result<Head, StoreError> {
+        (**self).copy_from(source)
     }
 }

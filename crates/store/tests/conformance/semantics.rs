@@ -816,3 +816,44 @@ fn interleaved_ids_across_appends_fall_back_and_are_found() {
         s.verify().unwrap();
     });
 }
+
+#[test]
+fn a_copied_ledger_keeps_its_hashes_keys_and_models() {
+    each(|target| {
+        let source = MemoryStore::new(dyn_clock());
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 2)]);
+        r.keys = vec![key("whole", 3)];
+        for e in &mut r.batches[0].events {
+            e.key = Some("whole".into());
+        }
+        r.models = vec![ModelWrite {
+            name: "m".into(),
+            bytes: b"x".to_vec(),
+        }];
+        source.append(r).unwrap();
+        let mut rows = (0..3_000u64).map(|i| Ok(keyed_event(i, &format!("row-{i}"), 4)));
+        bulk(&source, "import", ExpectedVersion::NoStream, &mut rows).unwrap();
+
+        let head = target.copy_from(&source).unwrap();
+        assert_eq!(head, source.head().unwrap());
+        assert_eq!(target.head().unwrap(), head);
+        assert_eq!(target.verify().unwrap(), source.verify().unwrap());
+        let a: Vec<_> = target.read_all(0).map(|e| e.unwrap().hash).collect();
+        let b: Vec<_> = source.read_all(0).map(|e| e.unwrap().hash).collect();
+        assert_eq!(a, b);
+        assert_eq!(target.key("whole").unwrap(), source.key("whole").unwrap());
+        assert_eq!(
+            target.key("row-2999").unwrap(),
+            source.key("row-2999").unwrap()
+        );
+        assert_eq!(target.model("m").unwrap(), Some((2, b"x".to_vec())));
+        assert_eq!(target.stream_version("import").unwrap(), 3_000);
+        // A repeat of the copied append is still a repeat.
+        let mut again = req(vec![batch("a", ExpectedVersion::Any, 1)]);
+        again.keys = vec![key("whole", 3)];
+        assert!(target.append(again).unwrap().is_duplicate());
+        // And a second copy is refused: the target is no longer empty.
+        let err = target.copy_from(&source).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    });
+}
