@@ -14,7 +14,7 @@ use std::thread::ThreadId;
 
 use grant_ledger_store::{Backend, Commit, Head, KeyEntry, RawIter, Staged, StoreError};
 use postgres::types::ToSql;
-use postgres::{Client, Config};
+use postgres::{Client, Config, Statement};
 use uuid::Uuid;
 
 use crate::connect::connect;
@@ -24,21 +24,84 @@ use crate::rows::{self, get, to_i64, to_u64};
 /// Rows fetched per query by the streaming reads: bounds memory, not correctness.
 const PAGE: i64 = 1000;
 
-/// A connection, reconnected when it was lost, and whether it holds an open transaction.
+/// A connection, reconnected when it was lost, whether it holds an open transaction, and
+/// its prepared statements.
 struct Conn {
     client: Option<Client>,
     in_transaction: bool,
+    statements: HashMap<&'static str, Statement>,
 }
 
 impl Conn {
+    fn new(client: Option<Client>) -> Conn {
+        Conn {
+            client,
+            in_transaction: false,
+            statements: HashMap::new(),
+        }
+    }
+
     fn client(&mut self, config: &Config) -> Result<&mut Client, StoreError> {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
         }
         match &mut self.client {
             Some(c) => Ok(c),
-            slot @ None => Ok(slot.insert(connect(config)?)),
+            slot @ None => {
+                // Prepared statements belong to the connection that was lost.
+                self.statements.clear();
+                Ok(slot.insert(connect(config)?))
+            }
         }
+    }
+
+    fn cached(&mut self, config: &Config) -> Result<Cached<'_>, StoreError> {
+        self.client(config)?;
+        match &mut self.client {
+            Some(client) => Ok(Cached {
+                client,
+                statements: &mut self.statements,
+            }),
+            None => Err(StoreError::Database {
+                problem: "the connection was lost while connecting".into(),
+            }),
+        }
+    }
+}
+
+/// A client whose statements are prepared once per connection: a query by text costs a
+/// round trip to prepare it and one to run it, and every append runs the same few.
+struct Cached<'a> {
+    client: &'a mut Client,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+impl Cached<'_> {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.query(&s, params)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.execute(&s, params)
     }
 }
 
@@ -63,15 +126,9 @@ impl PgBackend {
         PgBackend {
             config,
             channel,
-            writer: Mutex::new(Conn {
-                client: None,
-                in_transaction: false,
-            }),
+            writer: Mutex::new(Conn::new(None)),
             writing: Mutex::new(None),
-            reader: Mutex::new(Conn {
-                client: Some(first),
-                in_transaction: false,
-            }),
+            reader: Mutex::new(Conn::new(Some(first))),
         }
     }
 
@@ -83,7 +140,7 @@ impl PgBackend {
     fn with<T>(
         &self,
         what: &str,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Cached<'_>) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         let conn = if self.in_write() {
             &self.writer
@@ -91,14 +148,14 @@ impl PgBackend {
             &self.reader
         };
         let mut conn = lock(conn);
-        let client = conn.client(&self.config)?;
-        f(client).map_err(|e| error::db(&e, what))
+        let mut client = conn.cached(&self.config)?;
+        f(&mut client).map_err(|e| error::db(&e, what))
     }
 
     fn query(
         &self,
         what: &str,
-        sql: &str,
+        sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>, StoreError> {
         self.with(what, |c| c.query(sql, params))
@@ -436,14 +493,6 @@ impl Backend for PgBackend {
         }
         let channel = self.channel.as_str();
         self.with("committing", |client| {
-            if !stream_names.is_empty() {
-                client.execute(
-                    "INSERT INTO streams (stream, version) \
-                     SELECT * FROM unnest($1::text[], $2::bigint[]) \
-                     ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version",
-                    &[&stream_names, &stream_versions],
-                )?;
-            }
             for (key, fingerprint, first, last, streams) in &key_rows {
                 client.execute(
                     "INSERT INTO idempotency_keys \
@@ -463,12 +512,24 @@ impl Backend for PgBackend {
                     &[name, checkpoint, bytes],
                 )?;
             }
-            client.execute(
-                "UPDATE ledger_head SET position = $1, hash = $2",
-                &[&position, &c.head.hash.as_slice()],
+            // Stream versions, the head and the notice in one statement (one round trip).
+            // The notice is delivered to listeners only if, and when, the transaction commits.
+            client.query(
+                "WITH s AS (INSERT INTO streams (stream, version) \
+                     SELECT * FROM unnest($1::text[], $2::bigint[]) \
+                     ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version \
+                     RETURNING 1), \
+                 h AS (UPDATE ledger_head SET position = $3, hash = $4 RETURNING 1) \
+                 SELECT pg_notify($5, $6)",
+                &[
+                    &stream_names,
+                    &stream_versions,
+                    &position,
+                    &c.head.hash.as_slice(),
+                    &channel,
+                    &payload,
+                ],
             )?;
-            // Delivered to listeners only if, and when, the transaction commits.
-            client.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])?;
             Ok(())
         })?;
         self.finish("COMMIT", "committing")
