@@ -61,6 +61,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, ignore_case = true, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Keep the ledger in a PostgreSQL database (postgres://USER@HOST:PORT/DATABASE) instead of a ledger directory; several servers may share it
+    #[arg(
+        long,
+        global = true,
+        env = "GRANT_LEDGER_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
+
     /// Send the command to a running grant-ledger serve at this URL instead of opening a ledger directory
     #[arg(long, global = true, env = "GRANT_LEDGER_SERVER", value_name = "URL")]
     pub server: Option<String>,
@@ -216,6 +226,15 @@ when it finishes every request in flight and exits 0. While it runs it holds the
     )]
     Completions(crate::completions::CompletionsArgs),
 
+    /// Copy the whole ledger, hashes unchanged, into an empty ledger directory or database
+    #[command(
+        long_about = "Copy the whole ledger (the one --ledger or --store names) into an empty one: \
+every event byte for byte, so every hash and the head are unchanged, with its idempotency keys \
+and read models. Then checks that both heads agree and verifies the copy. The source is only read.",
+        after_help = "Example:\n  grant-ledger --ledger ./ledger migrate --to postgres://ledger@db.internal:5432/grants\n  grant-ledger --store postgres://ledger@db.internal:5432/grants migrate --to ./ledger-copy"
+    )]
+    Migrate(MigrateArgs),
+
     /// Print the manual page (roff), e.g. for man -l -
     #[command(
         after_help = "Example:\n  grant-ledger man > ~/.local/share/man/man1/grant-ledger.1"
@@ -249,6 +268,13 @@ impl Command {
             _ => false,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Where to copy to: a PostgreSQL URL (postgres://...) or a ledger directory; it must hold no ledger yet
+    #[arg(long, value_name = "DIR|URL", value_parser = NonEmptyStringValueParser::new())]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,25 +1,84 @@
-//! Where a command runs: on a ledger directory opened here (sled, the embedded engine this
-//! binary chooses), or on a running `grant-ledger serve` (`--server`). Either way the
-//! command gets an [`Api`], so what it prints cannot depend on where it ran.
+//! Where a command runs: on a ledger opened here, in a directory (sled, the embedded
+//! default) or in a PostgreSQL database (`--store postgres://...`), or on a running
+//! `grant-ledger serve` (`--server`). Either way the command gets an [`Api`], so what it
+//! prints cannot depend on where it ran. This is the one place the binary chooses a
+//! storage backend; everything above it sees a `Box<dyn EventStore>`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use grant_ledger_domain::BUILTIN_IDS;
 use grant_ledger_projections::{Api, Caller, Ledger, LedgerError, Session};
-use grant_ledger_store::{SledStore, StoreError, SystemClock};
+use grant_ledger_store::{EventStore, StoreError, SystemClock};
+use grant_ledger_store_postgres::PostgresStore;
+use grant_ledger_store_sled::SledStore;
 
 use crate::error::{CliError, CliResult};
 use crate::remote::Remote;
 use crate::served;
 
-/// The one storage engine this binary opens ledger directories with.
-pub type Store = SledStore;
+/// The store a ledger opened here runs on, whichever backend was chosen.
+pub type Store = Box<dyn EventStore>;
+
+/// Where a ledger opened by this process lives.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// A ledger directory, on sled.
+    Dir(PathBuf),
+    /// A PostgreSQL database, by its connection URL (which may carry a password).
+    Database(String),
+}
+
+impl Place {
+    /// `--store` takes a PostgreSQL URL only; a directory is `--ledger`'s.
+    pub fn database(url: &str) -> CliResult<Place> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Place::Database(url.to_string()))
+        } else {
+            Err(CliError::malformed(
+                "--store takes a PostgreSQL URL such as postgres://USER@HOST:5432/DATABASE; a ledger directory is given with --ledger",
+            ))
+        }
+    }
+
+    /// `migrate --to`: a PostgreSQL URL, or else a ledger directory.
+    pub fn target(to: &str) -> Place {
+        let to = to.trim();
+        if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+            Place::Database(to.to_string())
+        } else {
+            Place::Dir(PathBuf::from(to))
+        }
+    }
+
+    /// The place for messages: the directory, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Place::Dir(dir) => dir.display().to_string(),
+            Place::Database(url) => redact(url),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user@host/db`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_string(),
+    }
+}
 
 /// What a command needs to reach the ledger.
 pub enum Target {
-    /// A ledger directory, recorded as `actor`.
-    Local { dir: PathBuf, actor: String },
+    /// A ledger opened here, recorded as `actor`.
+    Local { place: Place, actor: String },
     /// A server, with the token to present.
     Remote { url: String, token: Option<String> },
 }
@@ -37,13 +96,25 @@ pub enum Use {
     Read,
 }
 
+/// Opens the store at `place` (and nothing above it), creating a ledger only if `create`.
+pub fn open_store(place: &Place, create: bool) -> Result<Store, StoreError> {
+    let clock = Arc::new(SystemClock);
+    Ok(match (place, create) {
+        (Place::Dir(dir), true) => Box::new(SledStore::open(dir, clock)?),
+        (Place::Dir(dir), false) => Box::new(SledStore::open_existing(dir, clock)?),
+        (Place::Database(url), true) => Box::new(PostgresStore::open(url, clock)?),
+        (Place::Database(url), false) => Box::new(PostgresStore::open_existing(url, clock)?),
+    })
+}
+
+/// Opens the ledger at `place`, creating it only for [`Use::Create`].
+pub fn open(place: &Place, usage: Use) -> Result<Ledger<Store>, LedgerError> {
+    Ledger::with_store(open_store(place, usage == Use::Create)?)
+}
+
 /// Opens the ledger directory `dir` with sled, creating it only for [`Use::Create`].
 pub fn open_dir(dir: &Path, usage: Use) -> Result<Ledger<Store>, LedgerError> {
-    let store = match usage {
-        Use::Create => SledStore::open(dir, Arc::new(SystemClock)),
-        Use::Add | Use::Read => SledStore::open_existing(dir, Arc::new(SystemClock)),
-    };
-    Ledger::with_store(store?)
+    open(&Place::Dir(dir.to_path_buf()), usage)
 }
 
 impl Target {
@@ -52,8 +123,8 @@ impl Target {
     pub fn api(&self, usage: Use, unknown: &str) -> CliResult<Box<dyn Api>> {
         match self {
             Target::Remote { url, token } => Ok(Box::new(Remote::new(url, token.as_deref())?)),
-            Target::Local { dir, actor } => {
-                let ledger = open_dir(dir, usage).map_err(|e| missing(dir, usage, unknown, e))?;
+            Target::Local { place, actor } => {
+                let ledger = open(place, usage).map_err(|e| missing(place, usage, unknown, e))?;
                 Ok(Box::new(Session::new(
                     Arc::new(ledger),
                     Caller::owner(actor),
@@ -65,8 +136,8 @@ impl Target {
 
 /// The error for a ledger that could not be opened: no ledger there yet (worded for the
 /// command's use), or one held by a running server (which says where to send it instead).
-fn missing(dir: &Path, usage: Use, unknown: &str, error: LedgerError) -> CliError {
-    let place = dir.display().to_string();
+fn missing(at: &Place, usage: Use, unknown: &str, error: LedgerError) -> CliError {
+    let place = at.describe();
     let hint = || {
         format!(
             "it is created by the first determination import (e.g. grant-ledger determination import --builtin {})",
@@ -80,12 +151,32 @@ fn missing(dir: &Path, usage: Use, unknown: &str, error: LedgerError) -> CliErro
         LedgerError::Store(StoreError::NoLedger { .. }) => {
             CliError::unavailable(format!("no ledger at {place}; {}", hint()))
         }
-        LedgerError::Store(StoreError::InUse { path }) => match served::find(dir) {
-            Some(url) => CliError::unavailable(format!(
-                "the ledger at {place} is served by grant-ledger serve at {url}; run the command through it with --server {url} --token TOKEN"
-            )),
-            None => CliError::from(LedgerError::Store(StoreError::InUse { path })),
+        LedgerError::Store(StoreError::InUse { path }) => match at {
+            Place::Dir(dir) => match served::find(dir) {
+                Some(url) => CliError::unavailable(format!(
+                    "the ledger at {place} is served by grant-ledger serve at {url}; run the command through it with --server {url} --token TOKEN"
+                )),
+                None => CliError::from(LedgerError::Store(StoreError::InUse { path })),
+            },
+            Place::Database(_) => CliError::from(LedgerError::Store(StoreError::InUse { path })),
         },
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_never_reaches_a_message() {
+        let place = Place::database("postgres://ann:secret@db.example:5432/ledger").unwrap();
+        assert_eq!(place.describe(), "postgres://ann@db.example:5432/ledger");
+    }
+
+    #[test]
+    fn store_takes_a_postgres_url_only() {
+        assert!(Place::database("./ledger").is_err());
+        assert!(Place::database("postgresql://h/db").is_ok());
     }
 }

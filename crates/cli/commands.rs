@@ -59,6 +59,7 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::Export(a) => crate::export::run(ctx, a),
         // These choose their own ledger, or need none; see main.
         args::Command::Demo
+        | args::Command::Migrate(_)
         | args::Command::Serve(_)
         | args::Command::Completions(_)
         | args::Command::Man => Err(CliError::unavailable(

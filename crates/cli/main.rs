@@ -10,6 +10,7 @@ mod completions;
 mod demo;
 mod error;
 mod export;
+mod migrate;
 mod output;
 mod register_names;
 mod remote;
@@ -25,7 +26,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::{Cli, Command};
-use crate::backend::Target;
+use crate::backend::{Place, Target};
 use crate::commands::Context;
 use crate::error::{exit_code, CliError, CliResult};
 
@@ -116,17 +117,37 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
             "serve opens a ledger directory itself; leave out --server (and GRANT_LEDGER_SERVER)",
         ));
     }
-    let local_dir = || {
-        match &cli.global.ledger {
-        Some(dir) if dir.as_os_str().is_empty() => Err(CliError::malformed(
+    let store = cli.global.store.filter(|s| !s.trim().is_empty());
+    if let (Some(_), Some(_)) = (&store, &server) {
+        return Err(CliError::malformed(
+            "give --store (a database this process opens) or --server (a server that opens it), not both",
+        ));
+    }
+    if let (Some(_), true) = (&store, ledger_on_command_line) {
+        return Err(CliError::malformed(
+            "give --ledger (a directory) or --store (a database), not both",
+        ));
+    }
+    let place = || {
+        match (&store, &cli.global.ledger) {
+        (Some(url), _) => Place::database(url),
+        (None, Some(dir)) if dir.as_os_str().is_empty() => Err(CliError::malformed(
             "the ledger directory is empty (--ledger or GRANT_LEDGER_DIR); give a directory, or unset GRANT_LEDGER_DIR to use the default",
         )),
-        Some(dir) => Ok(dir.clone()),
-        None => default_ledger_dir(),
+        (None, Some(dir)) => Ok(Place::Dir(dir.clone())),
+        (None, None) => default_ledger_dir().map(Place::Dir),
     }
     };
     if let Command::Serve(args) = &cli.command {
-        return serve::run(&local_dir()?, args);
+        return serve::run(&place()?, args);
+    }
+    if let Command::Migrate(args) = &cli.command {
+        if server.is_some() {
+            return Err(CliError::malformed(
+                "migrate opens both ledgers itself; leave out --server (and GRANT_LEDGER_SERVER)",
+            ));
+        }
+        return migrate::run(&place()?, args, format);
     }
     let target = match server {
         Some(url) => Target::Remote {
@@ -134,7 +155,7 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
             token: cli.global.token,
         },
         None => Target::Local {
-            dir: local_dir()?,
+            place: place()?,
             actor,
         },
     };

@@ -1,16 +1,17 @@
-//! `serve`: opens the ledger directory with this binary's engine and hands it to the
-//! server, which serves it until SIGTERM or SIGINT.
+//! `serve`: opens the ledger (a directory, or a database with `--store`) and hands it to
+//! the server, which serves it until SIGTERM or SIGINT. Several servers may serve one
+//! database: each follows the others' commits (see `Ledger::follow_store`).
 
 use std::sync::Arc;
 
 use grant_ledger_server::{ServeConfig, Tls};
 
 use crate::args::ServeArgs;
-use crate::backend::{open_dir, Use};
+use crate::backend::{open, Place, Use};
 use crate::error::{CliError, CliResult};
 use crate::served;
 
-pub fn run(dir: &std::path::Path, args: &ServeArgs) -> CliResult {
+pub fn run(place: &Place, args: &ServeArgs) -> CliResult {
     let listen = args.listen.trim().parse().map_err(|_| {
         CliError::malformed(format!(
             "--listen \"{}\" is not an address such as 127.0.0.1:7421",
@@ -24,21 +25,29 @@ pub fn run(dir: &std::path::Path, args: &ServeArgs) -> CliResult {
         }),
         _ => None,
     };
-    let ledger = open_dir(dir, Use::Read).map_err(|e| match e {
+    let ledger = open(place, Use::Read).map_err(|e| match e {
         grant_ledger_projections::LedgerError::Store(grant_ledger_store::StoreError::NoLedger {
             ..
-        }) => CliError::unavailable(format!(
-            "no ledger at {} to serve; create it first, e.g. grant-ledger --ledger {} access grant --name admin --role admin",
-            dir.display(),
-            dir.display()
-        )),
+        }) => {
+            let (flag, at) = match place {
+                Place::Dir(dir) => ("--ledger", dir.display().to_string()),
+                Place::Database(_) => ("--store", place.describe()),
+            };
+            CliError::unavailable(format!(
+                "no ledger at {at} to serve; create it first, e.g. grant-ledger {flag} {at} access grant --name admin --role admin"
+            ))
+        }
         other => other.into(),
     })?;
     let config = ServeConfig { listen, tls };
-    let dir = dir.to_path_buf();
+    let dir = match place {
+        Place::Dir(dir) => Some(dir.clone()),
+        Place::Database(_) => None,
+    };
     grant_ledger_server::serve(Arc::new(ledger), config, move |url| {
-        // Kept for as long as the server runs; removed when it returns.
-        let note = served::announce(&dir, url);
+        // Kept for as long as the server runs; removed when it returns. A database has no
+        // directory to be refused "in use" for, so nothing to note.
+        let note = dir.as_deref().and_then(|dir| served::announce(dir, url));
         println!("listening on {url}");
         note
     })

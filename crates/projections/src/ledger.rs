@@ -110,6 +110,44 @@ impl<S: EventStore> Ledger<S> {
             .len()
     }
 
+    /// Keeps readers current with commits made by *other processes* on the same store (a
+    /// database several servers share): on each wake-up from [`EventStore::watch`] the
+    /// ledger takes its writer lock, catches its models up from the log, which stays the
+    /// truth, and publishes them, so observers (event streams) see the other process's
+    /// events too. A wake-up at or below what readers already see (this process's own
+    /// commits) costs nothing. With an embedded store this does nothing.
+    pub fn follow_store(self: &Arc<Self>) -> Result<(), LedgerError>
+    where
+        S: 'static,
+    {
+        // Weak: the store owns the watcher, so a strong reference would keep the ledger
+        // (and its store) alive forever.
+        let ledger = Arc::downgrade(self);
+        self.store.watch(Box::new(move |position| {
+            if let Some(ledger) = ledger.upgrade() {
+                ledger.catch_up(position);
+            }
+        }))?;
+        Ok(())
+    }
+
+    /// Catches the models up with the log now, whoever committed last.
+    pub fn catch_up_now(&self) {
+        self.catch_up(0);
+    }
+
+    /// Catches the models up with the log if `position` (0: unknown) is beyond what
+    /// readers see. A failure is left for the next wake-up or command to meet again.
+    fn catch_up(&self, position: u64) {
+        if position != 0 && position <= self.head_position() {
+            return;
+        }
+        let mut models = self.lock();
+        if models.refresh(&self.store).is_ok() && models.position != self.head_position() {
+            self.publish(&models);
+        }
+    }
+
     /// The last committed position readers can see.
     pub fn head_position(&self) -> u64 {
         self.snapshot().position

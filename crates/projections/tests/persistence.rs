@@ -335,8 +335,8 @@ fn another_writers_append_to_another_stream_is_folded_into_the_saved_models() {
 
 fn open_sled(
     path: &std::path::Path,
-) -> Result<Ledger<grant_ledger_store::SledStore>, grant_ledger_projections::LedgerError> {
-    Ledger::with_store(grant_ledger_store::SledStore::open(
+) -> Result<Ledger<grant_ledger_store_sled::SledStore>, grant_ledger_projections::LedgerError> {
+    Ledger::with_store(grant_ledger_store_sled::SledStore::open(
         path,
         Arc::new(grant_ledger_store::SystemClock),
     )?)

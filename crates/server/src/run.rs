@@ -49,6 +49,9 @@ pub enum ServeError {
     Tls(String),
     #[error("the server stopped: {0}")]
     Io(String),
+    /// The ledger could not be followed (its store's wake-up could not start).
+    #[error("{0}")]
+    Ledger(String),
 }
 
 /// Serves `ledger` until SIGTERM or SIGINT. `on_listening` is called with the URL once
@@ -66,11 +69,25 @@ where
         .build()
         .map_err(|e| ServeError::Io(e.to_string()))?;
     let _ = tracing_subscriber_init();
-    runtime.block_on(async move {
+    // Another server on the same database commits too: follow it, so that event streams
+    // here see its events (a no-op on an embedded store). Outside the runtime, since a
+    // store may block while it starts following.
+    ledger
+        .follow_store()
+        .map_err(|e| ServeError::Ledger(e.to_string()))?;
+    // The last reference is dropped here, after the runtime, never on one of its threads:
+    // a store may block when it closes (the PostgreSQL driver's clients do).
+    let last = Arc::clone(&ledger);
+    let served = runtime.block_on(async move {
         let (tx, head) = tokio::sync::watch::channel(ledger.head_position());
         ledger.on_commit(move |position| {
             let _ = tx.send(position);
         });
+        // What another process committed between opening and following is caught now,
+        // off the async threads: a store may block (the PostgreSQL driver even runs a
+        // runtime of its own, which cannot start inside this one).
+        let catching = Arc::clone(&ledger);
+        let _ = tokio::task::spawn_blocking(move || catching.catch_up_now()).await;
         let (stop_streams, stopping) = tokio::sync::watch::channel(false);
         let app = with_layers(router(AppState {
             ledger: Arc::clone(&ledger),
@@ -114,7 +131,10 @@ where
             }
         };
         served.map_err(|e| ServeError::Io(e.to_string()))
-    })
+    });
+    drop(runtime);
+    drop(last);
+    served
 }
 
 /// Request ids (made here, or kept from the client's `x-request-id`), request logs, and

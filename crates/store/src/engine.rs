@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use uuid::Uuid;
 
+use crate::backend::{Backend, Commit, KeyEntry, Staged, BULK_CHUNK_EVENTS};
 use crate::clock::Clock;
 use crate::envelope::{self, Fields};
 use crate::error::StoreError;
@@ -26,87 +27,21 @@ use crate::types::{
 };
 use crate::EventIter;
 
-/// Events staged per backend write during a bulk append: bounds memory, not correctness.
-pub(crate) const BULK_CHUNK_EVENTS: usize = 2048;
-
-/// An encoded event waiting above the head.
-pub(crate) struct Staged {
-    pub position: u64,
-    pub event_id: Uuid,
-    pub stream: String,
-    pub stream_version: u64,
-    pub bytes: Vec<u8>,
-    /// The event's own idempotency key and fingerprint, staged into the key index with it.
-    pub event_key: Option<(String, [u8; 32])>,
+/// The writer lock held and the backend's write begun; ends the write when dropped.
+pub(crate) struct Writing<'a, B: Backend> {
+    backend: &'a B,
+    _lock: MutexGuard<'a, ()>,
 }
 
-/// An entry of the key index as a backend stores it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum KeyEntry {
-    /// A key of a whole append, written by its commit: always committed.
-    Append(KeyRecord),
-    /// A per-event key, staged with its event: it counts only once that event is committed,
-    /// and only if the envelope there is still that event (a discarded append may have left
-    /// the entry behind, and its position may since have been reused).
-    Event {
-        position: u64,
-        event_id: Uuid,
-        fingerprint: [u8; 32],
-    },
-}
-
-/// Everything that becomes visible at once when an append commits.
-pub(crate) struct Commit {
-    pub head: Head,
-    pub streams: Vec<(String, u64)>,
-    pub keys: Vec<(String, KeyRecord)>,
-    pub models: Vec<(String, Vec<u8>)>,
-}
-
-/// Stored envelopes with their positions, streamed.
-pub(crate) type RawIter<'a, R> = Box<dyn Iterator<Item = Result<(u64, R), StoreError>> + 'a>;
-
-/// Storage primitives. Implementations need not be atomic across calls: the engine only
-/// relies on `stage` being invisible to readers and `commit` being atomic and durable.
-pub(crate) trait Backend: Send + Sync {
-    type Raw: AsRef<[u8]>;
-
-    fn head(&self) -> Result<Head, StoreError>;
-    fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
-    /// The raw key-index entry, committed, staged or stale; the engine decides which.
-    fn key_entry(&self, key: &str) -> Result<Option<KeyEntry>, StoreError>;
-    /// Position an event id is indexed at, staged or committed (may be stale garbage).
-    fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError>;
-    /// Which of `sorted` (ascending, distinct) are in the id index, with their positions.
-    fn indexed_ids(&self, sorted: &[Uuid]) -> Result<Vec<(Uuid, u64)>, StoreError>;
-    /// The stored envelope at a position, staged or committed.
-    fn raw_event(&self, position: u64) -> Result<Option<Self::Raw>, StoreError>;
-    /// Stored envelopes in `from..=to` by key order, streamed.
-    fn raw_range(&self, from: u64, to: u64) -> RawIter<'_, Self::Raw>;
-    /// Positions of `stream`'s events with versions in `from..=to`, as (version, position).
-    fn stream_positions(
-        &self,
-        stream: &str,
-        from: u64,
-        to: u64,
-    ) -> Box<dyn Iterator<Item = Result<(u64, u64), StoreError>> + '_>;
-    /// Writes staged envelopes above the head.
-    fn stage_events(&self, events: &[Staged]) -> Result<(), StoreError>;
-    /// Writes the id, stream and per-event key index entries of events already written by
-    /// `stage_events`.
-    fn stage_index(&self, events: &[Staged]) -> Result<(), StoreError>;
-    /// Removes every staged event above `head` and its index entries (per-event keys too).
-    fn discard_above(&self, head: u64) -> Result<(), StoreError>;
-    fn commit(&self, commit: Commit) -> Result<(), StoreError>;
-    fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
-    fn model_names(&self) -> Result<Vec<String>, StoreError>;
-    fn put_model(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError>;
-    /// All (stream, committed version) pairs, for verify.
-    fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError>;
+impl<B: Backend> Drop for Writing<'_, B> {
+    fn drop(&mut self) {
+        // Runs before the lock field is dropped, so the write ends under the lock.
+        self.backend.end_write();
+    }
 }
 
 /// A backend plus the clock and the lock that serialises writers.
-pub(crate) struct Engine<B> {
+pub struct Engine<B> {
     pub backend: B,
     clock: Arc<dyn Clock>,
     writer: Mutex<()>,
@@ -234,7 +169,7 @@ fn check_expected(stream: &str, expected: ExpectedVersion, actual: u64) -> Resul
     }
 }
 
-fn model_value(position: u64, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn model_value(position: u64, bytes: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + bytes.len());
     v.extend_from_slice(&position.to_be_bytes());
     v.extend_from_slice(bytes);
@@ -318,6 +253,7 @@ impl<'a, B: Backend> Chain<'a, B> {
             return Ok(());
         };
         let mut in_chunk = HashSet::new();
+        let mut keys = Vec::new();
         for e in chunk {
             let Some((key, _)) = &e.event_key else {
                 continue;
@@ -325,11 +261,16 @@ impl<'a, B: Backend> Chain<'a, B> {
             if self.append_keys.contains(key) || !in_chunk.insert(key.as_str()) {
                 return Err(key_twice(key));
             }
-            match self.backend.key_entry(key)? {
+            keys.push(key.as_str());
+        }
+        // One lookup for the chunk: a backend across a network answers it in one round trip.
+        let entries = self.backend.key_entries(&keys)?;
+        for (key, entry) in keys.into_iter().zip(entries) {
+            match entry {
                 None => {}
                 Some(KeyEntry::Append(rec)) => {
                     return Err(StoreError::KeyReused {
-                        key: key.clone(),
+                        key: key.to_owned(),
                         position: rec.appended.first_position,
                     })
                 }
@@ -340,7 +281,7 @@ impl<'a, B: Backend> Chain<'a, B> {
                         && event_with_key(self.backend, position, event_id, key)?.is_some();
                     if live && position <= self.head {
                         return Err(StoreError::KeyReused {
-                            key: key.clone(),
+                            key: key.to_owned(),
                             position,
                         });
                     }
@@ -411,7 +352,7 @@ impl<'a, B: Backend> Chain<'a, B> {
 }
 
 impl<B: Backend> Engine<B> {
-    pub(crate) fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
         Engine {
             backend,
             clock,
@@ -419,10 +360,15 @@ impl<B: Backend> Engine<B> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn lock(&self) -> Result<Writing<'_, B>, StoreError> {
         // The guarded data is `()`: a panic elsewhere cannot have left it inconsistent, and
         // staged leftovers are discarded by every append's error path and on open.
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+        let lock = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.backend.begin_write()?;
+        Ok(Writing {
+            backend: &self.backend,
+            _lock: lock,
+        })
     }
 
     /// `Some(original)` if every key is recorded with the same fingerprint, `None` if none
@@ -500,7 +446,7 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Runs `f` (which stages and commits); on failure discards whatever it staged.
-    fn staged_attempt<T>(
+    pub(crate) fn staged_attempt<T>(
         &self,
         head: u64,
         f: impl FnOnce() -> Result<T, StoreError>,
@@ -518,7 +464,7 @@ impl<B: Backend> Engine<B> {
         result
     }
 
-    pub(crate) fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
+    pub fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
         limits::actor(&req.actor)?;
         validate_keys(&req.keys)?;
         validate_models(&req.models)?;
@@ -554,7 +500,7 @@ impl<B: Backend> Engine<B> {
             )));
         }
 
-        let _writer = self.lock();
+        let _writer = self.lock()?;
         if let Some(original) = self.check_keys(&req.keys)? {
             return Ok(AppendOutcome::Duplicate(original));
         }
@@ -592,7 +538,7 @@ impl<B: Backend> Engine<B> {
         Ok(AppendOutcome::Written(appended))
     }
 
-    pub(crate) fn append_stream_bulk(
+    pub fn append_stream_bulk(
         &self,
         bulk: BulkAppend,
         events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
@@ -609,7 +555,7 @@ impl<B: Backend> Engine<B> {
         limits::stream_name(stream)?;
         validate_keys(&keys)?;
 
-        let _writer = self.lock();
+        let _writer = self.lock()?;
         if let Some(original) = self.check_keys(&keys)? {
             return Ok(AppendOutcome::Duplicate(original));
         }
@@ -659,7 +605,7 @@ impl<B: Backend> Engine<B> {
     /// hash, and that hash is the head's. It reads one event whatever the ledger's size, so
     /// a damaged or missing *last* event is never built upon; damage further back (a
     /// deleted or altered middle event) needs the full scan of [`Engine::verify`].
-    pub(crate) fn check_head(&self, head: &Head) -> Result<(), StoreError> {
+    pub fn check_head(&self, head: &Head) -> Result<(), StoreError> {
         let p = head.position;
         if p == 0 {
             return Ok(());
@@ -715,7 +661,7 @@ impl<B: Backend> Engine<B> {
             .map_err(|r| StoreError::corrupt(format!("event at position {position}: {r}")))
     }
 
-    pub(crate) fn read_all(&self, from_position: u64) -> EventIter<'_> {
+    pub fn read_all(&self, from_position: u64) -> EventIter<'_> {
         let head = match self.backend.head() {
             Ok(h) => h,
             Err(e) => return Box::new(std::iter::once(Err(e))),
@@ -751,7 +697,7 @@ impl<B: Backend> Engine<B> {
         )
     }
 
-    pub(crate) fn read_stream(&self, stream: &str, from_version: u64) -> EventIter<'_> {
+    pub fn read_stream(&self, stream: &str, from_version: u64) -> EventIter<'_> {
         let to = match self.backend.stream_version(stream) {
             Ok(v) => v,
             Err(e) => return Box::new(std::iter::once(Err(e))),
@@ -790,7 +736,7 @@ impl<B: Backend> Engine<B> {
         )
     }
 
-    pub(crate) fn event_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
+    pub fn event_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
         let head = self.backend.head()?;
         if position == 0 || position > head.position {
             return Ok(None);
@@ -803,7 +749,7 @@ impl<B: Backend> Engine<B> {
         }
     }
 
-    pub(crate) fn event_by_id(&self, id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+    pub fn event_by_id(&self, id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
         let Some(position) = self.backend.event_id_position(id)? else {
             return Ok(None);
         };
@@ -814,37 +760,32 @@ impl<B: Backend> Engine<B> {
         }
     }
 
-    pub(crate) fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+    pub fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         self.backend.stream_version(stream)
     }
 
-    pub(crate) fn head(&self) -> Result<Head, StoreError> {
+    pub fn head(&self) -> Result<Head, StoreError> {
         self.backend.head()
     }
 
-    pub(crate) fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+    pub fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
         // Head first: an entry committed after this read is above it and so not yet found.
         let head = self.backend.head()?.position;
         recorded_key(&self.backend, key, head)
     }
 
-    pub(crate) fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+    pub fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         self.backend.model(name)
     }
 
-    pub(crate) fn model_names(&self) -> Result<Vec<String>, StoreError> {
+    pub fn model_names(&self) -> Result<Vec<String>, StoreError> {
         self.backend.model_names()
     }
 
-    pub(crate) fn save_model(
-        &self,
-        name: &str,
-        position: u64,
-        bytes: Vec<u8>,
-    ) -> Result<(), StoreError> {
+    pub fn save_model(&self, name: &str, position: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
         limits::model_name(name)?;
         limits::model_bytes(bytes.len())?;
-        let _writer = self.lock();
+        let _writer = self.lock()?;
         let head = self.backend.head()?;
         if position > head.position {
             return Err(StoreError::invalid(format!(
@@ -855,7 +796,7 @@ impl<B: Backend> Engine<B> {
         self.backend.put_model(name, position, &bytes)
     }
 
-    pub(crate) fn verify(&self) -> Result<VerifyReport, StoreError> {
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         let head = self.backend.head()?;
         let mut expected: u64 = 1;
         let mut prev = [0u8; 32];
@@ -951,9 +892,27 @@ impl<B: Backend> Engine<B> {
 }
 
 /// Implements [`crate::EventStore`] for a type with an `engine: Engine<_>` field.
+///
+/// `forward_event_store!(T, watch = method)` also forwards [`crate::EventStore::watch`] to
+/// `T::method`, for a backend that other processes write to.
+#[macro_export]
 macro_rules! forward_event_store {
     ($ty:ty) => {
+        $crate::forward_event_store!(@impl $ty, {});
+    };
+    ($ty:ty, watch = $watch:ident) => {
+        $crate::forward_event_store!(@impl $ty, {
+            fn watch(
+                &self,
+                wake: Box<dyn Fn(u64) + Send + Sync>,
+            ) -> Result<(), $crate::StoreError> {
+                self.$watch(wake)
+            }
+        });
+    };
+    (@impl $ty:ty, { $($extra:tt)* }) => {
         impl $crate::EventStore for $ty {
+            $($extra)*
             fn append(
                 &self,
                 req: $crate::AppendRequest,
@@ -1012,7 +971,12 @@ macro_rules! forward_event_store {
             fn verify(&self) -> Result<$crate::VerifyReport, $crate::StoreError> {
                 self.engine.verify()
             }
+            fn copy_from(
+                &self,
+                source: &dyn $crate::EventStore,
+            ) -> Result<$crate::Head, $crate::StoreError> {
+                self.engine.copy_from(source)
+            }
         }
     };
 }
-pub(crate) use forward_event_store;

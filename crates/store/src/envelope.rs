@@ -45,7 +45,7 @@ pub fn event_hash(canonical: &[u8]) -> [u8; 32] {
 
 /// The fields of an envelope, borrowed.
 #[derive(Debug, Clone)]
-pub(crate) struct Fields<'a> {
+pub struct Fields<'a> {
     pub position: u64,
     pub event_id: Uuid,
     pub stream: &'a str,
@@ -67,7 +67,7 @@ fn put_str(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Encodes `f` into the stored form `canonical || hash` and returns it with the hash.
-pub(crate) fn encode(f: &Fields<'_>) -> (Vec<u8>, [u8; 32]) {
+pub fn encode(f: &Fields<'_>) -> (Vec<u8>, [u8; 32]) {
     let len = 16
         + 8
         + 16
@@ -114,7 +114,7 @@ pub(crate) fn encode(f: &Fields<'_>) -> (Vec<u8>, [u8; 32]) {
 
 /// A decoded envelope borrowing from the stored bytes.
 #[derive(Debug, Clone)]
-pub(crate) struct Envelope<'a> {
+pub struct Envelope<'a> {
     pub fields: Fields<'a>,
     /// The hash as stored (not recomputed).
     pub hash: [u8; 32],
@@ -170,7 +170,7 @@ impl<'a> Reader<'a> {
 
 /// Decodes a stored envelope without allocating. Checks structure only; the hash is
 /// compared by the caller (see [`Envelope::hash_matches`]).
-pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope<'_>, String> {
+pub fn decode(bytes: &[u8]) -> Result<Envelope<'_>, String> {
     if bytes.len() < TAG.len() + HASH_LEN {
         return Err("envelope too short".into());
     }
@@ -226,19 +226,19 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope<'_>, String> {
 }
 
 /// Just the event id, for duplicate checks, without decoding the rest.
-pub(crate) fn event_id_of(bytes: &[u8]) -> Option<Uuid> {
+pub fn event_id_of(bytes: &[u8]) -> Option<Uuid> {
     let start = TAG.len() + 8;
     let id = bytes.get(start..start + 16)?;
     Uuid::from_slice(id).ok()
 }
 
 impl Envelope<'_> {
-    pub(crate) fn hash_matches(&self) -> bool {
+    pub fn hash_matches(&self) -> bool {
         event_hash(self.canonical) == self.hash
     }
 
     /// An owned copy; validates the payload JSON so a `RawValue` is never built from junk.
-    pub(crate) fn to_recorded(&self) -> Result<RecordedEvent, String> {
+    pub fn to_recorded(&self) -> Result<RecordedEvent, String> {
         let f = &self.fields;
         let text =
             std::str::from_utf8(f.payload).map_err(|_| "payload is not UTF-8".to_string())?;

@@ -88,6 +88,17 @@ pub enum StoreError {
         supported: u32,
     },
 
+    /// The ledger's database cannot be reached or refused a request: down, wrong password
+    /// or role, no such database, the connection lost. `problem` says which, in words.
+    #[error("cannot use the ledger's database: {problem}")]
+    Database { problem: String },
+
+    /// The ledger's database schema was migrated by a newer build than this one.
+    #[error(
+        "the ledger's database has schema version {found}, newer than the {supported} this build knows; use a newer grant-ledger"
+    )]
+    NewerSchema { found: u32, supported: u32 },
+
     /// `verify` found the first event that fails a check.
     #[error("the ledger fails verification at position {position}: {reason}")]
     Tampered { position: u64, reason: String },
@@ -123,12 +134,14 @@ impl StoreError {
             | StoreError::CannotOpen { .. }
             | StoreError::Corrupt { .. }
             | StoreError::NewerFormat { .. }
+            | StoreError::Database { .. }
+            | StoreError::NewerSchema { .. }
             | StoreError::Tampered { .. }
             | StoreError::Io(_) => ErrorKind::Unavailable,
         }
     }
 
-    pub(crate) fn corrupt(reason: impl Into<String>) -> Self {
+    pub fn corrupt(reason: impl Into<String>) -> Self {
         StoreError::Corrupt {
             path: None,
             reason: reason.into(),
@@ -137,7 +150,7 @@ impl StoreError {
 
     /// Names the ledger's directory in an error met while opening it: an OS error becomes
     /// [`StoreError::CannotOpen`] in words, and damage names the ledger it was found in.
-    pub(crate) fn opening(self, dir: &Path) -> Self {
+    pub fn opening(self, dir: &Path) -> Self {
         match self {
             StoreError::Io(e) => StoreError::CannotOpen {
                 path: dir.to_path_buf(),
@@ -151,14 +164,14 @@ impl StoreError {
         }
     }
 
-    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
+    pub fn invalid(reason: impl Into<String>) -> Self {
         StoreError::Invalid(reason.into())
     }
 }
 
 /// An OS error in words, without the "(os error N)" suffix: "permission denied", "the
 /// file system is read-only", ...
-pub(crate) fn describe_io(e: &io::Error) -> String {
+pub fn describe_io(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         io::ErrorKind::NotFound => {
@@ -177,32 +190,5 @@ pub(crate) fn describe_io(e: &io::Error) -> String {
                 None => "an unknown I/O error".to_string(),
             }
         }
-    }
-}
-
-/// Maps sled errors deliberately: sled 0.34 reports a held lock only as an
-/// `io::Error` whose text says "could not acquire lock", so that text is the
-/// only way to tell "in use" apart from a real I/O failure.
-pub(crate) fn from_sled(err: sled::Error, path: &std::path::Path) -> StoreError {
-    match err {
-        sled::Error::Io(e) => {
-            let text = e.to_string();
-            if text.contains("could not acquire lock") || e.kind() == io::ErrorKind::WouldBlock {
-                StoreError::InUse {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                StoreError::Io(e)
-            }
-        }
-        sled::Error::Corruption { at, .. } => {
-            StoreError::corrupt(format!("sled detected corruption at {at:?}"))
-        }
-        sled::Error::Unsupported(s) => StoreError::corrupt(format!("sled: unsupported: {s}")),
-        sled::Error::ReportableBug(s) => StoreError::corrupt(format!("sled: internal error: {s}")),
-        sled::Error::CollectionNotFound(name) => StoreError::corrupt(format!(
-            "sled: missing tree {}",
-            String::from_utf8_lossy(&name)
-        )),
     }
 }

@@ -4,27 +4,34 @@
 //! streams, with idempotency keys and read-model documents committed atomically alongside.
 //! It knows positions, streams, versions and hashes, never grant rules.
 //!
-//! Two implementations share one append engine and one envelope encoding, so they have the
-//! same semantics (conflicts, idempotency, hashes, verify):
-//! - [`SledStore`]: durable, on sled 0.34 (see `docs/storage.md` for the on-disk format);
-//! - [`MemoryStore`]: in memory, for fast tests elsewhere.
+//! This crate is neutral: it names no database. The log's semantics (conflicts, idempotency,
+//! the hash chain, models, verify) are written once, in [`Engine`], over the primitives of
+//! a [`Backend`]; every backend shares the engine and the envelope encoding, so an event
+//! hashes the same wherever it is stored. The backends:
+//! - `grant-ledger-store-sled` (crates/store-sled): durable and embedded, on sled 0.34;
+//! - `grant-ledger-store-postgres` (crates/store-postgres): on a PostgreSQL database that
+//!   several processes share;
+//! - [`MemoryStore`] (here): in memory, for fast tests elsewhere.
+//!
+//! Only the binary chooses one (crates/cli/backend.rs); everything above the store is
+//! generic over [`EventStore`].
 
+mod backend;
 mod clock;
+mod copy;
 mod engine;
-mod envelope;
+pub mod envelope;
 mod error;
-mod id_extents;
 pub mod limits;
 mod memory;
-mod open_registry;
-mod sled_store;
 mod types;
 
+pub use backend::{Backend, Commit, KeyEntry, RawIter, Staged, BULK_CHUNK_EVENTS};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use engine::Engine;
 pub use envelope::{event_hash, STORAGE_FORMAT};
-pub use error::{ErrorKind, StoreError};
+pub use error::{describe_io, ErrorKind, StoreError};
 pub use memory::MemoryStore;
-pub use sled_store::SledStore;
 pub use types::{
     AppendOutcome, AppendRequest, Appended, BulkAppend, ExpectedVersion, Head, Idempotency,
     KeyRecord, ModelWrite, NewEvent, RecordedEvent, StreamBatch, VerifyReport,
@@ -103,4 +110,81 @@ pub trait EventStore: Send + Sync {
     /// previous one in its stream; finally that the last hash is the committed head's.
     /// Fails with [`StoreError::Tampered`] naming the first bad position.
     fn verify(&self) -> Result<VerifyReport, StoreError>;
+
+    /// Asks the store to call `wake` with a committed head position whenever another
+    /// process may have committed (a store several processes share), so that a caller
+    /// holding a view of the log can catch up; the log, re-read, stays the truth, and
+    /// `wake` may be called spuriously or with a position already seen. The default does
+    /// nothing: with an embedded store, every commit is made by this process.
+    fn watch(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
+        drop(wake);
+        Ok(())
+    }
+
+    /// Copies `source`'s whole log into this store, which must be empty: every envelope
+    /// byte for byte (so every hash, and the head, are unchanged), the idempotency keys the
+    /// events were recorded under, and the read models, committed at once. Returns the new
+    /// head, which is `source`'s. Each event is checked against its own hash and its link
+    /// to the one before as it is read.
+    fn copy_from(&self, source: &dyn EventStore) -> Result<Head, StoreError> {
+        let _ = source;
+        Err(StoreError::invalid(
+            "this store cannot take a copy of a ledger",
+        ))
+    }
+}
+
+/// A boxed store is a store, so a binary can choose its backend at run time and hand
+/// everything above it one type (`Ledger<Box<dyn EventStore>>`).
+impl<S: EventStore + ?Sized> EventStore for Box<S> {
+    fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        (**self).append(req)
+    }
+    fn append_stream_bulk(
+        &self,
+        bulk: BulkAppend,
+        events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
+        models: &mut dyn FnMut(u64) -> Vec<ModelWrite>,
+    ) -> Result<AppendOutcome, StoreError> {
+        (**self).append_stream_bulk(bulk, events, models)
+    }
+    fn read_stream(&self, stream: &str, from_version: u64) -> EventIter<'_> {
+        (**self).read_stream(stream, from_version)
+    }
+    fn read_all(&self, from_position: u64) -> EventIter<'_> {
+        (**self).read_all(from_position)
+    }
+    fn event_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
+        (**self).event_at(position)
+    }
+    fn event_by_id(&self, id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        (**self).event_by_id(id)
+    }
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        (**self).stream_version(stream)
+    }
+    fn head(&self) -> Result<Head, StoreError> {
+        (**self).head()
+    }
+    fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+        (**self).key(key)
+    }
+    fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        (**self).model(name)
+    }
+    fn model_names(&self) -> Result<Vec<String>, StoreError> {
+        (**self).model_names()
+    }
+    fn save_model(&self, name: &str, position: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
+        (**self).save_model(name, position, bytes)
+    }
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        (**self).verify()
+    }
+    fn watch(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
+        (**self).watch(wake)
+    }
+    fn copy_from(&self, source: &dyn EventStore) -> Result<Head, StoreError> {
+        (**self).copy_from(source)
+    }
 }

@@ -8,9 +8,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use uuid::Uuid;
 
+use crate::backend::{Backend, Commit, KeyEntry, RawIter, Staged};
 use crate::clock::Clock;
-use crate::engine::{forward_event_store, Backend, Commit, Engine, KeyEntry, RawIter, Staged};
+use crate::engine::Engine;
 use crate::error::StoreError;
+use crate::forward_event_store;
 use crate::types::Head;
 
 #[derive(Default)]

@@ -64,15 +64,3 @@ pub fn key(k: &str, fp: u8) -> Idempotency {
         fingerprint: [fp; 32],
     }
 }
-
-/// Opens the raw sled database (the store must be closed), retrying while sled's
-/// background threads of the last handle still hold the lock.
-pub fn raw_db(dir: &std::path::Path) -> sled::Db {
-    for _ in 0..500 {
-        if let Ok(db) = sled::open(dir) {
-            return db;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("cannot open raw sled db at {}", dir.display());
-}

@@ -20,9 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grant_ledger_store::{
-    AppendRequest, BulkAppend, EventStore, ExpectedVersion, NewEvent, SledStore, StreamBatch,
-    SystemClock,
+    AppendRequest, BulkAppend, EventStore, ExpectedVersion, NewEvent, StreamBatch, SystemClock,
 };
+use grant_ledger_store_sled::SledStore;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 

@@ -18,7 +18,7 @@
 
 use uuid::Uuid;
 
-use crate::error::StoreError;
+use grant_ledger_store::StoreError;
 
 /// Runs shorter than this are indexed per event: an extent costs a binary search per
 /// lookup, which only pays for itself over several events.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::*;
 use grant_ledger_store::*;
+use grant_ledger_store_sled::SledStore;
 use tempfile::TempDir;
 
 const CHILD_ENV: &str = "GL_STORE_CHILD";

@@ -8,6 +8,7 @@ use std::sync::{Arc, Barrier};
 
 use common::*;
 use grant_ledger_store::*;
+use grant_ledger_store_sled::SledStore;
 use tempfile::TempDir;
 
 fn open(dir: &Path) -> SledStore {

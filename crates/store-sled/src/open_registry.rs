@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::error::StoreError;
+use grant_ledger_store::StoreError;
 
 /// How long to wait for this process's own closed handles to release sled's lock.
 const OWN_RELEASE_WAIT: Duration = Duration::from_secs(5);

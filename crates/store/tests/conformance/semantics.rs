@@ -1,21 +1,23 @@
-//! Append, read, conflict, idempotency, limit and model semantics, run against both stores
-//! so the in-memory store provably behaves like the sled one.
+//! The conformance suite, part one: append, read, conflict, idempotency, limit and model
+//! semantics, the same for every backend.
+//!
+//! A backend's test crate includes this file as a module (`#[path]`), next to `common`,
+//! and defines at its root `fresh() -> Option<Fresh>`: a new, empty store of that backend
+//! (`None` when the backend cannot run here, e.g. no database, after saying so once).
 
-mod common;
-
-use common::*;
+use crate::common::*;
+use crate::fresh;
 use grant_ledger_store::*;
-use tempfile::TempDir;
 
-/// Runs `f` once on a fresh MemoryStore and once on a fresh SledStore.
-fn both(f: impl Fn(&dyn EventStore)) {
-    f(&MemoryStore::new(dyn_clock()));
-    let dir = TempDir::new().unwrap();
-    f(&SledStore::open(dir.path(), dyn_clock()).unwrap());
+/// Runs `f` on a fresh store of the backend under test.
+fn each(f: impl Fn(&dyn EventStore)) {
+    if let Some(store) = fresh() {
+        f(&*store);
+    }
 }
 
 /// A bulk append by actor "t", with no key for the whole append and no models.
-fn bulk(
+pub(crate) fn bulk(
     s: &dyn EventStore,
     stream: &str,
     expected: ExpectedVersion,
@@ -32,7 +34,7 @@ fn bulk(
 
 #[test]
 fn positions_are_gapless_and_streams_versioned() {
-    both(|s| {
+    each(|s| {
         assert_eq!(s.head().unwrap(), Head::default());
         let a = s
             .append(req(vec![batch("a", ExpectedVersion::NoStream, 2)]))
@@ -106,7 +108,7 @@ fn positions_are_gapless_and_streams_versioned() {
 
 #[test]
 fn payload_and_envelope_fields_round_trip_exactly() {
-    both(|s| {
+    each(|s| {
         let payload = br#"{"b":1,  "a":"x\u00e9",  "n":[1.50,2]}"#.to_vec();
         let id = uuid::Uuid::now_v7();
         let mut r = req(vec![StreamBatch {
@@ -137,7 +139,7 @@ fn payload_and_envelope_fields_round_trip_exactly() {
 
 #[test]
 fn stale_expected_version_is_a_conflict_naming_both_versions() {
-    both(|s| {
+    each(|s| {
         s.append(req(vec![batch(
             "determination-31/7421",
             ExpectedVersion::Any,
@@ -177,7 +179,7 @@ fn stale_expected_version_is_a_conflict_naming_both_versions() {
 
 #[test]
 fn a_multi_stream_append_is_all_or_nothing() {
-    both(|s| {
+    each(|s| {
         s.append(req(vec![batch("b", ExpectedVersion::Any, 1)]))
             .unwrap();
         let head = s.head().unwrap();
@@ -202,7 +204,7 @@ fn a_multi_stream_append_is_all_or_nothing() {
 
 #[test]
 fn a_repeated_key_returns_the_original_result_and_writes_nothing() {
-    both(|s| {
+    each(|s| {
         let mut r = req(vec![batch("a", ExpectedVersion::Any, 2)]);
         r.keys = vec![key("abc", 1)];
         r.models = vec![ModelWrite {
@@ -256,7 +258,7 @@ fn a_repeated_key_returns_the_original_result_and_writes_nothing() {
 
 #[test]
 fn per_event_keys_are_recorded_found_and_never_recorded_twice() {
-    both(|s| {
+    each(|s| {
         s.append(req(vec![batch("a", ExpectedVersion::Any, 1)]))
             .unwrap();
         let mut b = batch("a", ExpectedVersion::Exact(1), 0);
@@ -360,7 +362,7 @@ fn per_event_keys_are_recorded_found_and_never_recorded_twice() {
 
 #[test]
 fn duplicate_event_ids_are_refused() {
-    both(|s| {
+    each(|s| {
         let b = batch("a", ExpectedVersion::Any, 2);
         let dup = b.events[0].clone();
         s.append(req(vec![b])).unwrap();
@@ -390,7 +392,7 @@ fn duplicate_event_ids_are_refused() {
 
 #[test]
 fn limits_and_malformed_requests_are_invalid() {
-    both(|s| {
+    each(|s| {
         let invalid = |r: AppendRequest| {
             let err = s.append(r).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
@@ -443,7 +445,7 @@ fn limits_and_malformed_requests_are_invalid() {
 
 #[test]
 fn models_are_checkpointed_with_appends_and_saved_durably() {
-    both(|s| {
+    each(|s| {
         let mut r = req(vec![batch("a", ExpectedVersion::Any, 3)]);
         r.models = vec![
             ModelWrite {
@@ -476,7 +478,7 @@ fn models_are_checkpointed_with_appends_and_saved_durably() {
 
 #[test]
 fn bulk_append_commits_many_chunks_at_once() {
-    both(|s| {
+    each(|s| {
         s.append(req(vec![batch("other", ExpectedVersion::Any, 1)]))
             .unwrap();
         let n = 5_000u64;
@@ -514,7 +516,7 @@ fn bulk_append_commits_many_chunks_at_once() {
     });
 }
 
-fn failed_bulk_appends_leave_no_trace(s: &dyn EventStore) {
+pub(crate) fn failed_bulk_appends_leave_no_trace(s: &dyn EventStore) {
     s.append(req(vec![batch("a", ExpectedVersion::Any, 1)]))
         .unwrap();
     let head = s.head().unwrap();
@@ -581,39 +583,13 @@ fn failed_bulk_appends_leave_no_trace(s: &dyn EventStore) {
 
 #[test]
 fn a_failed_bulk_append_leaves_no_trace() {
-    failed_bulk_appends_leave_no_trace(&MemoryStore::new(dyn_clock()));
-    let dir = TempDir::new().unwrap();
-    let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
-    failed_bulk_appends_leave_no_trace(&s);
-    let head = s.head().unwrap().position;
-    drop(s);
-    // The failed imports staged whole chunks of increasing ids, i.e. id extents: none may be
-    // left behind, and the three committed single events have one entry each.
-    let db = raw_db(dir.path());
-    assert_eq!(head, 3);
-    assert_eq!(db.open_tree("event_ids").unwrap().len(), 3);
-    assert!(
-        db.open_tree("event_id_extents").unwrap().is_empty(),
-        "a failed bulk append left an id extent behind"
-    );
-    drop(db);
-    // ... whereas a bulk append that commits is indexed by extents (so the check above was
-    // looking at the right tree).
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
-    let mut events = (0..3_000u64).map(|i| Ok(event(i)));
-    bulk(&s, "later", ExpectedVersion::NoStream, &mut events).unwrap();
-    drop(s);
-    let db = raw_db(dir.path());
-    assert_eq!(db.open_tree("event_id_extents").unwrap().len(), 2);
-    assert_eq!(db.open_tree("event_ids").unwrap().len(), 3);
+    each(failed_bulk_appends_leave_no_trace);
 }
 
 #[test]
-fn memory_and_sled_stores_produce_identical_hashes() {
+fn the_same_appends_give_the_memory_stores_hashes() {
+    let Some(store) = fresh() else { return };
     let mem = MemoryStore::new(dyn_clock());
-    let dir = TempDir::new().unwrap();
-    let disk = SledStore::open(dir.path(), dyn_clock()).unwrap();
     for round in 0..5 {
         let r = req(vec![batch(
             &format!("s{}", round % 2),
@@ -621,41 +597,18 @@ fn memory_and_sled_stores_produce_identical_hashes() {
             round + 1,
         )]);
         mem.append(r.clone()).unwrap();
-        disk.append(r).unwrap();
+        store.append(r).unwrap();
     }
-    assert_eq!(mem.head().unwrap(), disk.head().unwrap());
-    assert_eq!(mem.verify().unwrap(), disk.verify().unwrap());
-}
-
-#[test]
-fn sled_store_keeps_everything_across_reopen() {
-    let dir = TempDir::new().unwrap();
-    let head = {
-        let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
-        let mut r = req(vec![batch("a", ExpectedVersion::Any, 4)]);
-        r.keys = vec![key("k1", 9)];
-        r.models = vec![ModelWrite {
-            name: "m".into(),
-            bytes: b"x".to_vec(),
-        }];
-        s.append(r).unwrap();
-        s.head().unwrap()
-    };
-    let s = SledStore::open(dir.path(), dyn_clock()).unwrap();
-    assert_eq!(s.head().unwrap(), head);
-    assert_eq!(s.stream_version("a").unwrap(), 4);
-    assert_eq!(s.key("k1").unwrap().unwrap().fingerprint, [9; 32]);
-    assert_eq!(s.model("m").unwrap(), Some((4, b"x".to_vec())));
-    assert_eq!(s.verify().unwrap().events, 4);
-    let next = s
-        .append(req(vec![batch("a", ExpectedVersion::Exact(4), 1)]))
-        .unwrap();
-    assert_eq!(next.appended().first_position, 5);
+    assert_eq!(mem.head().unwrap(), store.head().unwrap());
+    assert_eq!(mem.verify().unwrap(), store.verify().unwrap());
+    let ours: Vec<_> = store.read_all(0).map(|e| e.unwrap().hash).collect();
+    let theirs: Vec<_> = mem.read_all(0).map(|e| e.unwrap().hash).collect();
+    assert_eq!(ours, theirs);
 }
 
 #[test]
 fn duplicate_ids_are_caught_even_when_ids_are_spread_over_the_key_space() {
-    both(|s| {
+    each(|s| {
         // Ids that do not sort after the recorded ones (old or random ids on import) take
         // the store's fallback lookup path.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -738,7 +691,7 @@ fn assert_found(s: &dyn EventStore, ids: &[uuid::Uuid], first_position: u64) {
 
 #[test]
 fn every_event_is_found_by_id_whether_ids_increase_or_not() {
-    both(|s| {
+    each(|s| {
         // A bulk of 5,000 increasing (v7) ids: indexed as extents, over chunk borders.
         let events: Vec<NewEvent> = (0..5_000).map(event).collect();
         let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.event_id).collect();
@@ -793,7 +746,7 @@ fn every_event_is_found_by_id_whether_ids_increase_or_not() {
 
 #[test]
 fn a_duplicate_id_inside_an_extents_range_is_refused() {
-    both(|s| {
+    each(|s| {
         let base = 0x0190_0000_0000_7000_8000_0000_0000_0000;
         let ids = spaced_ids(base, 10, 100);
         s.append(with_ids("a", &ids)).unwrap();
@@ -839,7 +792,7 @@ fn a_duplicate_id_inside_an_extents_range_is_refused() {
 
 #[test]
 fn interleaved_ids_across_appends_fall_back_and_are_found() {
-    both(|s| {
+    each(|s| {
         let base = 0x0190_0000_0000_7000_8000_0000_0000_0000;
         let odd = spaced_ids(base + 1, 2, 200);
         let even = spaced_ids(base, 2, 200);
@@ -861,5 +814,46 @@ fn interleaved_ids_across_appends_fall_back_and_are_found() {
             assert!(matches!(err, StoreError::DuplicateEventId { .. }), "{err}");
         }
         s.verify().unwrap();
+    });
+}
+
+#[test]
+fn a_copied_ledger_keeps_its_hashes_keys_and_models() {
+    each(|target| {
+        let source = MemoryStore::new(dyn_clock());
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 2)]);
+        r.keys = vec![key("whole", 3)];
+        for e in &mut r.batches[0].events {
+            e.key = Some("whole".into());
+        }
+        r.models = vec![ModelWrite {
+            name: "m".into(),
+            bytes: b"x".to_vec(),
+        }];
+        source.append(r).unwrap();
+        let mut rows = (0..3_000u64).map(|i| Ok(keyed_event(i, &format!("row-{i}"), 4)));
+        bulk(&source, "import", ExpectedVersion::NoStream, &mut rows).unwrap();
+
+        let head = target.copy_from(&source).unwrap();
+        assert_eq!(head, source.head().unwrap());
+        assert_eq!(target.head().unwrap(), head);
+        assert_eq!(target.verify().unwrap(), source.verify().unwrap());
+        let a: Vec<_> = target.read_all(0).map(|e| e.unwrap().hash).collect();
+        let b: Vec<_> = source.read_all(0).map(|e| e.unwrap().hash).collect();
+        assert_eq!(a, b);
+        assert_eq!(target.key("whole").unwrap(), source.key("whole").unwrap());
+        assert_eq!(
+            target.key("row-2999").unwrap(),
+            source.key("row-2999").unwrap()
+        );
+        assert_eq!(target.model("m").unwrap(), Some((2, b"x".to_vec())));
+        assert_eq!(target.stream_version("import").unwrap(), 3_000);
+        // A repeat of the copied append is still a repeat.
+        let mut again = req(vec![batch("a", ExpectedVersion::Any, 1)]);
+        again.keys = vec![key("whole", 3)];
+        assert!(target.append(again).unwrap().is_duplicate());
+        // And a second copy is refused: the target is no longer empty.
+        let err = target.copy_from(&source).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
     });
 }

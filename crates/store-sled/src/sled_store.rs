@@ -17,14 +17,15 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Batch, IVec, Transactional, Tree};
 use uuid::Uuid;
 
-use crate::clock::Clock;
-use crate::engine::{forward_event_store, Backend, Commit, Engine, KeyEntry, RawIter, Staged};
-use crate::envelope::{self, STORAGE_FORMAT};
-use crate::error::{describe_io, from_sled, StoreError};
+use grant_ledger_store::envelope::{self, STORAGE_FORMAT};
+use grant_ledger_store::{
+    describe_io, forward_event_store, limits, Appended, Backend, Clock, Commit, Engine, Head,
+    KeyEntry, KeyRecord, RawIter, Staged, StoreError,
+};
+
+use crate::error::from_sled;
 use crate::id_extents::{self, IdExtent, MIN_EXTENT_EVENTS};
-use crate::limits;
 use crate::open_registry::{open_exclusive, OpenGuard};
-use crate::types::{Appended, Head, KeyRecord};
 
 const TREE_EVENTS: &str = "events";
 const TREE_EVENT_IDS: &str = "event_ids";
@@ -683,7 +684,7 @@ fn sync_dir(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The durable [`crate::EventStore`]. `Send + Sync`: share it between threads with `Arc`.
+/// The durable [`grant_ledger_store::EventStore`]. `Send + Sync`: share it between threads with `Arc`.
 pub struct SledStore {
     engine: Engine<SledBackend>,
     _open: OpenGuard,
