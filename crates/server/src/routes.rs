@@ -43,7 +43,8 @@ impl<S: EventStore> Clone for AppState<S> {
 
 type Answer = Result<Response, Problem>;
 
-/// Every endpoint of `/api/v1`, `/healthz`, and the 404 for any other path.
+/// Every endpoint of `/api/v1`, `/healthz`, the web pages (`crate::web`), and the 404 for
+/// any other path.
 pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
     let api = Router::new()
         .route(
@@ -73,7 +74,8 @@ pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(healthz::<S>))
         .fallback(no_such_path)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::web::router(state))
 }
 
 async fn no_such_path() -> Problem {
