@@ -17,22 +17,23 @@ pub struct Group {
     pub values: Vec<(f64, String)>,
 }
 
-const LABEL_WIDTH: f64 = 190.0;
-const BAR_AREA: f64 = 560.0;
-const BAR: f64 = 12.0;
-const GAP: f64 = 14.0;
+/// The drawing's own width: narrow, so its text stays legible on a phone once scaled.
+const WIDTH: f64 = 400.0;
+const BAR: f64 = 10.0;
+const LABEL: f64 = 16.0;
+const GAP: f64 = 10.0;
 
-/// A horizontal grouped bar chart; `id` makes its title and description referable.
+/// A horizontal grouped bar chart, each group's label above its bars; `id` makes its
+/// title and description referable.
 pub fn bars(id: &str, title: &str, series: &[Series], groups: &[Group]) -> String {
     let max = groups
         .iter()
         .flat_map(|g| g.values.iter().map(|(v, _)| *v))
         .fold(0.0_f64, f64::max);
-    let scale = if max > 0.0 { BAR_AREA / max } else { 0.0 };
-    let group_height = BAR * series.len() as f64 + GAP;
-    let legend_height = 28.0;
-    let height = legend_height + group_height * groups.len() as f64 + 4.0;
-    let width = LABEL_WIDTH + BAR_AREA + 10.0;
+    let scale = if max > 0.0 { WIDTH / max } else { 0.0 };
+    let group_height = LABEL + BAR * series.len() as f64 + GAP;
+    let legend_height = 26.0;
+    let height = legend_height + group_height * groups.len() as f64;
     let mut description = String::new();
     for g in groups {
         let figures: Vec<String> = series
@@ -45,37 +46,36 @@ pub fn bars(id: &str, title: &str, series: &[Series], groups: &[Group]) -> Strin
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
         escape(title),
         escape(description.trim_end())
     );
-    let mut x = LABEL_WIDTH;
+    let mut x = 0.0;
     for s in series {
         let _ = write!(
             svg,
-            r#"<rect class="{}" x="{x}" y="6" width="14" height="14"/><text class="chart__legend" x="{}" y="18">{}</text>"#,
+            r#"<rect class="{}" x="{x}" y="4" width="12" height="12"/><text class="chart__legend" x="{}" y="15">{}</text>"#,
             s.class,
-            x + 20.0,
+            x + 17.0,
             escape(s.name)
         );
-        x += 40.0 + 8.0 * s.name.len() as f64;
+        x += 32.0 + 7.0 * s.name.len() as f64;
     }
     for (i, g) in groups.iter().enumerate() {
         let top = legend_height + group_height * i as f64;
         let _ = write!(
             svg,
-            r#"<text class="chart__label" x="{}" y="{}" text-anchor="end">{}</text>"#,
-            LABEL_WIDTH - 8.0,
-            top + BAR * series.len() as f64 / 2.0 + 4.0,
+            r#"<text class="chart__label" x="0" y="{}">{}</text>"#,
+            top + 12.0,
             escape(&g.label)
         );
         for (j, (s, (value, _))) in series.iter().zip(&g.values).enumerate() {
             let w = (value.max(0.0) * scale).max(if *value > 0.0 { 1.0 } else { 0.0 });
             let _ = write!(
                 svg,
-                r#"<rect class="{}" x="{LABEL_WIDTH}" y="{}" width="{w:.1}" height="{}"/>"#,
+                r#"<rect class="{}" x="0" y="{}" width="{w:.1}" height="{}"/>"#,
                 s.class,
-                top + BAR * j as f64,
+                top + LABEL + BAR * j as f64,
                 BAR - 1.0
             );
         }
@@ -125,8 +125,8 @@ mod tests {
     #[test]
     fn the_largest_value_fills_the_bar_area_and_others_scale() {
         let svg = chart();
-        assert!(svg.contains(r#"width="560.0""#));
-        assert!(svg.contains(r#"width="280.0""#));
+        assert!(svg.contains(r#"width="400.0""#));
+        assert!(svg.contains(r#"width="200.0""#));
     }
 
     #[test]

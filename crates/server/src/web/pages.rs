@@ -78,6 +78,16 @@ fn summary_row(key: &str, value: Markup) -> Markup {
     }
 }
 
+/// A summary list row of money: right-aligned, as in the tables.
+fn money_row(key: &str, m: Money) -> Markup {
+    html! {
+        div class="summary-list__row" {
+            dt class="summary-list__key" { (key) }
+            dd class="summary-list__value numeric" { (money(m)) }
+        }
+    }
+}
+
 // ---------------------------------------------------------------- overview
 
 struct Overview {
@@ -171,11 +181,11 @@ fn overview_section(index: usize, o: &Overview, today: NaiveDate) -> Markup {
                 (d.title)
             }
             dl class="summary-list" {
-                (summary_row("Determined", html! { (money(sum(rows.iter().map(|r| r.determined)))) }))
-                (summary_row("Paid", html! { (money(sum(rows.iter().map(|r| r.paid)))) }))
-                (summary_row("Spent", html! { (money(sum(rows.iter().map(|r| r.spent)))) }))
-                (summary_row("Unspent", html! { (money(sum(rows.iter().map(|r| r.unspent)))) }))
-                (summary_row("Unpaid", html! { (money(sum(rows.iter().map(|r| r.unpaid)))) }))
+                (money_row("Determined", sum(rows.iter().map(|r| r.determined))))
+                (money_row("Paid", sum(rows.iter().map(|r| r.paid))))
+                (money_row("Spent", sum(rows.iter().map(|r| r.spent))))
+                (money_row("Unspent", sum(rows.iter().map(|r| r.unspent))))
+                (money_row("Unpaid", sum(rows.iter().map(|r| r.unpaid))))
                 (summary_row("Payment deadline", html! {
                     (date(d.payment_deadline)) " "
                     @if all_paid { (tag("All paid", "tag--green")) }
@@ -400,12 +410,13 @@ fn region_body(v: &RegionView, own: bool, finance: bool) -> Markup {
     html! {
         span class="caption" { "Determination " (v.determination) ", lead authority " (b.lead_authority) }
         dl class="summary-list" {
-            (summary_row("Determined", html! { (money(b.determined)) }))
-            (summary_row("Paid", html! { (money(b.paid)) " " (balance_tag(b.status)) @if let Some(on) = b.paid_on { " on " (date(on)) } }))
-            (summary_row("Recovered", html! { (money(b.recovered)) }))
-            (summary_row("Spent", html! { (money(b.spent)) }))
-            (summary_row("Unspent", html! { (money(b.unspent)) }))
-            (summary_row("Unpaid", html! { (money(b.unpaid)) }))
+            (money_row("Determined", b.determined))
+            (money_row("Paid", b.paid))
+            (summary_row("Status", html! { (balance_tag(b.status)) @if let Some(on) = b.paid_on { " paid on " (date(on)) } }))
+            (money_row("Recovered", b.recovered))
+            (money_row("Spent", b.spent))
+            (money_row("Unspent", b.unspent))
+            (money_row("Unpaid", b.unpaid))
         }
         @if own { p class="body" { a href=(spend_href) class="button" { "Record spend for " (b.region) } } }
         @if finance && b.status == BalanceStatus::Unpaid { p class="body" { a href=(pay_href) class="button" { "Record a payment to " (b.region) } } }
