@@ -58,8 +58,13 @@ pub async fn live<S: EventStore + 'static>(
     if super::viewer(&state, &headers, true).is_err() {
         return (StatusCode::UNAUTHORIZED, "not signed in").into_response();
     }
-    let after = params
-        .after
+    // A browser reconnecting after the feed ended sends the last position it was told.
+    let resumed = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let after = resumed
+        .or(params.after)
         .and_then(|a| a.trim().parse::<u64>().ok())
         .unwrap_or_else(|| state.app.ledger.head_position());
     let mut head = state.app.head.clone();

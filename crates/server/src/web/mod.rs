@@ -107,7 +107,10 @@ pub fn router<S: EventStore + 'static>(app: AppState<S>) -> Router {
         )
         .route(
             "/spends/upload",
-            get(forms::upload_form::<S>).post(forms::upload::<S>),
+            get(forms::upload_form::<S>).post(forms::upload::<S>).layer(
+                // As large a file as the API's spend import takes.
+                axum::extract::DefaultBodyLimit::max(crate::body::MAX_BODY_BYTES),
+            ),
         )
         .route("/assets/app.css", get(assets::stylesheet))
         .route("/assets/live.js", get(assets::script))
