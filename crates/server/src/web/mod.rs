@@ -19,6 +19,10 @@
 //! page cannot reference a field that does not exist or forget to escape a region name,
 //! and there are no template files to find at run time.
 
+// A handler's early answer (a redirect to sign in, a refused form) is a whole `Response`
+// either way; boxing it would only add an allocation to a path taken once per request.
+#![allow(clippy::result_large_err)]
+
 pub mod activity;
 pub mod assets;
 pub mod chart;

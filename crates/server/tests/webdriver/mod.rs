@@ -120,7 +120,7 @@ impl Browser {
     }
 
     fn post(&self, path: &str, body: Value) -> WdResult<Value> {
-        Ok(post(&format!("{}{path}", self.base), &body)?)
+        post(&format!("{}{path}", self.base), &body)
     }
 
     fn get(&self, path: &str) -> WdResult<Value> {
@@ -276,9 +276,6 @@ fn post(url: &str, body: &Value) -> WdResult<Value> {
     };
     let v: Value = r.into_json()?;
     failed(&v)?;
-    if url.ends_with("/session") {
-        return Ok(v["value"].clone());
-    }
     Ok(v["value"].clone())
 }
 
