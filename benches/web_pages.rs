@@ -4,9 +4,9 @@
 //! `GL_WEB_EVENTS` spend events (default 100,000; the figure is 1,000,000).
 //!
 //! Each page is fetched `GL_WEB_RUNS` times (default 30) and the median and slowest are
-//! reported. The region page's first view after a start waits for the one pass over the
-//! log that its spend-by-authority table needs (made in the background from start); that
-//! wait is reported on its own line.
+//! reported. The region page's spend-by-authority table needs one pass over the log after
+//! a start (made in the background); how long after the start it appears is reported on
+//! its own line.
 //!
 //! Run: `cargo bench --bench web_pages` (or `GL_WEB_EVENTS=1000000 cargo bench --bench web_pages`).
 
@@ -153,7 +153,7 @@ fn main() -> BenchResult {
 
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let cookie = sign_in(&agent, &url, &finance)?;
-    let fetch = |path: &str| -> BenchResult<Duration> {
+    let fetch = |path: &str| -> BenchResult<(Duration, String)> {
         let t = Instant::now();
         let r = agent
             .get(&format!("{url}{path}"))
@@ -164,17 +164,27 @@ fn main() -> BenchResult {
         if !body.contains("</html>") {
             return Err(format!("{path} did not answer a page").into());
         }
-        Ok(took)
+        Ok((took, body))
     };
     let region = "/regions/south-west?determination=31%2F7421";
-    let first = fetch(region)?;
-    println!("region page, first view after start (waits for the history pass): {:.1} ms ({:.1} s after start)", ms(first), started.elapsed().as_secs_f64());
+    let (first, _) = fetch(region)?;
+    println!("region page, first view after start: {:.2} ms", ms(first));
+    // Until the history pass ends, the region page says so instead of waiting for it.
+    while fetch(region)?.1.contains("still reading the ledger") {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!(
+        "region page shows spend by authority {:.1} s after the server started (the one pass over the history)",
+        started.elapsed().as_secs_f64()
+    );
     for (name, path) in [
         ("overview", "/"),
         ("deadlines", "/deadlines"),
         ("region", region),
     ] {
-        let mut times: Vec<Duration> = (0..runs).map(|_| fetch(path)).collect::<Result<_, _>>()?;
+        let mut times: Vec<Duration> = (0..runs)
+            .map(|_| fetch(path).map(|(t, _)| t))
+            .collect::<Result<_, _>>()?;
         times.sort();
         println!(
             "{name:<9} {path:<44} median {:>7.2} ms   slowest {:>7.2} ms",

@@ -2,10 +2,12 @@
 //! payments, recoveries and reversals, folded from the audit trail (the `history` of the
 //! typed API). Reading the whole log on every page view would cost a pass over a million
 //! events; instead the fold is kept in memory with the position it reflects, and each view
-//! first folds only the events committed since. The first view after the server starts
-//! pays the one full pass (the server starts it in the background).
+//! first folds only the events committed since. The one full pass is made in the
+//! background when the server starts; until it ends, a region page says that this part is
+//! still being read rather than keep its reader waiting.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use grant_ledger_domain::{region_slug, Money};
@@ -44,30 +46,49 @@ struct Folded {
 #[derive(Default)]
 pub struct Activity {
     folded: Mutex<Folded>,
+    /// True while the first full pass runs.
+    warming: AtomicBool,
 }
 
 impl Activity {
-    /// Folds what was committed since the last call, then answers for one region.
-    /// Blocks on the log: call from a blocking thread.
+    /// Folds what was committed since the last call, then answers for one region;
+    /// `None` while the first full pass is still running. Blocks on the log: call from a
+    /// blocking thread.
     pub fn region(
         &self,
         api: &dyn Api,
         determination: &str,
         region: &str,
-    ) -> Result<RegionActivity, LedgerError> {
+    ) -> Result<Option<RegionActivity>, LedgerError> {
+        if self.warming.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         let mut folded = self.folded.lock().map_err(|_| poisoned())?;
         catch_up(&mut folded, api)?;
-        Ok(folded
-            .regions
-            .get(&(determination.to_string(), region_slug(region)))
-            .cloned()
-            .unwrap_or_default())
+        Ok(Some(
+            folded
+                .regions
+                .get(&(determination.to_string(), region_slug(region)))
+                .cloned()
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// Marks the first full pass as started: until [`Activity::warm`] ends, views do not
+    /// wait for it.
+    pub fn start_warming(&self) {
+        self.warming.store(true, Ordering::Release);
     }
 
     /// Folds the whole log now (the server calls this once at start).
     pub fn warm(&self, api: &dyn Api) -> Result<(), LedgerError> {
-        let mut folded = self.folded.lock().map_err(|_| poisoned())?;
-        catch_up(&mut folded, api)
+        let result = self
+            .folded
+            .lock()
+            .map_err(|_| poisoned())
+            .and_then(|mut folded| catch_up(&mut folded, api));
+        self.warming.store(false, Ordering::Release);
+        result
     }
 }
 
@@ -226,6 +247,34 @@ mod tests {
         let r = region(&folded);
         assert_eq!(r.by_authority.get("Bristol").copied(), Some(Money::ZERO));
         assert_eq!(r.reversals.len(), 1);
+    }
+
+    #[test]
+    fn a_view_during_the_first_pass_does_not_wait_for_it() {
+        let activity = Activity::default();
+        activity.start_warming();
+        let ledger = std::sync::Arc::new(
+            grant_ledger_projections::Ledger::with_store(grant_ledger_store::MemoryStore::new(
+                std::sync::Arc::new(grant_ledger_store::SystemClock),
+            ))
+            .ok(),
+        );
+        let Some(ledger) = std::sync::Arc::into_inner(ledger).flatten() else {
+            return;
+        };
+        let session = grant_ledger_projections::Session::new(
+            std::sync::Arc::new(ledger),
+            grant_ledger_projections::Caller::owner("t"),
+        );
+        assert_eq!(
+            activity.region(&session, "31/7421", "London").ok(),
+            Some(None)
+        );
+        assert!(activity.warm(&session).is_ok());
+        assert!(matches!(
+            activity.region(&session, "31/7421", "London"),
+            Ok(Some(_))
+        ));
     }
 
     #[test]

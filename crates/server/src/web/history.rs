@@ -167,11 +167,21 @@ pub async fn page<S: EventStore + 'static>(
     } else {
         StatusCode::BAD_REQUEST
     };
-    let body = body(&asked, page.as_ref(), &errors);
+    let reverse = super::layout::may_move_money(viewer.caller.role.as_ref());
+    let body = body(&asked, page.as_ref(), &errors, reverse);
     layout::page(status, "History", Some(&viewer.chrome()), &errors, body)
 }
 
-fn body(asked: &Asked, page: Option<&Page>, errors: &[FieldError]) -> Markup {
+/// Whether an event of this type can be reversed from its row.
+fn reversible(event_type: &str) -> bool {
+    matches!(
+        event_type,
+        "PaymentIssued" | "FundsSpent" | "GrantRecovered"
+    )
+}
+
+/// `reverse`: whether the viewer may reverse money, so rows link to the reversal form.
+fn body(asked: &Asked, page: Option<&Page>, errors: &[FieldError], reverse: bool) -> Markup {
     let mut types: Vec<(String, String)> = vec![(String::new(), "Any type".into())];
     types.extend(
         event_type_names()
@@ -205,6 +215,7 @@ fn body(asked: &Asked, page: Option<&Page>, errors: &[FieldError]) -> Markup {
                             th scope="col" { "Effective date" }
                             th scope="col" { "Recorded" }
                             th scope="col" { "Hash" }
+                            @if reverse { th scope="col" { span class="visually-hidden" { "Action" } } }
                         } }
                         tbody {
                             @for e in &p.entries {
@@ -217,6 +228,11 @@ fn body(asked: &Asked, page: Option<&Page>, errors: &[FieldError]) -> Markup {
                                     td { (date(e.effective_date)) }
                                     td { (time(e.recorded_at)) }
                                     td class="mono" { (e.hash) }
+                                    @if reverse {
+                                        td { @if reversible(&e.event_type) {
+                                            a href={ "/reversals/new?event=" (e.position) } { "Reverse" span class="visually-hidden" { " event " (e.position) } }
+                                        } }
+                                    }
                                 }
                             }
                         }
@@ -325,6 +341,12 @@ mod tests {
             "since"
         );
         assert_eq!(field_of("type \"x\" is not an event type"), "type");
+    }
+
+    #[test]
+    fn only_money_events_are_offered_for_reversal() {
+        assert!(reversible("PaymentIssued") && reversible("FundsSpent"));
+        assert!(!reversible("DeterminationMade") && !reversible("EventReversed"));
     }
 
     #[test]

@@ -130,6 +130,7 @@ fn warm<S: EventStore + 'static>(state: &WebState<S>) {
     };
     let activity = Arc::clone(&state.activity);
     let session = Session::new(Arc::clone(&state.app.ledger), Caller::owner("web"));
+    activity.start_warming();
     runtime.spawn_blocking(move || {
         if let Err(e) = activity.warm(&session) {
             tracing::warn!("the region pages' history could not be read: {e}");

@@ -299,7 +299,8 @@ struct RegionView {
     determination: String,
     balance: BalanceRow,
     purposes: Vec<SpendReportRow>,
-    activity: RegionActivity,
+    /// `None` while the history is still being read after a start.
+    activity: Option<RegionActivity>,
 }
 
 /// The determination a page is about: the one asked for, or the first on record.
@@ -448,25 +449,37 @@ fn region_body(v: &RegionView, own: bool, finance: bool) -> Markup {
                 } }
             }
         }
+        @match &v.activity {
+            None => {
+                h2 class="heading-m" { "Spend by authority, payments, recoveries and reversals" }
+                p class="body" { "The server is still reading the ledger's history since it started. Reload this page in a moment to see them." }
+            }
+            Some(activity) => { (activity_body(activity)) }
+        }
+        p class="body" { a href={ "/history?region=" (region_slug(&b.region)) } { "All of this region's history" } }
+    }
+}
+
+fn activity_body(activity: &RegionActivity) -> Markup {
+    html! {
         h2 class="heading-m" { "Spend by authority" }
-        @if v.activity.by_authority.is_empty() { p class="body" { "No spend has been recorded for this region." } }
+        @if activity.by_authority.is_empty() { p class="body" { "No spend has been recorded for this region." } }
         @else {
             div class="table-wrap" {
                 table class="table" {
                     caption class="visually-hidden" { "Spend by authority" }
                     thead { tr { th scope="col" { "Authority" } th scope="col" class="numeric" { "Spent" } } }
                     tbody {
-                        @for (authority, spent) in &v.activity.by_authority {
+                        @for (authority, spent) in &activity.by_authority {
                             tr { th scope="row" { (authority) } (num(*spent)) }
                         }
                     }
                 }
             }
         }
-        (events_table("Payments", "No payment has been recorded for this region.", &v.activity.payments, "reference"))
-        (events_table("Recoveries", "No recovery has been recorded for this region.", &v.activity.recoveries, "reason"))
-        (events_table("Reversals", "No event of this region has been reversed.", &v.activity.reversals, "reason"))
-        p class="body" { a href={ "/history?region=" (region_slug(&b.region)) } { "All of this region's history" } }
+        (events_table("Payments", "No payment has been recorded for this region.", &activity.payments, "reference"))
+        (events_table("Recoveries", "No recovery has been recorded for this region.", &activity.recoveries, "reason"))
+        (events_table("Reversals", "No event of this region has been reversed.", &activity.reversals, "reason"))
     }
 }
 
