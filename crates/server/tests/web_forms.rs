@@ -72,6 +72,27 @@ impl Client {
         self.answer(result)
     }
 
+    /// Posts `fields` and one file as multipart/form-data, as a browser's upload form does.
+    fn upload(&mut self, path: &str, fields: &[(&str, &str)], file: &str) -> TestResult<Answer> {
+        let boundary = "glboundary7421";
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+        }
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"spend.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+        ));
+        let mut req = self.agent.post(&format!("{}{path}", self.base)).set(
+            "content-type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        if let Some(c) = &self.cookie {
+            req = req.set("cookie", c);
+        }
+        let result = req.send_string(&body);
+        self.answer(result)
+    }
+
     fn sign_in(&mut self, token: &str) -> TestResult<Answer> {
         let page = self.get("/sign-in")?;
         let csrf = hidden(&page.body, "csrf");
@@ -341,5 +362,48 @@ fn the_check_highlights_south_west_by_11400() -> TestResult {
         "{}",
         page.body
     );
+    Ok(())
+}
+
+const HEADER: &str = "determination,region,amount,date,purpose,authority,description,reference,key";
+
+#[test]
+fn an_upload_with_a_bad_line_records_no_row_and_names_the_line() -> TestResult {
+    let served = Served::start(true)?;
+    let mut c = Client::new(&served.url);
+    c.sign_in(&served.south_west)?;
+    let form = c.get("/spends/upload")?;
+    let (csrf, key) = (hidden(&form.body, "csrf"), hidden(&form.body, "key"));
+    let before = served.events();
+    let file = format!(
+        "{HEADER}\n31/7421,South West,100,2024-10-01,data-coordinator,,,,\n31/7421,South West,lots,2024-10-01,data-coordinator,,,,\n"
+    );
+    let answer = c.upload("/spends/upload", &[("csrf", &csrf), ("key", &key)], &file)?;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body.contains("There is a problem") && answer.body.contains("line 3"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(served.events(), before, "no row was recorded");
+    Ok(())
+}
+
+#[test]
+fn a_good_upload_records_every_row_once_even_if_submitted_twice() -> TestResult {
+    let served = Served::start(true)?;
+    let mut c = Client::new(&served.url);
+    c.sign_in(&served.south_west)?;
+    let form = c.get("/spends/upload")?;
+    let (csrf, key) = (hidden(&form.body, "csrf"), hidden(&form.body, "key"));
+    let before = served.events();
+    let file = format!(
+        "{HEADER}\n31/7421,South West,100,2024-10-01,data-coordinator,,,,\n31/7421,South West,50,2024-10-02,self-assessment,,,,\n"
+    );
+    let first = c.upload("/spends/upload", &[("csrf", &csrf), ("key", &key)], &file)?;
+    assert_eq!(first.status, 303);
+    let second = c.upload("/spends/upload", &[("csrf", &csrf), ("key", &key)], &file)?;
+    assert_eq!(second.status, 303);
+    assert_eq!(served.events(), before + 2);
     Ok(())
 }
