@@ -20,5 +20,6 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 mod run;
+pub mod web;
 
 pub use run::{serve, ServeConfig, ServeError, Tls};

@@ -50,7 +50,8 @@ type Answer = Result<Response, Problem>;
 /// How much of a history answer is gathered before it is sent on.
 const HISTORY_CHUNK_BYTES: usize = 64 << 10;
 
-/// Every endpoint of `/api/v1`, `/healthz`, and the 404 for any other path.
+/// Every endpoint of `/api/v1`, `/healthz`, the web pages (`crate::web`), and the 404 for
+/// any other path.
 pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
     let api = Router::new()
         .route(
@@ -80,7 +81,8 @@ pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(healthz::<S>))
         .fallback(no_such_path)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::web::router(state))
 }
 
 async fn no_such_path() -> Problem {

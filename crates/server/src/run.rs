@@ -94,6 +94,11 @@ where
             head,
             stopping,
         }));
+        // The web pages mark their session cookie Secure when served over TLS.
+        let app = match config.tls {
+            Some(_) => app.layer(axum::Extension(crate::web::SecureCookies)),
+            None => app,
+        };
         let listener =
             std::net::TcpListener::bind(config.listen).map_err(|e| ServeError::Listen {
                 addr: config.listen,
