@@ -136,6 +136,21 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     }
 }
 
+/// What a JSON write needs: its body, read first (so that a refusal is answered rather
+/// than cut off while the client is still sending), its caller, its idempotency key, and the
+/// body decoded as `T`.
+async fn json_write<S: EventStore + 'static, T: serde::de::DeserializeOwned>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    request: Body,
+) -> Result<(Caller, Option<String>, T), Problem> {
+    let bytes = body::read(request).await?;
+    let caller = auth::caller(&state.ledger, headers)?;
+    let key = idempotency_key(headers)?;
+    body::require(headers, &["application/json"])?;
+    Ok((caller, key, body::json(&bytes)?))
+}
+
 /// JSON with the contract's content type.
 fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     match serde_json::to_vec(value) {
@@ -327,11 +342,7 @@ pub async fn pay<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
-    let bytes = body::read(request).await?;
-    let caller = auth::caller(&state.ledger, &headers)?;
-    let key = idempotency_key(&headers)?;
-    body::require(&headers, &["application/json"])?;
-    let b: PayBody = body::json(&bytes)?;
+    let (caller, key, b) = json_write::<S, PayBody>(&state, &headers, request).await?;
     let request = PayRequest {
         amount: money("amount", &b.amount)?,
         date: date("date", &b.date)?,
@@ -367,11 +378,7 @@ pub async fn spend<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
-    let bytes = body::read(request).await?;
-    let caller = auth::caller(&state.ledger, &headers)?;
-    let key = idempotency_key(&headers)?;
-    body::require(&headers, &["application/json"])?;
-    let b: SpendBody = body::json(&bytes)?;
+    let (caller, key, b) = json_write::<S, SpendBody>(&state, &headers, request).await?;
     let request = SpendRequest {
         amount: money("amount", &b.amount)?,
         date: date("date", &b.date)?,
@@ -437,11 +444,7 @@ pub async fn recover<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
-    let bytes = body::read(request).await?;
-    let caller = auth::caller(&state.ledger, &headers)?;
-    let key = idempotency_key(&headers)?;
-    body::require(&headers, &["application/json"])?;
-    let b: RecoverBody = body::json(&bytes)?;
+    let (caller, key, b) = json_write::<S, RecoverBody>(&state, &headers, request).await?;
     let request = RecoverRequest {
         amount: money("amount", &b.amount)?,
         date: date("date", &b.date)?,
@@ -471,11 +474,7 @@ pub async fn reverse<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
-    let bytes = body::read(request).await?;
-    let caller = auth::caller(&state.ledger, &headers)?;
-    let key = idempotency_key(&headers)?;
-    body::require(&headers, &["application/json"])?;
-    let b: ReverseBody = body::json(&bytes)?;
+    let (caller, key, b) = json_write::<S, ReverseBody>(&state, &headers, request).await?;
     let event = match b.event {
         serde_json::Value::String(text) => text,
         serde_json::Value::Number(n) => n.to_string(),
@@ -736,11 +735,7 @@ pub async fn grant_access<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
-    let bytes = body::read(request).await?;
-    let caller = auth::caller(&state.ledger, &headers)?;
-    let key = idempotency_key(&headers)?;
-    body::require(&headers, &["application/json"])?;
-    let b: GrantBody = body::json(&bytes)?;
+    let (caller, key, b) = json_write::<S, GrantBody>(&state, &headers, request).await?;
     let role: Role = b
         .role
         .parse()
