@@ -578,7 +578,7 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
         until: input::opt_date("--until", a.until.as_deref())?,
         limit: a.limit,
         after: a.after,
-        recorded_by: a.recorded_by.filter(|r| !r.trim().is_empty()),
+        recorded_by: input::non_empty(a.recorded_by),
     };
     if let (Some(since), Some(until)) = (filter.since, filter.until) {
         if since > until {

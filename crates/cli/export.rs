@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, command: ExportCommand) -> CliResult {
             .prefix
             .map(|p| p.trim().to_string())
             .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
-        data_source: a.data_source.filter(|d| !d.trim().is_empty()),
+        data_source: input::non_empty(a.data_source),
     };
     let package = ctx.reading()?.export_360giving(&request)?;
     let mut out = output::stdout();

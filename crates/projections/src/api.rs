@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::access::{AccessRow, Caller, GrantedAccess};
 use crate::error::LedgerError;
 use crate::export::{ExportRequest, GrantPackage};
+use crate::input::non_empty;
 use crate::ledger::Ledger;
 use crate::rows::{
     BalanceRow, DeadlineRow, DeterminationSummary, HistoryEntry, HistoryFilter, ImportSummary,
@@ -339,9 +340,4 @@ fn read_whole(mut input: Box<dyn std::io::Read + '_>) -> Result<Vec<u8>, LedgerE
         .read_to_end(&mut bytes)
         .map_err(|e| LedgerError::malformed(format!("the spend file cannot be read: {e}")))?;
     Ok(bytes)
-}
-
-/// Empty text means "not given".
-fn non_empty(text: Option<String>) -> Option<String> {
-    text.filter(|t| !t.trim().is_empty())
 }

@@ -625,7 +625,7 @@ impl HistoryParams {
             until: opt_date("until", self.until.as_deref())?,
             limit: number("limit", self.limit)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             after: number("after", self.after)?,
-            recorded_by: self.recorded_by.filter(|r| !r.trim().is_empty()),
+            recorded_by: input::non_empty(self.recorded_by),
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since > until {
@@ -805,7 +805,7 @@ pub async fn export_360giving<S: EventStore + 'static>(
             .prefix
             .map(|p| p.trim().to_string())
             .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
-        data_source: p.data_source.filter(|d| !d.trim().is_empty()),
+        data_source: input::non_empty(p.data_source),
     };
     let package = blocking(&state, caller, move |s| s.export_360giving(&request)).await?;
     Ok(json_response(StatusCode::OK, &package))
