@@ -611,39 +611,38 @@ fn resolve(
             )),
         }
     };
-    let mut answers: Vec<Result<Recorded, LedgerError>> = Vec::with_capacity(decided.len());
-    for outcome in &decided {
-        let answer = match outcome {
-            Decided::Done(_) => Ok(Recorded {
-                duplicate: true,
-                events: Vec::new(),
-            }),
+    // Where each written job's events are, so a repeat later in the group can share them.
+    let spans: Vec<Option<(String, usize, usize)>> = decided
+        .iter()
+        .map(|d| match d {
             Decided::Written {
                 stream,
                 offset,
                 count,
-            } => written(stream, *offset, *count),
-            Decided::SameAs(first) => match decided.get(*first) {
-                Some(Decided::Written {
-                    stream,
-                    offset,
-                    count,
-                }) => written(stream, *offset, *count).map(|r| Recorded {
-                    duplicate: true,
-                    ..r
-                }),
+            } => Some((stream.clone(), *offset, *count)),
+            _ => None,
+        })
+        .collect();
+    decided
+        .into_iter()
+        .map(|outcome| match outcome {
+            Decided::Done(answer) => answer,
+            Decided::Written {
+                stream,
+                offset,
+                count,
+            } => written(&stream, offset, count),
+            Decided::SameAs(first) => match spans.get(first) {
+                Some(Some((stream, offset, count))) => {
+                    written(stream, *offset, *count).map(|r| Recorded {
+                        duplicate: true,
+                        ..r
+                    })
+                }
                 _ => Err(LedgerError::corrupt("a repeated command lost its original")),
             },
-        };
-        answers.push(answer);
-    }
-    // `Done` answers are moved out last, since they are not `Clone`.
-    for (answer, outcome) in answers.iter_mut().zip(decided) {
-        if let Decided::Done(done) = outcome {
-            *answer = done;
-        }
-    }
-    answers
+        })
+        .collect()
 }
 
 /// What reversing an event of this kind needs permission for.
