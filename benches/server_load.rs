@@ -16,7 +16,7 @@
 //!
 //! Beside it, in the same run and on the same file system, raw sled 0.34's group-commit
 //! floor: `apply_batch` of N ~300-byte inserts, then `flush()` and `fsync` of sled's data
-//! file (the durable commit the ledger's store makes, see crates/store/src/sled_store.rs),
+//! file (the durable commit the ledger's store makes, see crates/store-sled/src/sled_backend.rs),
 //! for N = the clients of each level and N = the group the server achieved there. The
 //! server's appends/s is given as a ratio to the floor at the same concurrency.
 //!

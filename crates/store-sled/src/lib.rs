@@ -7,7 +7,9 @@
 
 mod error;
 mod id_extents;
+mod layout;
 mod open_registry;
+mod sled_backend;
 mod sled_store;
 
 pub use sled_store::SledStore;
