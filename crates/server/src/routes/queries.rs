@@ -7,8 +7,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use grant_ledger_projections::{
-    input, Api, BalancesQuery, DeadlinesQuery, ErrorKind, ExportRequest, SpendReportQuery,
-    DEFAULT_PREFIX,
+    input, Api, BalancesQuery, DeadlinesQuery, ErrorKind, ExportRequest, SpendReportBy,
+    SpendReportQuery, DEFAULT_PREFIX,
 };
 use grant_ledger_store::EventStore;
 use serde::Deserialize;
@@ -75,11 +75,14 @@ pub async fn deadlines<S: EventStore + 'static>(
 pub struct SpendReportParams {
     determination: Option<String>,
     region: Option<String>,
+    by: Option<String>,
+    as_of: Option<String>,
 }
 
-/// Spend per region and purpose, as `spend-report`.
+/// Spend per region and purpose (or authority), as `spend-report`; without
+/// `determination`, of every determination.
 #[utoipa::path(get, path = "/api/v1/spend-report", tag = "queries",
-    params(("determination" = String, Query), ("region" = Option<String>, Query)),
+    params(("determination" = Option<String>, Query, description = "one determination; every one when left out"), ("region" = Option<String>, Query), ("by" = Option<String>, Query, description = "purpose (the default) or authority"), ("as_of" = Option<String>, Query, description = "YYYY-MM-DD")),
     responses((status = 200, description = "as spend-report")))]
 pub async fn spend_report<S: EventStore + 'static>(
     State(state): State<AppState<S>>,
@@ -87,14 +90,14 @@ pub async fn spend_report<S: EventStore + 'static>(
     Query(p): Query<SpendReportParams>,
 ) -> Answer {
     let caller = reader(&state, &headers)?;
-    let Some(determination) = p.determination.filter(|d| !d.trim().is_empty()) else {
-        return Err(Problem::malformed(
-            "spend-report needs the determination parameter",
-        ));
-    };
     let query = SpendReportQuery {
-        determination,
+        determination: input::non_empty(p.determination),
         region: p.region,
+        by: match p.by.as_deref() {
+            None => SpendReportBy::default(),
+            Some(by) => SpendReportBy::parse("by", by)?,
+        },
+        as_of: opt_date("as_of", p.as_of.as_deref())?,
     };
     let rows = blocking(&state, caller, move |s| s.spend_report(&query)).await?;
     Ok(json_response(StatusCode::OK, &rows))
