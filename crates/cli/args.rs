@@ -177,8 +177,8 @@ paid-late, due, overdue) and days_left (negative when overdue, empty once paid).
     /// Spend per region and purpose against the formula budget
     #[command(
         name = "spend-report",
-        long_about = "Spend per region and purpose: region, purpose, budget (the formula component), spent, remaining.",
-        after_help = "Example:\n  grant-ledger spend-report 31/7421 --region \"north east\""
+        long_about = "Spend per region and purpose: region, purpose, budget (the formula component), spent, recovered, remaining. Each region's lines add up to its allocation: a 'determined above formula' line holds what it was determined beyond its formula components, and its recoveries, so that the region's remaining is its unspent in balances plus what is still unpaid. With --by authority, one line per authority (the budget is the formula's per-authority components) and a 'region-wide' line for the rest. Without ID, every determination.",
+        after_help = "Example:\n  grant-ledger spend-report 31/7421 --region \"north east\"\n  grant-ledger spend-report 31/7421 --by authority --as-of 2024-12-31"
     )]
     SpendReport(SpendReportArgs),
 
@@ -523,12 +523,18 @@ pub struct DeadlinesArgs {
 
 #[derive(Debug, Args)]
 pub struct SpendReportArgs {
-    /// The determination id, e.g. 31/7421
+    /// The determination id, e.g. 31/7421 [default: every determination]
     #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
-    pub id: String,
+    pub id: Option<String>,
     /// Only this region, by name in any case or slug
     #[arg(long, value_name = "R")]
     pub region: Option<String>,
+    /// One line per purpose, or per authority of each region [default: purpose]
+    #[arg(long, value_name = "purpose|authority")]
+    pub by: Option<String>,
+    /// Count only events effective on or before this date, YYYY-MM-DD
+    #[arg(long = "as-of", value_name = "D")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use grant_ledger_domain::{builtin, parse_determination, Determination, Role, BUI
 use grant_ledger_projections::{
     event_type_names, input, Api, BalanceRow, BalancesQuery, DeadlineRow, DeadlinesQuery,
     DeterminationSource, HistoryEntry, HistoryFilter, ImportSummary, PayRequest, Recorded,
-    RecoverRequest, ReverseRequest, SpendReportQuery, SpendReportRow, SpendRequest,
+    RecoverRequest, ReverseRequest, SpendReportBy, SpendReportQuery, SpendReportRow, SpendRequest,
 };
 
 use crate::args::{self, Format};
@@ -317,8 +317,9 @@ fn warn_over_budget(api: &dyn Api, recorded: &Recorded) {
         return;
     };
     let query = SpendReportQuery {
-        determination: id.to_string(),
+        determination: Some(id.to_string()),
         region: Some(region.to_string()),
+        ..SpendReportQuery::default()
     };
     // Only a warning: a report that cannot be read now leaves the spend as recorded.
     let Ok(rows) = api.spend_report(&query) else {
@@ -326,7 +327,7 @@ fn warn_over_budget(api: &dyn Api, recorded: &Recorded) {
     };
     if let Some(row) = rows
         .iter()
-        .find(|r| r.purpose == purpose && r.remaining.is_negative())
+        .find(|r| r.purpose.as_deref() == Some(purpose) && r.remaining.is_negative())
     {
         eprintln!(
             "warning: {region} has now spent {} on {purpose}, above its formula budget of {} (see spend-report)",
@@ -535,21 +536,27 @@ fn spend_report(ctx: &Context, a: args::SpendReportArgs) -> CliResult {
     let query = SpendReportQuery {
         determination: a.id,
         region: a.region,
+        by: match a.by.as_deref() {
+            None => SpendReportBy::default(),
+            Some(by) => SpendReportBy::parse("--by", by)?,
+        },
+        as_of: input::opt_date("--as-of", a.as_of.as_deref())?,
     };
     let rows = ctx.reading()?.spend_report(&query)?;
     let mut out = output::stdout();
-    write_spend_report(&mut out, ctx.format, &rows)?;
+    write_spend_report(&mut out, ctx.format, query.by, &rows)?;
     Ok(out.finish()?)
 }
 
 pub fn write_spend_report(
     out: &mut dyn Write,
     format: Format,
+    by: SpendReportBy,
     rows: &[SpendReportRow],
 ) -> CliResult {
     match format {
         Format::Json => output::write_json(out, rows),
-        format => render::spend_report(rows).write(out, format == Format::Csv),
+        format => render::spend_report(by, rows).write(out, format == Format::Csv),
     }
 }
 

@@ -61,7 +61,10 @@ pub fn run(dir: Option<PathBuf>, actor: &str, format: Format) -> CliResult {
     let today = chrono::Local::now().date_naive();
     let balances = ledger.balances(Some(DEMO_ID), None, None)?;
     let deadlines = ledger.deadlines(Some(DEMO_ID), today)?;
-    let spend_report = ledger.spend_report(DEMO_ID, None)?;
+    let spend_report = ledger.spend_report(&grant_ledger_projections::SpendReportQuery {
+        determination: Some(DEMO_ID.to_string()),
+        ..Default::default()
+    })?;
     let check = ledger.check(DEMO_ID)?;
 
     let mut out = output::stdout();
@@ -124,7 +127,12 @@ pub fn run(dir: Option<PathBuf>, actor: &str, format: Format) -> CliResult {
             } else {
                 writeln!(out)?;
             }
-            commands::write_spend_report(&mut out, format, &spend_report)?;
+            commands::write_spend_report(
+                &mut out,
+                format,
+                grant_ledger_projections::SpendReportBy::Purpose,
+                &spend_report,
+            )?;
             if !csv {
                 writeln!(out)?;
                 writeln!(out, "== Determination check ==")?;

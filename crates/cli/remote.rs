@@ -269,8 +269,10 @@ impl Api for Remote {
 
     fn spend_report(&self, q: &SpendReportQuery) -> Result<Vec<SpendReportRow>, LedgerError> {
         let query: Vec<_> = [
-            opt("determination", Some(q.determination.as_str())),
+            opt("determination", q.determination.as_deref()),
             opt("region", q.region.as_deref()),
+            opt("by", Some(q.by.as_str())),
+            opt("as_of", q.as_of),
         ]
         .into_iter()
         .flatten()

@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use grant_ledger_domain::{Determination, FormulaCheck, Money};
-use grant_ledger_projections::{BalanceRow, DeadlineRow, HistoryEntry, SpendReportRow};
+use grant_ledger_projections::{
+    BalanceRow, DeadlineRow, HistoryEntry, SpendReportBy, SpendReportRow,
+};
 
 use crate::args::Format;
 use crate::error::{CliError, CliResult};
@@ -314,23 +316,31 @@ pub fn deadlines(rows: &[DeadlineRow]) -> Report {
     report
 }
 
-pub fn spend_report(rows: &[SpendReportRow]) -> Report {
+pub fn spend_report(by: SpendReportBy, rows: &[SpendReportRow]) -> Report {
     let mut report = Report::new([
         "determination",
         "region",
-        "purpose",
+        by.as_str(),
         "budget",
         "spent",
         "remaining",
+        // Last, so that a script reading the older columns by position still finds them.
+        "recovered",
     ]);
     for r in rows {
+        let name = r
+            .purpose
+            .as_deref()
+            .or(r.authority.as_deref())
+            .or(r.line.label());
         report.push(vec![
             Cell::text(&r.determination),
             Cell::text(&r.region),
-            Cell::text(&r.purpose),
+            Cell::opt_text(name),
             Cell::Money(r.budget),
             Cell::Money(r.spent),
             Cell::Money(r.remaining),
+            Cell::Money(r.recovered),
         ]);
     }
     report.totals = Some(vec![
@@ -340,6 +350,7 @@ pub fn spend_report(rows: &[SpendReportRow]) -> Report {
         Cell::Money(sum(rows.iter().map(|r| r.budget))),
         Cell::Money(sum(rows.iter().map(|r| r.spent))),
         Cell::Money(sum(rows.iter().map(|r| r.remaining))),
+        Cell::Money(sum(rows.iter().map(|r| r.recovered))),
     ]);
     report
 }

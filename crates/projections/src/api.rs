@@ -22,7 +22,7 @@ use crate::input::non_empty;
 use crate::ledger::Ledger;
 use crate::rows::{
     BalanceRow, DeadlineRow, DeterminationSummary, HistoryEntry, HistoryFilter, ImportSummary,
-    Recorded, SpendReportRow, SpendRow, VerifySummary,
+    Recorded, SpendReportBy, SpendReportRow, SpendRow, VerifySummary,
 };
 use crate::writer::permit;
 
@@ -93,11 +93,13 @@ pub struct DeadlinesQuery {
     pub today: NaiveDate,
 }
 
-/// `spend-report`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `spend-report`: of one determination or (`None`) every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpendReportQuery {
-    pub determination: String,
+    pub determination: Option<String>,
     pub region: Option<String>,
+    pub by: SpendReportBy,
+    pub as_of: Option<NaiveDate>,
 }
 
 /// Every command and query of the contract. Writes take an optional idempotency key.
@@ -287,8 +289,7 @@ impl<S: EventStore> Api for Session<S> {
     }
 
     fn spend_report(&self, q: &SpendReportQuery) -> Result<Vec<SpendReportRow>, LedgerError> {
-        self.ledger
-            .spend_report(&q.determination, q.region.as_deref())
+        self.ledger.spend_report(q)
     }
 
     fn history(

@@ -3,24 +3,21 @@
 //! new events into every model, append events and models in one commit) and answers queries
 //! from the models held current that way.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::NaiveDate;
 use grant_ledger_domain::{
-    check, region_matches, region_slug, Determination, EventData, EventType, FormulaCheck,
+    check, region_matches, region_slug, Determination, EventType, FormulaCheck,
 };
 use grant_ledger_store::{EventStore, RecordedEvent};
 use uuid::Uuid;
 
 use crate::access::Caller;
-use crate::balances::Balances;
 use crate::codec::{decode, history_entry, Logged};
 use crate::error::LedgerError;
 use crate::projection::Projections;
 use crate::rows::{
-    BalanceRow, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, SpendReportRow,
-    VerifySummary,
+    BalanceRow, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, VerifySummary,
 };
 use crate::writer::WriteQueue;
 
@@ -251,7 +248,7 @@ impl<S: EventStore> Ledger<S> {
 
     /// Resolves a region query to canonical names: within one determination if given, else
     /// across all. Unknown is a refusal naming it.
-    fn resolve_region(
+    pub(crate) fn resolve_region(
         &self,
         determination: Option<&str>,
         region: &str,
@@ -287,7 +284,10 @@ impl<S: EventStore> Ledger<S> {
         )))
     }
 
-    fn known_determination(&self, id: Option<&str>) -> Result<Option<String>, LedgerError> {
+    pub(crate) fn known_determination(
+        &self,
+        id: Option<&str>,
+    ) -> Result<Option<String>, LedgerError> {
         match id {
             None => Ok(None),
             Some(id) => Ok(Some(self.determination(id)?.id)),
@@ -313,53 +313,12 @@ impl<S: EventStore> Ledger<S> {
                 .rows(determination.as_deref(), region.as_deref())
                 .collect()),
             Some(date) => {
-                let balances = self.balances_as_of(date)?;
+                let balances = self.replay_as_of(date, false)?.balances;
                 Ok(balances
                     .rows(determination.as_deref(), region.as_deref())
                     .collect())
             }
         }
-    }
-
-    /// Streams the whole log in constant memory, folding only events effective on or before
-    /// `date`. A reversal dated like its target is skipped with it, so as of any date a
-    /// correction reads as if the corrected event never happened.
-    fn balances_as_of(&self, date: NaiveDate) -> Result<Balances, LedgerError> {
-        let mut balances = Balances::default();
-        // Determinations made after `date`, and whether anything dated by then (spend
-        // early in the grant period, before the letter) is counted against them.
-        let mut made_later: BTreeMap<String, bool> = BTreeMap::new();
-        for rec in self.store.read_all(1) {
-            let Logged::Grant(event) = decode(&rec?)? else {
-                continue;
-            };
-            match &event.data {
-                // Always folded first (it is first in its stream), so later events have
-                // allocations to count against; whether it counts is settled below.
-                EventData::DeterminationMade(made) => {
-                    if made.determination.made_on > date {
-                        made_later.insert(made.determination.id.clone(), false);
-                    }
-                    balances.apply(&event);
-                }
-                data if data.effective_date() <= date => {
-                    if let Some(touched) = made_later.get_mut(data.determination_id()) {
-                        *touched = true;
-                    }
-                    balances.apply(&event);
-                }
-                _ => {}
-            }
-        }
-        for (id, touched) in made_later {
-            if touched {
-                // Shown, so that early spend is not hidden, but nothing was determined yet.
-                balances.nothing_determined(&id);
-            } else {
-                balances.determinations.remove(&id);
-            }
-        }
-        Ok(balances)
     }
 
     /// Each allocation against its determination's payment deadline on `today`.
@@ -399,19 +358,6 @@ impl<S: EventStore> Ledger<S> {
             });
         }
         Ok(rows)
-    }
-
-    /// Spend per region and purpose against the formula budget.
-    pub fn spend_report(
-        &self,
-        determination: &str,
-        region: Option<&str>,
-    ) -> Result<Vec<SpendReportRow>, LedgerError> {
-        let id = self.determination(determination)?.id;
-        let region = region
-            .map(|r| self.resolve_region(Some(&id), r))
-            .transpose()?;
-        Ok(self.snapshot().spend.rows(&id, region.as_deref()).collect())
     }
 
     /// Streams the audit trail oldest first, filtered. Costs one pass over the log (up to

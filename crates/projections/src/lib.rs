@@ -9,6 +9,7 @@
 
 mod access;
 mod api;
+mod as_of;
 mod balances;
 mod codec;
 mod error;
@@ -22,6 +23,7 @@ mod money_ops;
 mod projection;
 #[cfg(test)]
 mod property_tests;
+mod report;
 mod rows;
 mod spend;
 mod spend_csv;
@@ -42,7 +44,8 @@ pub use import::IMPORT_BUFFER_ROWS;
 pub use ledger::Ledger;
 pub use rows::{
     BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, DeterminationSummary, HistoryEntry,
-    HistoryFilter, ImportSummary, Recorded, SpendReportRow, SpendRow, VerifySummary,
+    HistoryFilter, ImportSummary, Recorded, SpendLine, SpendReportBy, SpendReportRow, SpendRow,
+    VerifySummary,
 };
 pub use spend_csv::{SpendRows, HEADER as SPEND_CSV_HEADER};
 pub use writer::{event_type_names, MAX_GROUP};

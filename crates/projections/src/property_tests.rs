@@ -1,6 +1,7 @@
 //! Property tests over random command sequences on 31/7421: the incrementally maintained
 //! models always equal a fresh replay of the log (and what a reopen would load), and no
-//! allocation ever shows more spent than received.
+//! allocation ever shows more spent than received, and a region's spend-report lines
+//! always add up to its balance.
 
 use std::sync::Arc;
 
@@ -12,9 +13,10 @@ use uuid::Uuid;
 
 use crate::error::ErrorKind;
 use crate::ledger::Ledger;
-use crate::money_ops::minus;
+use crate::money_ops::{minus, plus};
 use crate::projection::Projections;
 use crate::Caller;
+use crate::{SpendReportBy, SpendReportQuery};
 
 const REGIONS: [&str; 9] = [
     "East Midlands",
@@ -199,8 +201,31 @@ proptest! {
             prop_assert!(!row.unspent.is_negative(), "{:?}", row);
             prop_assert!(row.paid <= row.determined, "{:?}", row);
         }
-        for row in ledger.spend_report("31/7421", None).unwrap() {
+        for row in ledger.spend_report(&SpendReportQuery::default()).unwrap() {
             prop_assert!(!row.spent.is_negative(), "{:?}", row);
+        }
+    }
+
+    #[test]
+    fn a_regions_spend_report_lines_reconcile_with_its_balance(
+        ops in proptest::collection::vec(op(), 0..40),
+        by_authority in any::<bool>(),
+        as_of in proptest::option::of(0..260u64),
+    ) {
+        let ledger = run(&ops);
+        let as_of = as_of.map(day);
+        let query = SpendReportQuery {
+            by: if by_authority { SpendReportBy::Authority } else { SpendReportBy::Purpose },
+            as_of,
+            ..SpendReportQuery::default()
+        };
+        let report = ledger.spend_report(&query).unwrap();
+        for balance in ledger.balances(None, None, as_of).unwrap() {
+            let remaining = report
+                .iter()
+                .filter(|r| r.region == balance.region)
+                .fold(Money::ZERO, |sum, r| plus(sum, r.remaining));
+            prop_assert_eq!(remaining, plus(balance.unspent, balance.unpaid), "{:?}", balance);
         }
     }
 }

@@ -76,15 +76,91 @@ pub struct DeadlineRow {
     pub days_left: Option<i64>,
 }
 
-/// Spend of one region on one purpose against the formula: `spend-report`.
+/// How `spend-report` divides a region's allocation into lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpendReportBy {
+    /// One line per purpose (formula component).
+    #[default]
+    Purpose,
+    /// One line per authority of the region.
+    Authority,
+}
+
+impl SpendReportBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpendReportBy::Purpose => "purpose",
+            SpendReportBy::Authority => "authority",
+        }
+    }
+
+    /// `purpose` or `authority`, in any case; `what` names the flag or parameter.
+    pub fn parse(what: &str, text: &str) -> Result<Self, crate::error::LedgerError> {
+        [SpendReportBy::Purpose, SpendReportBy::Authority]
+            .into_iter()
+            .find(|by| by.as_str().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| {
+                crate::error::LedgerError::malformed(format!(
+                    "{what} \"{}\" is not a way to divide the report; use purpose or authority",
+                    text.trim().chars().take(40).collect::<String>()
+                ))
+            })
+    }
+}
+
+/// What one `spend-report` row is a line of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpendLine {
+    /// One purpose (a formula component) of a region: `--by purpose`, the default.
+    #[default]
+    Purpose,
+    /// What a region was determined beyond the sum of its formula components, and the
+    /// region's recoveries, which are clawed back from the allocation, not from a purpose.
+    AboveFormula,
+    /// One authority of a region, its budget the formula's per-authority components:
+    /// `--by authority`.
+    Authority,
+    /// The rest of a region's allocation under `--by authority`: every budget that is not
+    /// per authority, spend that names no authority, and the region's recoveries.
+    RegionWide,
+}
+
+impl SpendLine {
+    /// What a table shows for a line that is not of one purpose or authority.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            SpendLine::Purpose | SpendLine::Authority => None,
+            SpendLine::AboveFormula => Some("determined above formula"),
+            SpendLine::RegionWide => Some("region-wide"),
+        }
+    }
+}
+
+/// One line of `spend-report`: a region's spend on one purpose (or through one authority)
+/// against the formula. A region's lines add up to its allocation, so the sum of their
+/// `remaining` is the region's `unspent` in `balances` plus what is still unpaid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpendReportRow {
     pub determination: String,
     pub region: String,
-    pub purpose: String,
+    #[serde(default)]
+    pub line: SpendLine,
+    /// The purpose of a `purpose` line; null on every other line.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// The authority of an `authority` line; null on every other line.
+    #[serde(default)]
+    pub authority: Option<String>,
     pub budget: Money,
     pub spent: Money,
-    /// budget − spent; negative when a purpose is overspent (allowed: the rule is per region).
+    /// Recovered (clawed back) from the region: only on its `above-formula` or
+    /// `region-wide` line, zero elsewhere.
+    #[serde(default)]
+    pub recovered: Money,
+    /// budget − spent − recovered; negative when a line is overspent (allowed: the rule is
+    /// per region).
     pub remaining: Money,
 }
 

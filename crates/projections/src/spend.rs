@@ -1,5 +1,7 @@
 //! The spend read model: what each region spent on each purpose against the formula budget
-//! (`Determination::budget`). The per-region overspend rule is the domain's; this only counts.
+//! (`Determination::budget`), and what it spent through each authority it named (for
+//! `spend-report --by authority`). The per-region overspend rule is the domain's; this only
+//! counts.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +9,6 @@ use grant_ledger_domain::{EventData, EventType, Money};
 use serde::{Deserialize, Serialize};
 
 use crate::money_ops::{minus, plus};
-use crate::rows::SpendReportRow;
 
 /// One region's spend on one purpose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,10 +19,20 @@ pub(crate) struct PurposeSpend {
     pub spent: Money,
 }
 
-/// Spend lines per determination, in allocation order then purpose order.
+/// One region's spend naming one authority (`None`: spend that named none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AuthoritySpend {
+    pub region: String,
+    pub authority: Option<String>,
+    pub spent: Money,
+}
+
+/// Spend lines per determination, in allocation order then purpose order; and spend per
+/// authority, in the order authorities were first spent through.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SpendByPurpose {
     pub determinations: BTreeMap<String, Vec<PurposeSpend>>,
+    pub authorities: BTreeMap<String, Vec<AuthoritySpend>>,
 }
 
 impl SpendByPurpose {
@@ -52,12 +63,16 @@ impl SpendByPurpose {
                 if let Some(line) = self.line(&s.determination, &s.region, &s.purpose) {
                     line.spent = plus(line.spent, s.amount);
                 }
+                let by = self.by_authority(&s.determination, &s.region, s.authority.as_deref());
+                by.spent = plus(by.spent, s.amount);
             }
             EventData::EventReversed(r) if r.reversed_type == EventType::FundsSpent => {
                 if let Some(EventData::FundsSpent(s)) = reversed {
                     if let Some(line) = self.line(&r.determination, &r.region, &s.purpose) {
                         line.spent = minus(line.spent, r.amount);
                     }
+                    let by = self.by_authority(&r.determination, &r.region, s.authority.as_deref());
+                    by.spent = minus(by.spent, r.amount);
                 }
             }
             _ => {}
@@ -99,26 +114,57 @@ impl SpendByPurpose {
         lines.get_mut(index)
     }
 
-    pub fn rows<'a>(
+    /// The running total of spend by `region` naming `authority`, made on first use.
+    fn by_authority(
+        &mut self,
+        determination: &str,
+        region: &str,
+        authority: Option<&str>,
+    ) -> &mut AuthoritySpend {
+        let lines = self
+            .authorities
+            .entry(determination.to_string())
+            .or_default();
+        let index = match lines
+            .iter()
+            .position(|l| l.region == region && l.authority.as_deref() == authority)
+        {
+            Some(i) => i,
+            None => {
+                lines.push(AuthoritySpend {
+                    region: region.to_string(),
+                    authority: authority.map(str::to_string),
+                    spent: Money::ZERO,
+                });
+                lines.len() - 1
+            }
+        };
+        &mut lines[index]
+    }
+
+    /// What `region` of `determination` spent naming `authority` (`None`: naming none).
+    pub fn spent_by(&self, determination: &str, region: &str, authority: Option<&str>) -> Money {
+        self.authorities
+            .get(determination)
+            .into_iter()
+            .flatten()
+            .filter(|l| l.region == region && l.authority.as_deref() == authority)
+            .fold(Money::ZERO, |sum, l| plus(sum, l.spent))
+    }
+
+    /// The purpose lines of one determination, optionally of one region, leaving out a
+    /// purpose the formula gives the region nothing for and that it has not spent on (Data
+    /// to Insight outside the South East): noise in a report.
+    pub fn lines<'a>(
         &'a self,
         determination: &'a str,
         region: Option<&'a str>,
-    ) -> impl Iterator<Item = SpendReportRow> + 'a {
+    ) -> impl Iterator<Item = &'a PurposeSpend> + 'a {
         self.determinations
             .get(determination)
             .into_iter()
             .flatten()
             .filter(move |l| region.map_or(true, |r| r == l.region))
-            // A purpose the formula gives this region nothing for, and that it has not
-            // spent on (Data to Insight outside the South East), is noise in a report.
             .filter(|l| !(l.budget.is_zero() && l.spent.is_zero()))
-            .map(move |l| SpendReportRow {
-                determination: determination.to_string(),
-                region: l.region.clone(),
-                purpose: l.purpose.clone(),
-                budget: l.budget,
-                spent: l.spent,
-                remaining: minus(l.budget, l.spent),
-            })
     }
 }

@@ -80,10 +80,16 @@ fn a_small_scenario_adds_up() {
     );
     assert_eq!(serde_json::to_value(em).unwrap()["status"], "overdue");
 
-    let report = ledger.spend_report(D, Some("London")).unwrap();
+    let report = ledger
+        .spend_report(&grant_ledger_projections::SpendReportQuery {
+            determination: Some(D.into()),
+            region: Some("London".into()),
+            ..Default::default()
+        })
+        .unwrap();
     let dc = report
         .iter()
-        .find(|r| r.purpose == "data-coordinator")
+        .find(|r| r.purpose.as_deref() == Some("data-coordinator"))
         .unwrap();
     assert_eq!(
         (dc.budget, dc.spent, dc.remaining),
@@ -135,7 +141,14 @@ fn unknown_names_are_refusals_that_name_them() {
         "unknown determination 31/9999"
     );
     assert_eq!(
-        ledger.spend_report("31/9999", None).unwrap_err().kind(),
+        ledger
+            .spend_report(&grant_ledger_projections::SpendReportQuery {
+                determination: Some("31/9999".into()),
+                region: None,
+                ..Default::default()
+            })
+            .unwrap_err()
+            .kind(),
         ErrorKind::Refused
     );
 }
@@ -219,7 +232,13 @@ fn reversals_by_position_and_by_id_undo_the_effect() {
     assert_eq!(reversal.events[0].event_type, "EventReversed");
     assert_eq!(reversal.events[0].effective_date, date("2024-09-10"));
     assert_eq!(london(&ledger).spent, Money::ZERO);
-    let sr = ledger.spend_report(D, Some("london")).unwrap();
+    let sr = ledger
+        .spend_report(&grant_ledger_projections::SpendReportQuery {
+            determination: Some(D.into()),
+            region: Some("london".into()),
+            ..Default::default()
+        })
+        .unwrap();
     assert!(sr.iter().all(|r| r.spent.is_zero()));
 
     let again = ledger

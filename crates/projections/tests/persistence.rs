@@ -63,7 +63,13 @@ fn a_missing_or_older_layout_model_is_rebuilt_from_the_log() {
         &ledger,
         spend("London", "4000", "2024-09-10", "self-assessment"),
     );
-    let expected = ledger.spend_report(D, None).unwrap();
+    let expected = ledger
+        .spend_report(&grant_ledger_projections::SpendReportQuery {
+            determination: Some(D.into()),
+            region: None,
+            ..Default::default()
+        })
+        .unwrap();
     let balances = ledger.balances(None, None, None).unwrap();
     let store = ledger.into_store();
     let head = store.head().unwrap().position;
@@ -83,7 +89,16 @@ fn a_missing_or_older_layout_model_is_rebuilt_from_the_log() {
         )
         .unwrap();
     let reopened = Ledger::with_store(store).unwrap();
-    assert_eq!(reopened.spend_report(D, None).unwrap(), expected);
+    assert_eq!(
+        reopened
+            .spend_report(&grant_ledger_projections::SpendReportQuery {
+                determination: Some(D.into()),
+                region: None,
+                ..Default::default()
+            })
+            .unwrap(),
+        expected
+    );
     assert_eq!(reopened.balances(None, None, None).unwrap(), balances);
     reopened.verify().unwrap();
 }

@@ -61,11 +61,13 @@ async fn choices<S: EventStore + 'static>(
         let region_name = allocation.map_or(region.clone(), |a| a.region.clone());
         let purposes = s
             .spend_report(&SpendReportQuery {
-                determination: determination.clone(),
+                determination: Some(determination.clone()),
                 region: Some(region_name.clone()),
+                ..SpendReportQuery::default()
             })?
             .into_iter()
-            .map(|r| (r.purpose.clone(), r.purpose))
+            .filter_map(|r| r.purpose)
+            .map(|purpose| (purpose.clone(), purpose))
             .collect();
         let mut authorities = vec![(String::new(), "Not given".to_string())];
         if let Some(a) = allocation {

@@ -6,7 +6,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use grant_ledger_domain::{region_slug, Money};
 use grant_ledger_projections::{
-    Api, BalanceRow, BalanceStatus, BalancesQuery, HistoryEntry, SpendReportQuery, SpendReportRow,
+    Api, BalanceRow, BalanceStatus, BalancesQuery, HistoryEntry, SpendLine, SpendReportQuery,
+    SpendReportRow,
 };
 use grant_ledger_store::EventStore;
 use maud::{html, Markup};
@@ -77,10 +78,16 @@ pub async fn region<S: EventStore + 'static>(
                     "there is no region {slug} in {determination}"
                 ))
             })?;
-        let purposes = s.spend_report(&SpendReportQuery {
-            determination: determination.clone(),
-            region: Some(balance.region.clone()),
-        })?;
+        // The page charts purposes; the region's other lines are in its figures above.
+        let purposes = s
+            .spend_report(&SpendReportQuery {
+                determination: Some(determination.clone()),
+                region: Some(balance.region.clone()),
+                ..SpendReportQuery::default()
+            })?
+            .into_iter()
+            .filter(|r| r.line == SpendLine::Purpose)
+            .collect();
         let activity = activity.region(s, &determination, &balance.region)?;
         Ok(RegionView {
             determination,
@@ -108,7 +115,7 @@ fn region_body(v: &RegionView, own: bool, finance: bool) -> Markup {
         .purposes
         .iter()
         .map(|p| Group {
-            label: p.purpose.clone(),
+            label: p.purpose.clone().unwrap_or_default(),
             values: vec![
                 (pounds(p.budget), money(p.budget)),
                 (pounds(p.spent), money(p.spent)),
@@ -165,8 +172,8 @@ fn region_body(v: &RegionView, own: bool, finance: bool) -> Markup {
                 } }
                 tbody {
                     @for p in &v.purposes {
-                        tr data-purpose=(p.purpose) {
-                            th scope="row" { (p.purpose) }
+                        tr data-purpose=(p.purpose.as_deref().unwrap_or_default()) {
+                            th scope="row" { (p.purpose.as_deref().unwrap_or_default()) }
                             (num(p.budget)) (num(p.spent))
                             td class="numeric remaining" { (money(p.remaining)) }
                         }

@@ -1,0 +1,137 @@
+//! Importing, listing, showing and checking determinations.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use grant_ledger_domain::{builtin, parse_determination, BUILTIN_IDS};
+use grant_ledger_projections::{Api, DeterminationSource, ErrorKind, LedgerError};
+use grant_ledger_store::EventStore;
+use serde::Deserialize;
+
+use super::{blocking, idempotency_key, json_response, reader, recorded, Answer, AppState};
+use crate::auth;
+use crate::body;
+use crate::problem::Problem;
+
+// ---------------------------------------------------------------- determinations
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuiltinBody {
+    builtin: String,
+}
+
+/// Import a determination file (TOML), or a built-in determination.
+#[utoipa::path(post, path = "/api/v1/determinations", tag = "determinations",
+    request_body(content_type = "application/toml", description = "a determination file, or JSON {\"builtin\": \"31/7421\"}"),
+    responses((status = 201, description = "the DeterminationMade event"), (status = 200, description = "identical to one already imported")))]
+pub async fn import_determination<S: EventStore + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    request: Body,
+) -> Answer {
+    // The body is read before the caller is known, so that a refusal is answered rather than
+    // cut off while the client is still sending.
+    let bytes = body::read(request).await?;
+    let caller = auth::caller(&state.ledger, &headers)?;
+    let key = idempotency_key(&headers)?;
+    let media = body::require(&headers, &["application/toml", "application/json"])?;
+    let (source, determination) = if media == "application/json" {
+        let asked: BuiltinBody = body::json(&bytes)?;
+        match builtin(&asked.builtin) {
+            Some(Ok(d)) => (DeterminationSource::Builtin(asked.builtin), d),
+            Some(Err(e)) => {
+                return Err(Problem::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "the built-in determination {} does not parse: {e}",
+                        asked.builtin
+                    ),
+                ))
+            }
+            None => {
+                return Err(Problem::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "there is no built-in determination {}; the built-in ones are {}",
+                        asked.builtin.trim(),
+                        BUILTIN_IDS.join(", ")
+                    ),
+                ))
+            }
+        }
+    } else {
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| Problem::malformed("the determination file is not UTF-8 text"))?;
+        let parsed = parse_determination(&text).map_err(LedgerError::from)?;
+        (DeterminationSource::Toml(text), parsed)
+    };
+    let answer = blocking(&state, caller, move |s| {
+        s.import_determination(key.as_deref(), &source, determination)
+    })
+    .await?;
+    let identical = answer.duplicate;
+    let mut response = recorded(answer, true);
+    if identical {
+        *response.status_mut() = StatusCode::OK;
+    }
+    Ok(response)
+}
+
+/// Every determination, as `determination list`.
+#[utoipa::path(get, path = "/api/v1/determinations", tag = "determinations", responses((status = 200, description = "as determination list")))]
+pub async fn list_determinations<S: EventStore + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Answer {
+    let caller = reader(&state, &headers)?;
+    let rows = blocking(&state, caller, |s| s.determinations()).await?;
+    Ok(json_response(StatusCode::OK, &rows))
+}
+
+/// One determination, as `determination show`.
+#[utoipa::path(get, path = "/api/v1/determinations/{id}", tag = "determinations",
+    params(("id" = String, Path, description = "the determination id, percent-encoded (31%2F7421)")),
+    responses((status = 200, description = "as determination show")))]
+pub async fn show_determination<S: EventStore + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let caller = reader(&state, &headers)?;
+    let d = blocking(&state, caller, move |s| s.determination(&id)).await?;
+    Ok(json_response(StatusCode::OK, &d))
+}
+
+#[derive(Deserialize)]
+pub struct CheckParams {
+    workings: Option<String>,
+}
+
+/// The formula check, as `determination check` (`workings=true`: `--workings`).
+#[utoipa::path(get, path = "/api/v1/determinations/{id}/check", tag = "determinations",
+    params(("id" = String, Path, description = "the determination id, percent-encoded"), ("workings" = Option<bool>, Query, description = "only the stated workings that do not equal their amount")),
+    responses((status = 200, description = "as determination check")))]
+pub async fn check_determination<S: EventStore + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<CheckParams>,
+) -> Answer {
+    let caller = reader(&state, &headers)?;
+    let workings = match params.workings.as_deref().map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(Problem::malformed(format!(
+                "workings \"{other}\" is not true or false"
+            )))
+        }
+    };
+    let check = blocking(&state, caller, move |s| s.check(&id)).await?;
+    Ok(if workings {
+        json_response(StatusCode::OK, &check.workings)
+    } else {
+        json_response(StatusCode::OK, &check.regions)
+    })
+}

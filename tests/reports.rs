@@ -1,0 +1,191 @@
+//! End-to-end tests of `spend-report`'s lines (issue 11: finding 5, `--by authority`,
+//! `--as-of`, every determination), each running the real binary on its own ledger.
+
+mod common;
+
+use common::{cmd, money, Ledger, ID};
+use serde_json::Value;
+
+fn rows(v: &Value) -> &Vec<Value> {
+    v.as_array().unwrap_or_else(|| panic!("not an array: {v}"))
+}
+
+/// The sum of a money field over rows, in pence.
+fn pence(rows: &[Value], field: &str) -> i64 {
+    rows.iter()
+        .map(|r| {
+            let text = money(&r[field]).replace('.', "");
+            text.parse::<i64>().unwrap_or_else(|_| panic!("{r}"))
+        })
+        .sum()
+}
+
+fn south_west_spent_and_recovered() -> Ledger {
+    let l = Ledger::paid();
+    l.ok_line(
+        "spend 31/7421 --region south-west --amount 6400 --date 2024-10-01 --purpose data-coordinator",
+    );
+    l.ok(&cmd(
+        "recover 31/7421 --region south-west --amount 1500 --date 2024-11-01 --reason {}",
+        &["unspent at year end"],
+    ));
+    l
+}
+
+#[test]
+fn a_regions_remaining_in_spend_report_is_its_unspent_in_balances() {
+    let l = south_west_spent_and_recovered();
+    let report = l.json_line("spend-report 31/7421 --region south-west");
+    let balances = l.json_line("balances 31/7421 --region south-west");
+    assert_eq!(
+        pence(rows(&report), "remaining"),
+        pence(rows(&balances), "unspent"),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_gap_between_allocation_and_formula_is_its_own_line_with_the_recoveries() {
+    let l = south_west_spent_and_recovered();
+    let report = l.json_line("spend-report 31/7421 --region south-west");
+    let above: Vec<&Value> = rows(&report)
+        .iter()
+        .filter(|r| r["line"] == "above-formula")
+        .collect();
+    assert_eq!(above.len(), 1, "{report}");
+    // £260,600 determined against £249,200 of formula components.
+    assert_eq!(money(&above[0]["budget"]), "11400.00");
+    assert_eq!(money(&above[0]["recovered"]), "1500.00");
+    assert_eq!(above[0]["purpose"], Value::Null);
+    let table = l.ok_line("spend-report 31/7421 --region south-west").stdout;
+    assert!(table.contains("determined above formula"), "{table}");
+    assert!(table.contains("recovered"), "{table}");
+}
+
+#[test]
+fn by_authority_each_authority_is_budgeted_the_per_authority_component() {
+    let l = Ledger::paid();
+    l.ok(&cmd(
+        "spend 31/7421 --region south-west --amount 700 --date 2024-10-01 --purpose data-coordinator --authority {}",
+        &["Bristol, City of"],
+    ));
+    let report = l.json_line("spend-report 31/7421 --region south-west --by authority");
+    let bristol = rows(&report)
+        .iter()
+        .find(|r| r["authority"] == "Bristol, City of")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(bristol["line"], "authority");
+    assert_eq!(money(&bristol["budget"]), "3200.00");
+    assert_eq!(money(&bristol["spent"]), "700.00");
+    assert_eq!(money(&bristol["remaining"]), "2500.00");
+}
+
+#[test]
+fn by_authority_the_lines_add_up_to_the_allocation() {
+    let l = south_west_spent_and_recovered();
+    let report = l.json_line("spend-report 31/7421 --region south-west --by authority");
+    // 15 authorities and one region-wide line.
+    assert_eq!(rows(&report).len(), 16, "{report}");
+    assert_eq!(pence(rows(&report), "budget"), 26_060_000);
+    let wide = rows(&report).last().unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(wide["line"], "region-wide");
+    assert_eq!(money(&wide["spent"]), "6400.00");
+    assert_eq!(money(&wide["recovered"]), "1500.00");
+}
+
+#[test]
+fn spend_report_as_of_a_date_leaves_out_spend_effective_after_it() {
+    let l = Ledger::paid();
+    l.ok_line(
+        "spend 31/7421 --region london --amount 100 --date 2024-10-01 --purpose data-coordinator",
+    );
+    l.ok_line(
+        "spend 31/7421 --region london --amount 40 --date 2024-12-01 --purpose data-coordinator",
+    );
+    let spent = |line: &str| {
+        let report = l.json_line(line);
+        let row = rows(&report)
+            .iter()
+            .find(|r| r["purpose"] == "data-coordinator")
+            .cloned()
+            .unwrap_or_else(|| panic!("{report}"));
+        money(&row["spent"]).to_string()
+    };
+    assert_eq!(
+        spent("spend-report 31/7421 --region london --as-of 2024-11-01"),
+        "100.00"
+    );
+    assert_eq!(spent("spend-report 31/7421 --region london"), "140.00");
+}
+
+#[test]
+fn spend_report_as_of_leaves_out_a_reversed_spend_from_its_date_on() {
+    let l = Ledger::paid();
+    let spend = l.json_line(
+        "spend 31/7421 --region london --amount 100 --date 2024-10-01 --purpose data-coordinator",
+    );
+    let position = spend["position"].to_string();
+    l.ok(&[
+        "reverse",
+        &position,
+        "--reason",
+        "duplicate",
+        "--date",
+        "2024-11-01",
+    ]);
+    let spent = |as_of: &str| {
+        let report = l.json(&["spend-report", ID, "--region", "london", "--as-of", as_of]);
+        let row = rows(&report)
+            .iter()
+            .find(|r| r["purpose"] == "data-coordinator")
+            .cloned()
+            .unwrap_or_else(|| panic!("{report}"));
+        money(&row["spent"]).to_string()
+    };
+    assert_eq!(spent("2024-10-15"), "100.00");
+    assert_eq!(spent("2024-11-01"), "0.00");
+}
+
+#[test]
+fn spend_report_without_an_id_reports_every_determination() {
+    let l = Ledger::with_determination();
+    let file = l.file(
+        "small.toml",
+        r#"id = "9/1"
+title = "A small grant"
+financial_year = "2024-25"
+made_on = 2024-08-16
+payment_deadline = 2024-08-30
+grant_period = { start = 2024-04-01, end = 2025-03-31 }
+instalments = 1
+
+[[allocation]]
+region = "North East"
+lead_authority = "Durham County Council"
+amount = "100.00"
+authorities = ["Durham"]
+
+[[component]]
+purpose = "coordination"
+basis = "per-region"
+amount = "100.00"
+"#,
+    );
+    l.ok(&["determination", "import", &file]);
+    let report = l.json_line("spend-report");
+    let mut ids: Vec<&str> = rows(&report)
+        .iter()
+        .filter_map(|r| r["determination"].as_str())
+        .collect();
+    ids.dedup();
+    assert_eq!(ids, vec![ID, "9/1"], "{report}");
+}
+
+#[test]
+fn spend_report_by_something_else_is_malformed() {
+    Ledger::with_determination().fails_line(
+        "spend-report --by council",
+        2,
+        &["purpose or authority"],
+    );
+}
