@@ -50,7 +50,7 @@ impl Money {
     /// decimal places, exponents, misplaced thousands separators, amounts of
     /// £1 trillion or more, and anything else.
     pub fn parse(input: &str) -> Result<Money, MoneyError> {
-        let shown = shorten(input);
+        let shown = echo(input);
         let text = input.trim();
         if text.is_empty() {
             return Err(MoneyError::Empty);
@@ -191,17 +191,27 @@ impl Money {
 }
 
 /// The input echoed back in messages, cut short so a pasted novel does not
-/// become a novel-length error.
-fn shorten(input: &str) -> String {
+/// become a novel-length error, with control characters (a newline, a NUL)
+/// escaped so the message stays one line of text. Every parser of typed input
+/// echoes through this one function.
+pub fn echo(input: &str) -> String {
     const SHOWN: usize = 40;
     let trimmed = input.trim();
-    if trimmed.chars().count() <= SHOWN {
-        trimmed.to_string()
-    } else {
-        let mut cut: String = trimmed.chars().take(SHOWN).collect();
-        cut.push('…');
-        cut
+    let escaped = |text: &mut String, c: char| {
+        if c.is_control() {
+            text.extend(c.escape_debug());
+        } else {
+            text.push(c);
+        }
+    };
+    let mut shown = String::with_capacity(trimmed.len().min(4 * SHOWN));
+    for c in trimmed.chars().take(SHOWN) {
+        escaped(&mut shown, c);
     }
+    if trimmed.chars().nth(SHOWN).is_some() {
+        shown.push('…');
+    }
+    shown
 }
 
 /// The digits of a whole-pounds part, either ungrouped (`318000`) or grouped
@@ -290,10 +300,34 @@ impl<'de> Deserialize<'de> for Money {
         if !well_formed {
             return Err(serde::de::Error::custom(format!(
                 "money \"{}\" is not in the stored form such as \"318000.00\"",
-                shorten(&text)
+                echo(&text)
             )));
         }
         let amount = Decimal::from_str(&text).map_err(serde::de::Error::custom)?;
         Money::from_decimal(amount).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Found by fuzzing (fuzz/ target money): the refused input was echoed raw, so a
+    // newline in it split the one-sentence message over two lines.
+    #[test]
+    fn a_refusal_echoes_control_characters_escaped_on_one_line() {
+        let message = Money::parse("12.3\0\0\n\0").unwrap_err().to_string();
+        assert!(
+            !message.contains('\n') && !message.contains('\0'),
+            "{message:?}"
+        );
+        assert!(message.contains(r#""12.3\0\0\n\0""#), "{message:?}");
+    }
+
+    #[test]
+    fn a_long_refused_input_is_echoed_cut_short() {
+        let shown = echo(&"9".repeat(41));
+        assert_eq!(shown, format!("{}…", "9".repeat(40)));
+        assert_eq!(echo(&"9".repeat(40)), "9".repeat(40));
     }
 }

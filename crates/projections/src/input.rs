@@ -3,6 +3,7 @@
 //! one sentence naming the field, so the command line and the server say the same.
 
 use chrono::NaiveDate;
+use grant_ledger_domain::money::echo;
 use grant_ledger_domain::Money;
 
 use crate::error::LedgerError;
@@ -18,7 +19,7 @@ pub fn date(what: &str, text: &str) -> Result<NaiveDate, LedgerError> {
     if !shape_ok {
         return Err(LedgerError::malformed(format!(
             "{what} \"{}\" is not a date in the form YYYY-MM-DD",
-            shorten(text)
+            echo(text)
         )));
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
@@ -56,16 +57,6 @@ pub fn non_empty(text: Option<String>) -> Option<String> {
     text.filter(|t| !t.trim().is_empty())
 }
 
-fn shorten(text: &str) -> String {
-    if text.chars().count() <= 40 {
-        text.to_string()
-    } else {
-        let mut cut: String = text.chars().take(40).collect();
-        cut.push('…');
-        cut
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +91,16 @@ mod tests {
     fn money_errors_name_the_flag() {
         let e = money("--amount", "1e5").err().map(|e| e.to_string());
         assert!(e.is_some_and(|m| m.starts_with("--amount:")));
+    }
+
+    // Found by fuzzing (fuzz/ targets date and spend_csv): a date cell or flag holding a
+    // newline was echoed raw, splitting the one-sentence refusal over two lines.
+    #[test]
+    fn a_refused_date_is_echoed_on_one_line() {
+        let e = date("--date", "\0\n24-02m30").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some(r#"--date "\0\n24-02m30" is not a date in the form YYYY-MM-DD"#)
+        );
     }
 }

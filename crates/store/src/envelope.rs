@@ -244,6 +244,11 @@ impl Envelope<'_> {
             std::str::from_utf8(f.payload).map_err(|_| "payload is not UTF-8".to_string())?;
         let payload = RawValue::from_string(text.to_owned())
             .map_err(|e| format!("payload is not valid JSON: {e}"))?;
+        // `RawValue` drops surrounding whitespace, which no writer stores (the store refuses
+        // it); handing out other bytes than those hashed would fail every later re-check.
+        if payload.get().len() != text.len() {
+            return Err("payload has whitespace around its JSON".into());
+        }
         Ok(RecordedEvent {
             position: f.position,
             event_id: f.event_id,
@@ -308,6 +313,21 @@ mod tests {
             };
             assert!(caught, "flip at byte {i} not caught");
         }
+    }
+
+    // Found by fuzzing (fuzz/ target envelope): a payload with whitespace around its JSON
+    // decoded to a recorded event whose payload was not the bytes its hash covers.
+    #[test]
+    fn a_payload_with_surrounding_whitespace_is_not_handed_out_altered() {
+        let fields = Fields {
+            payload: b"\t\t1",
+            ..sample()
+        };
+        let (bytes, _) = encode(&fields);
+        let env = decode(&bytes).unwrap();
+        assert!(env.hash_matches());
+        let err = env.to_recorded().unwrap_err();
+        assert!(err.contains("whitespace"), "{err}");
     }
 
     #[test]
