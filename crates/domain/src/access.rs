@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
+use crate::echo::echo;
 use crate::error::DomainError;
 use crate::limits::MAX_NAME_LEN;
 use crate::region::region_slug;
@@ -68,7 +69,7 @@ impl FromStr for Role {
         let bad = || {
             DomainError::malformed(format!(
                 "role \"{}\" is not one of {ROLE_FORMS}",
-                clip(text.trim())
+                echo(text)
             ))
         };
         Ok(match lower.as_str() {
@@ -169,7 +170,7 @@ pub fn authorize(name: &str, role: &Role, action: Action<'_>) -> Result<(), Doma
     }
     Err(DomainError::forbidden(format!(
         "{} (role {role}) may not {}; {} do that",
-        clip(name),
+        echo(name),
         action.describe(),
         action.allowed_to()
     )))
@@ -398,10 +399,6 @@ fn access_name(name: &str) -> Result<String, DomainError> {
         ));
     }
     Ok(name.to_string())
-}
-
-fn clip(text: &str) -> String {
-    text.chars().take(60).collect()
 }
 
 #[cfg(test)]

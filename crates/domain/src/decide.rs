@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::command::Command;
 use crate::determination::{Allocation, Determination};
+use crate::echo::echo;
 use crate::error::DomainError;
 use crate::event::{
     DeterminationMade, Event, EventData, EventReversed, EventType, FundsSpent, GrantRecovered,
@@ -255,7 +256,7 @@ fn spend_funds(
     let purpose = d.purpose(&spend.purpose).ok_or_else(|| {
         DomainError::refused(format!(
             "unknown purpose \"{}\" in determination {}; its purposes are {}",
-            clip(&spend.purpose),
+            echo(&spend.purpose),
             d.id,
             d.purpose_names()
         ))
@@ -279,7 +280,7 @@ fn spend_funds(
                 || {
                     DomainError::refused(format!(
                         "\"{}\" is not an authority of {} in determination {}; {}",
-                        clip(query),
+                        echo(query),
                         allocation.region,
                         d.id,
                         suggestion(query, &allocation.authorities, &d.id)
@@ -386,7 +387,7 @@ fn reverse_event(
     if target.data.determination_id() != d.id {
         return Err(DomainError::refused(format!(
             "event {target_id} belongs to determination {}, not {}",
-            clip(target.data.determination_id()),
+            echo(target.data.determination_id()),
             d.id
         )));
     }
@@ -475,14 +476,14 @@ fn known<'s>(state: &'s State, id: &str) -> Result<&'s Determination, DomainErro
         .determination
         .as_ref()
         .filter(|d| d.id == id)
-        .ok_or_else(|| DomainError::refused(format!("unknown determination {}", clip(id))))
+        .ok_or_else(|| DomainError::refused(format!("unknown determination {}", echo(id))))
 }
 
 fn allocation<'d>(d: &'d Determination, region: &str) -> Result<&'d Allocation, DomainError> {
     d.allocation(region).ok_or_else(|| {
         DomainError::refused(format!(
             "unknown region \"{}\" in determination {}; its regions are {}",
-            clip(region),
+            echo(region),
             d.id,
             d.region_names()
         ))
@@ -537,16 +538,6 @@ fn optional_text(what: &str, text: Option<String>) -> Result<Option<String>, Dom
         )));
     }
     Ok(Some(trimmed.to_string()))
-}
-
-/// Echoed input, cut short so a message stays one readable sentence.
-fn clip(text: &str) -> String {
-    const SHOWN: usize = 60;
-    let mut clipped: String = text.chars().take(SHOWN).collect();
-    if text.chars().count() > SHOWN {
-        clipped.push('…');
-    }
-    clipped
 }
 
 /// The first few names and how many there are in all.

@@ -155,7 +155,7 @@ impl FromStr for EventType {
             .ok_or_else(|| {
                 DomainError::malformed(format!(
                     "unknown event type \"{}\"; known types are DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed",
-                    name.chars().take(60).collect::<String>()
+                    crate::echo(name)
                 ))
             })
     }
@@ -281,5 +281,21 @@ impl EventData {
             }
         };
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `history --type` takes whatever a user typed; a newline in it must not split the
+    // refusal over two lines.
+    #[test]
+    fn an_unknown_type_is_echoed_on_one_line() {
+        let message = "Payment\nIssued"
+            .parse::<EventType>()
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains(r#""Payment\nIssued""#), "{message}");
     }
 }

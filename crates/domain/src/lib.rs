@@ -6,6 +6,7 @@
 //! the same state and command always give the same events.
 //!
 //! - [`money`]: pounds as exact decimals; the one input parser.
+//! - [`echo()`]: how every refusal quotes the input it refuses (short, one line).
 //! - [`determination`], [`determination_file`], [`builtin`](mod@builtin): what was
 //!   determined, how it is read from TOML, and 31/7421 as shipped.
 //! - [`identifiers`], [`register`]: org ids and ONS codes a determination may carry,
@@ -41,6 +42,7 @@ pub mod command;
 pub mod decide;
 pub mod determination;
 pub mod determination_file;
+mod echo;
 pub mod error;
 pub mod event;
 pub mod identifiers;
@@ -63,6 +65,7 @@ pub use determination::{
     stream_for, Allocation, Basis, Component, Determination, GrantPeriod, Working,
 };
 pub use determination_file::parse_determination;
+pub use echo::echo;
 pub use error::DomainError;
 pub use event::{
     DeterminationMade, Event, EventData, EventReversed, EventType, FundsSpent, GrantRecovered,

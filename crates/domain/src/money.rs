@@ -8,6 +8,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::echo::echo;
 use crate::limits::MONEY_LIMIT_POUNDS;
 
 /// An amount of pounds, always held at scale 2 so equal amounts compare and
@@ -190,30 +191,6 @@ impl Money {
     }
 }
 
-/// The input echoed back in messages, cut short so a pasted novel does not
-/// become a novel-length error, with control characters (a newline, a NUL)
-/// escaped so the message stays one line of text. Every parser of typed input
-/// echoes through this one function.
-pub fn echo(input: &str) -> String {
-    const SHOWN: usize = 40;
-    let trimmed = input.trim();
-    let escaped = |text: &mut String, c: char| {
-        if c.is_control() {
-            text.extend(c.escape_debug());
-        } else {
-            text.push(c);
-        }
-    };
-    let mut shown = String::with_capacity(trimmed.len().min(4 * SHOWN));
-    for c in trimmed.chars().take(SHOWN) {
-        escaped(&mut shown, c);
-    }
-    if trimmed.chars().nth(SHOWN).is_some() {
-        shown.push('…');
-    }
-    shown
-}
-
 /// The digits of a whole-pounds part, either ungrouped (`318000`) or grouped
 /// in threes (`318,000`, `1,318,000`); `None` for anything else.
 fn ungroup(whole: &str) -> Option<String> {
@@ -322,12 +299,5 @@ mod tests {
             "{message:?}"
         );
         assert!(message.contains(r#""12.3\0\0\n\0""#), "{message:?}");
-    }
-
-    #[test]
-    fn a_long_refused_input_is_echoed_cut_short() {
-        let shown = echo(&"9".repeat(41));
-        assert_eq!(shown, format!("{}…", "9".repeat(40)));
-        assert_eq!(echo(&"9".repeat(40)), "9".repeat(40));
     }
 }

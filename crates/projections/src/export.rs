@@ -336,7 +336,7 @@ fn check_uri(uri: &str) -> Result<(), LedgerError> {
     if !scheme_ok || uri.len() > 2000 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(LedgerError::malformed(format!(
             "data source \"{}\" is not a URI such as https://example.org/grants.json",
-            uri.chars().take(80).collect::<String>()
+            grant_ledger_domain::echo(uri)
         )));
     }
     Ok(())

@@ -3,8 +3,7 @@
 //! one sentence naming the field, so the command line and the server say the same.
 
 use chrono::NaiveDate;
-use grant_ledger_domain::money::echo;
-use grant_ledger_domain::Money;
+use grant_ledger_domain::{echo, Money};
 
 use crate::error::LedgerError;
 

@@ -194,7 +194,7 @@ impl<S: EventStore> Ledger<S> {
             }),
             _ => Err(LedgerError::malformed(format!(
                 "\"{}\" is neither an event id nor a position",
-                text.chars().take(60).collect::<String>()
+                grant_ledger_domain::echo(text)
             ))),
         }
     }

@@ -103,7 +103,7 @@ impl SpendReportBy {
             .ok_or_else(|| {
                 crate::error::LedgerError::malformed(format!(
                     "{what} \"{}\" is not a way to divide the report; use purpose or authority",
-                    text.trim().chars().take(40).collect::<String>()
+                    grant_ledger_domain::echo(text)
                 ))
             })
     }
