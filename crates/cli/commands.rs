@@ -316,11 +316,7 @@ fn warn_over_budget(api: &dyn Api, recorded: &Recorded) {
     else {
         return;
     };
-    let query = SpendReportQuery {
-        determination: Some(id.to_string()),
-        region: Some(region.to_string()),
-        ..SpendReportQuery::default()
-    };
+    let query = SpendReportQuery::of(id, Some(region));
     // Only a warning: a report that cannot be read now leaves the spend as recorded.
     let Ok(rows) = api.spend_report(&query) else {
         return;

@@ -61,10 +61,9 @@ pub fn run(dir: Option<PathBuf>, actor: &str, format: Format) -> CliResult {
     let today = chrono::Local::now().date_naive();
     let balances = ledger.balances(Some(DEMO_ID), None, None)?;
     let deadlines = ledger.deadlines(Some(DEMO_ID), today)?;
-    let spend_report = ledger.spend_report(&grant_ledger_projections::SpendReportQuery {
-        determination: Some(DEMO_ID.to_string()),
-        ..Default::default()
-    })?;
+    let spend_report = ledger.spend_report(&grant_ledger_projections::SpendReportQuery::of(
+        DEMO_ID, None,
+    ))?;
     let check = ledger.check(DEMO_ID)?;
 
     let mut out = output::stdout();

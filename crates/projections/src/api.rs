@@ -102,6 +102,17 @@ pub struct SpendReportQuery {
     pub as_of: Option<NaiveDate>,
 }
 
+impl SpendReportQuery {
+    /// By purpose and as of now: one determination's report, optionally of one region.
+    pub fn of(determination: &str, region: Option<&str>) -> Self {
+        SpendReportQuery {
+            determination: Some(determination.to_string()),
+            region: region.map(str::to_string),
+            ..SpendReportQuery::default()
+        }
+    }
+}
+
 /// Every command and query of the contract. Writes take an optional idempotency key.
 pub trait Api {
     fn import_determination(

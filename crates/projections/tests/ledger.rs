@@ -81,11 +81,10 @@ fn a_small_scenario_adds_up() {
     assert_eq!(serde_json::to_value(em).unwrap()["status"], "overdue");
 
     let report = ledger
-        .spend_report(&grant_ledger_projections::SpendReportQuery {
-            determination: Some(D.into()),
-            region: Some("London".into()),
-            ..Default::default()
-        })
+        .spend_report(&grant_ledger_projections::SpendReportQuery::of(
+            D,
+            Some("London"),
+        ))
         .unwrap();
     let dc = report
         .iter()
@@ -142,11 +141,9 @@ fn unknown_names_are_refusals_that_name_them() {
     );
     assert_eq!(
         ledger
-            .spend_report(&grant_ledger_projections::SpendReportQuery {
-                determination: Some("31/9999".into()),
-                region: None,
-                ..Default::default()
-            })
+            .spend_report(&grant_ledger_projections::SpendReportQuery::of(
+                "31/9999", None
+            ))
             .unwrap_err()
             .kind(),
         ErrorKind::Refused
@@ -233,11 +230,10 @@ fn reversals_by_position_and_by_id_undo_the_effect() {
     assert_eq!(reversal.events[0].effective_date, date("2024-09-10"));
     assert_eq!(london(&ledger).spent, Money::ZERO);
     let sr = ledger
-        .spend_report(&grant_ledger_projections::SpendReportQuery {
-            determination: Some(D.into()),
-            region: Some("london".into()),
-            ..Default::default()
-        })
+        .spend_report(&grant_ledger_projections::SpendReportQuery::of(
+            D,
+            Some("london"),
+        ))
         .unwrap();
     assert!(sr.iter().all(|r| r.spent.is_zero()));
 

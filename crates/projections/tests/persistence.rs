@@ -64,11 +64,7 @@ fn a_missing_or_older_layout_model_is_rebuilt_from_the_log() {
         spend("London", "4000", "2024-09-10", "self-assessment"),
     );
     let expected = ledger
-        .spend_report(&grant_ledger_projections::SpendReportQuery {
-            determination: Some(D.into()),
-            region: None,
-            ..Default::default()
-        })
+        .spend_report(&grant_ledger_projections::SpendReportQuery::of(D, None))
         .unwrap();
     let balances = ledger.balances(None, None, None).unwrap();
     let store = ledger.into_store();
@@ -91,11 +87,7 @@ fn a_missing_or_older_layout_model_is_rebuilt_from_the_log() {
     let reopened = Ledger::with_store(store).unwrap();
     assert_eq!(
         reopened
-            .spend_report(&grant_ledger_projections::SpendReportQuery {
-                determination: Some(D.into()),
-                region: None,
-                ..Default::default()
-            })
+            .spend_report(&grant_ledger_projections::SpendReportQuery::of(D, None))
             .unwrap(),
         expected
     );

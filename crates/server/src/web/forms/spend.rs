@@ -60,11 +60,7 @@ async fn choices<S: EventStore + 'static>(
             .find(|a| region_slug(&a.region) == region);
         let region_name = allocation.map_or(region.clone(), |a| a.region.clone());
         let purposes = s
-            .spend_report(&SpendReportQuery {
-                determination: Some(determination.clone()),
-                region: Some(region_name.clone()),
-                ..SpendReportQuery::default()
-            })?
+            .spend_report(&SpendReportQuery::of(&determination, Some(&region_name)))?
             .into_iter()
             .filter_map(|r| r.purpose)
             .map(|purpose| (purpose.clone(), purpose))

@@ -80,11 +80,7 @@ pub async fn region<S: EventStore + 'static>(
             })?;
         // The page charts purposes; the region's other lines are in its figures above.
         let purposes = s
-            .spend_report(&SpendReportQuery {
-                determination: Some(determination.clone()),
-                region: Some(balance.region.clone()),
-                ..SpendReportQuery::default()
-            })?
+            .spend_report(&SpendReportQuery::of(&determination, Some(&balance.region)))?
             .into_iter()
             .filter(|r| r.line == SpendLine::Purpose)
             .collect();
