@@ -20,6 +20,15 @@ fn pence(rows: &[Value], field: &str) -> i64 {
         .sum()
 }
 
+/// What a report's line for `purpose` says was spent.
+fn spent_on(report: &Value, purpose: &str) -> String {
+    rows(report)
+        .iter()
+        .find(|r| r["purpose"] == purpose)
+        .map(|r| money(&r["spent"]).to_string())
+        .unwrap_or_else(|| panic!("no {purpose} line in {report}"))
+}
+
 fn south_west_spent_and_recovered() -> Ledger {
     let l = Ledger::paid();
     l.ok_line(
@@ -102,15 +111,7 @@ fn spend_report_as_of_a_date_leaves_out_spend_effective_after_it() {
     l.ok_line(
         "spend 31/7421 --region london --amount 40 --date 2024-12-01 --purpose data-coordinator",
     );
-    let spent = |line: &str| {
-        let report = l.json_line(line);
-        let row = rows(&report)
-            .iter()
-            .find(|r| r["purpose"] == "data-coordinator")
-            .cloned()
-            .unwrap_or_else(|| panic!("{report}"));
-        money(&row["spent"]).to_string()
-    };
+    let spent = |line: &str| spent_on(&l.json_line(line), "data-coordinator");
     assert_eq!(
         spent("spend-report 31/7421 --region london --as-of 2024-11-01"),
         "100.00"
@@ -135,12 +136,7 @@ fn spend_report_as_of_leaves_out_a_reversed_spend_from_its_date_on() {
     ]);
     let spent = |as_of: &str| {
         let report = l.json(&["spend-report", ID, "--region", "london", "--as-of", as_of]);
-        let row = rows(&report)
-            .iter()
-            .find(|r| r["purpose"] == "data-coordinator")
-            .cloned()
-            .unwrap_or_else(|| panic!("{report}"));
-        money(&row["spent"]).to_string()
+        spent_on(&report, "data-coordinator")
     };
     assert_eq!(spent("2024-10-15"), "100.00");
     assert_eq!(spent("2024-11-01"), "0.00");

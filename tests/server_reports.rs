@@ -11,6 +11,14 @@ fn rows(v: &Value) -> &Vec<Value> {
     v.as_array().unwrap_or_else(|| panic!("not an array: {v}"))
 }
 
+/// A JSON money string ("11400.00") in pence, exactly: money is never summed as floats.
+fn pence(amount: &Value) -> i64 {
+    amount
+        .as_str()
+        .and_then(|a| a.replace('.', "").parse().ok())
+        .unwrap_or_else(|| panic!("not money: {amount}"))
+}
+
 fn spent_on(report: &Value, purpose: &str) -> String {
     rows(report)
         .iter()
@@ -98,10 +106,7 @@ fn through_the_server_the_above_formula_line_reconciles_with_balances() {
         .find(|r| r["line"] == "above-formula")
         .unwrap_or_else(|| panic!("{report}"));
     assert_eq!(above["budget"], "11400.00");
-    let remaining: f64 = rows(&report)
-        .iter()
-        .filter_map(|r| r["remaining"].as_str()?.parse::<f64>().ok())
-        .sum();
+    let remaining: i64 = rows(&report).iter().map(|r| pence(&r["remaining"])).sum();
     let balances = s
         .server
         .cli(
@@ -109,14 +114,8 @@ fn through_the_server_the_above_formula_line_reconciles_with_balances() {
             &["balances", ID, "--region", "south-west", "--format", "json"],
         )
         .json();
-    let unspent: f64 = balances[0]["unspent"]
-        .as_str()
-        .and_then(|u| u.parse().ok())
-        .unwrap_or_else(|| panic!("{balances}"));
-    assert!(
-        (remaining - unspent).abs() < 0.005,
-        "{remaining} vs {unspent}"
-    );
+    // Paid in full, so nothing is unpaid: the lines' remaining is exactly the unspent.
+    assert_eq!(remaining, pence(&balances[0]["unspent"]), "{report}");
 }
 
 #[test]
@@ -146,4 +145,45 @@ fn spend_report_by_an_unknown_division_is_400() {
         "{}",
         answer.body
     );
+}
+
+#[test]
+fn through_the_server_spend_report_without_an_id_reports_both_of_two_determinations() {
+    let s = Shared::paid();
+    let file = s.dir.file(
+        "small.toml",
+        br#"id = "9/1"
+title = "A small grant"
+financial_year = "2024-25"
+made_on = 2024-08-16
+payment_deadline = 2024-08-30
+grant_period = { start = 2024-04-01, end = 2025-03-31 }
+instalments = 1
+
+[[allocation]]
+region = "North East"
+lead_authority = "Durham County Council"
+amount = "100.00"
+authorities = ["Durham"]
+
+[[component]]
+purpose = "coordination"
+basis = "per-region"
+amount = "100.00"
+"#,
+    );
+    let imported = s
+        .server
+        .cli(s.token("admin"), &["determination", "import", &file]);
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let report = s
+        .server
+        .cli(s.token("reader"), &["spend-report", "--format", "json"])
+        .json();
+    let mut ids: Vec<&str> = rows(&report)
+        .iter()
+        .filter_map(|r| r["determination"].as_str())
+        .collect();
+    ids.dedup();
+    assert_eq!(ids, vec![ID, "9/1"], "{report}");
 }
