@@ -152,25 +152,7 @@ fn through_the_server_spend_report_without_an_id_reports_both_of_two_determinati
     let s = Shared::paid();
     let file = s.dir.file(
         "small.toml",
-        br#"id = "9/1"
-title = "A small grant"
-financial_year = "2024-25"
-made_on = 2024-08-16
-payment_deadline = 2024-08-30
-grant_period = { start = 2024-04-01, end = 2025-03-31 }
-instalments = 1
-
-[[allocation]]
-region = "North East"
-lead_authority = "Durham County Council"
-amount = "100.00"
-authorities = ["Durham"]
-
-[[component]]
-purpose = "coordination"
-basis = "per-region"
-amount = "100.00"
-"#,
+        include_str!("fixtures/small-determination-9-1.toml").as_bytes(),
     );
     let imported = s
         .server
