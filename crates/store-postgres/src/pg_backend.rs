@@ -14,10 +14,10 @@ use std::thread::ThreadId;
 
 use grant_ledger_store::{Backend, Commit, Head, KeyEntry, RawIter, Staged, StoreError};
 use postgres::types::ToSql;
-use postgres::{Client, Config, Statement};
+use postgres::{Client, Statement};
 use uuid::Uuid;
 
-use crate::connect::connect;
+use crate::connect::Connector;
 use crate::error;
 use crate::rows::{self, get, to_i64, to_u64};
 
@@ -41,7 +41,7 @@ impl Conn {
         }
     }
 
-    fn client(&mut self, config: &Config) -> Result<&mut Client, StoreError> {
+    fn client(&mut self, connector: &Connector) -> Result<&mut Client, StoreError> {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
         }
@@ -50,13 +50,13 @@ impl Conn {
             slot @ None => {
                 // Prepared statements belong to the connection that was lost.
                 self.statements.clear();
-                Ok(slot.insert(connect(config)?))
+                Ok(slot.insert(connector.connect()?))
             }
         }
     }
 
-    fn cached(&mut self, config: &Config) -> Result<Cached<'_>, StoreError> {
-        self.client(config)?;
+    fn cached(&mut self, connector: &Connector) -> Result<Cached<'_>, StoreError> {
+        self.client(connector)?;
         match &mut self.client {
             Some(client) => Ok(Cached {
                 client,
@@ -106,7 +106,7 @@ impl Cached<'_> {
 }
 
 pub(crate) struct PgBackend {
-    config: Config,
+    connector: Connector,
     /// The channel each commit notifies with its new head position.
     channel: String,
     writer: Mutex<Conn>,
@@ -122,9 +122,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl PgBackend {
-    pub(crate) fn new(config: Config, channel: String, first: Client) -> Self {
+    pub(crate) fn new(connector: Connector, channel: String, first: Client) -> Self {
         PgBackend {
-            config,
+            connector,
             channel,
             writer: Mutex::new(Conn::new(None)),
             writing: Mutex::new(None),
@@ -148,7 +148,7 @@ impl PgBackend {
             &self.reader
         };
         let mut conn = lock(conn);
-        let mut client = conn.cached(&self.config)?;
+        let mut client = conn.cached(&self.connector)?;
         f(&mut client).map_err(|e| error::db(&e, what))
     }
 
@@ -168,7 +168,7 @@ impl PgBackend {
             return Ok(());
         }
         w.in_transaction = false;
-        let client = w.client(&self.config)?;
+        let client = w.client(&self.connector)?;
         client
             .batch_execute(statement)
             .map_err(|e| error::db(&e, what))
@@ -223,7 +223,7 @@ impl Backend for PgBackend {
     fn begin_write(&self) -> Result<(), StoreError> {
         let mut w = lock(&self.writer);
         *lock(&self.writing) = Some(std::thread::current().id());
-        let begun = w.client(&self.config).and_then(|c| {
+        let begun = w.client(&self.connector).and_then(|c| {
             c.batch_execute("BEGIN; SELECT position FROM ledger_head FOR UPDATE")
                 .map_err(|e| error::db(&e, "locking the head"))
         });
