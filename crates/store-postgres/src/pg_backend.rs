@@ -14,96 +14,14 @@ use std::thread::ThreadId;
 
 use grant_ledger_store::{Backend, Commit, Head, KeyEntry, RawIter, Staged, StoreError};
 use postgres::types::ToSql;
-use postgres::{Client, Statement};
+use postgres::Client;
 use uuid::Uuid;
 
+use crate::conn::{Cached, Conn};
 use crate::connect::Connector;
 use crate::error;
+use crate::paged::{Paged, PAGE};
 use crate::rows::{self, get, to_i64, to_u64};
-
-/// Rows fetched per query by the streaming reads: bounds memory, not correctness.
-const PAGE: i64 = 1000;
-
-/// A connection, reconnected when it was lost, whether it holds an open transaction, and
-/// its prepared statements.
-struct Conn {
-    client: Option<Client>,
-    in_transaction: bool,
-    statements: HashMap<&'static str, Statement>,
-}
-
-impl Conn {
-    fn new(client: Option<Client>) -> Conn {
-        Conn {
-            client,
-            in_transaction: false,
-            statements: HashMap::new(),
-        }
-    }
-
-    fn client(&mut self, connector: &Connector) -> Result<&mut Client, StoreError> {
-        if self.client.as_ref().is_some_and(Client::is_closed) {
-            self.client = None;
-        }
-        match &mut self.client {
-            Some(c) => Ok(c),
-            slot @ None => {
-                // Prepared statements belong to the connection that was lost.
-                self.statements.clear();
-                Ok(slot.insert(connector.connect()?))
-            }
-        }
-    }
-
-    fn cached(&mut self, connector: &Connector) -> Result<Cached<'_>, StoreError> {
-        self.client(connector)?;
-        match &mut self.client {
-            Some(client) => Ok(Cached {
-                client,
-                statements: &mut self.statements,
-            }),
-            None => Err(StoreError::Database {
-                problem: "the connection was lost while connecting".into(),
-            }),
-        }
-    }
-}
-
-/// A client whose statements are prepared once per connection: a query by text costs a
-/// round trip to prepare it and one to run it, and every append runs the same few.
-struct Cached<'a> {
-    client: &'a mut Client,
-    statements: &'a mut HashMap<&'static str, Statement>,
-}
-
-impl Cached<'_> {
-    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.prepare(sql)?;
-        self.statements.insert(sql, s.clone());
-        Ok(s)
-    }
-
-    fn query(
-        &mut self,
-        sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<postgres::Row>, postgres::Error> {
-        let s = self.statement(sql)?;
-        self.client.query(&s, params)
-    }
-
-    fn execute(
-        &mut self,
-        sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, postgres::Error> {
-        let s = self.statement(sql)?;
-        self.client.execute(&s, params)
-    }
-}
 
 pub(crate) struct PgBackend {
     connector: Connector,
@@ -172,48 +90,6 @@ impl PgBackend {
         client
             .batch_execute(statement)
             .map_err(|e| error::db(&e, what))
-    }
-}
-
-/// Fetches the page of rows keyed `from..=to` (up to [`PAGE`] of them), keys ascending.
-type Fetch<'a, T> = Box<dyn FnMut(u64, u64) -> Result<Vec<(u64, T)>, StoreError> + 'a>;
-
-/// Streams rows page by page: `fetch(from)` returns up to a page starting at `from`, with
-/// each row's own key, and the next page starts after the last key seen.
-struct Paged<'a, T> {
-    next: u64,
-    to: u64,
-    buffer: VecDeque<(u64, T)>,
-    done: bool,
-    fetch: Fetch<'a, T>,
-}
-
-impl<T> Iterator for Paged<'_, T> {
-    type Item = Result<(u64, T), StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.buffer.is_empty() && !self.done {
-            if self.next > self.to {
-                self.done = true;
-                return None;
-            }
-            match (self.fetch)(self.next, self.to) {
-                Ok(rows) => {
-                    if (rows.len() as i64) < PAGE {
-                        self.done = true;
-                    }
-                    if let Some((last, _)) = rows.last() {
-                        self.next = last.saturating_add(1);
-                    }
-                    self.buffer.extend(rows);
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-            }
-        }
-        self.buffer.pop_front().map(Ok)
     }
 }
 
