@@ -171,6 +171,23 @@ impl Backend for PgBackend {
         Ok(keys.iter().map(|k| found.remove(*k)).collect())
     }
 
+    fn key_entries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyEntry)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "reading idempotency keys",
+            "SELECT key, fingerprint, event_id, first_position, last_position, streams \
+             FROM idempotency_keys WHERE key > $1 ORDER BY key LIMIT $2",
+            &[&after, &limit],
+        )?;
+        rows.iter()
+            .map(|row| Ok((get(row, 0, "key")?, rows::key_entry(row)?)))
+            .collect()
+    }
+
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
         let rows = self.query(
             "looking up an event id",

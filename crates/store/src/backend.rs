@@ -95,6 +95,14 @@ pub trait Backend: Send + Sync {
     fn key_entries(&self, keys: &[&str]) -> Result<Vec<Option<KeyEntry>>, StoreError> {
         keys.iter().map(|k| self.key_entry(k)).collect()
     }
+    /// Up to `limit` key-index entries with keys after `after` ("" for the first), in
+    /// ascending key order: how a copy of the ledger finds the keys of whole appends, which
+    /// no event names.
+    fn key_entries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyEntry)>, StoreError>;
     /// Position an event id is indexed at, staged or committed (may be stale garbage).
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError>;
     /// Which of `sorted` (ascending, distinct) are in the id index, with their positions.

@@ -94,6 +94,15 @@ pub trait EventStore: Send + Sync {
     /// What `key` was recorded with, if it was.
     fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError>;
 
+    /// Up to `limit` keys of whole appends (`AppendRequest::keys`) with their records, in
+    /// ascending key order after `after` ("" for the first): page with the last key seen.
+    /// Keys recorded on single events are not listed; their events name them.
+    fn whole_append_keys(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyRecord)>, StoreError>;
+
     /// A stored read model and the position it is checkpointed at.
     fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
 
@@ -168,6 +177,13 @@ impl<S: EventStore + ?Sized> EventStore for Box<S> {
     }
     fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
         (**self).key(key)
+    }
+    fn whole_append_keys(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyRecord)>, StoreError> {
+        (**self).whole_append_keys(after, limit)
     }
     fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         (**self).model(name)

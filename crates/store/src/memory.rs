@@ -52,6 +52,23 @@ impl Backend for MemoryBackend {
         Ok(self.state().keys.get(key).cloned())
     }
 
+    fn key_entries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyEntry)>, StoreError> {
+        let s = self.state();
+        let mut found: Vec<(String, KeyEntry)> = s
+            .keys
+            .iter()
+            .filter(|(k, _)| k.as_str() > after)
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
         Ok(self.state().ids.get(&id).copied())
     }

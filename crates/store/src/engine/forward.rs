@@ -63,6 +63,13 @@ macro_rules! forward_event_store {
             fn key(&self, key: &str) -> Result<Option<$crate::KeyRecord>, $crate::StoreError> {
                 self.engine.key(key)
             }
+            fn whole_append_keys(
+                &self,
+                after: &str,
+                limit: usize,
+            ) -> Result<Vec<(String, $crate::KeyRecord)>, $crate::StoreError> {
+                self.engine.whole_append_keys(after, limit)
+            }
             fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, $crate::StoreError> {
                 self.engine.model(name)
             }

@@ -178,6 +178,36 @@ impl<B: Backend> Engine<B> {
         recorded_key(&self.backend, key, head)
     }
 
+    /// See [`crate::EventStore::whole_append_keys`].
+    pub fn whole_append_keys(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyRecord)>, StoreError> {
+        let mut found = Vec::new();
+        let mut from = after.to_string();
+        // Per-event entries are skipped, so read on until `limit` records or the end.
+        loop {
+            let page = self.backend.key_entries_after(&from, limit.max(1))?;
+            let Some((last, _)) = page.last() else {
+                return Ok(found);
+            };
+            from = last.clone();
+            let full = page.len() == limit.max(1);
+            for (key, entry) in page {
+                if let KeyEntry::Append(record) = entry {
+                    found.push((key, record));
+                    if found.len() == limit {
+                        return Ok(found);
+                    }
+                }
+            }
+            if !full {
+                return Ok(found);
+            }
+        }
+    }
+
     pub fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         self.backend.model(name)
     }
