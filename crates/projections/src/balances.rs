@@ -23,6 +23,9 @@ pub(crate) struct AllocationBalance {
     /// was paid, whether late, when and by which day are all derived from them, so a
     /// reversal has one thing to undo.
     pub payments: Vec<CountedPayment>,
+    /// The determination was withdrawn: nothing more is to be paid.
+    #[serde(default)]
+    pub withdrawn: bool,
 }
 
 /// One unreversed payment.
@@ -56,6 +59,21 @@ impl AllocationBalance {
             .fold(Money::ZERO, |sum, p| plus(sum, p.amount))
     }
 
+    /// What is still to be paid of `paid` against the allocation: nothing once the
+    /// determination is withdrawn.
+    pub fn outstanding(&self, paid: Money) -> Money {
+        if self.withdrawn {
+            Money::ZERO
+        } else {
+            minus(self.determined, paid)
+        }
+    }
+
+    /// Instalments paid and not reversed.
+    pub fn instalments_paid(&self) -> u32 {
+        u32::try_from(self.payments.len()).unwrap_or(u32::MAX)
+    }
+
     pub fn row(&self, determination: &str) -> BalanceRow {
         let paid = self.paid();
         let in_full = self.paid_by(NaiveDate::MAX);
@@ -74,6 +92,8 @@ impl AllocationBalance {
             spent: self.spent,
             unpaid: minus(self.determined, paid),
             unspent: minus(minus(paid, self.recovered), self.spent),
+            outstanding: self.outstanding(paid),
+            instalments_paid: self.instalments_paid(),
             status,
             // The date of the last counted payment: the one that completed the allocation.
             paid_on: if in_full.is_some() {
@@ -110,6 +130,7 @@ impl Balances {
                             recovered: Money::ZERO,
                             spent: Money::ZERO,
                             payments: Vec::new(),
+                            withdrawn: false,
                         })
                         .collect()
                 });
@@ -143,7 +164,27 @@ impl Balances {
                         EventType::FundsSpent => a.spent = minus(a.spent, r.amount),
                         EventType::GrantRecovered => a.recovered = minus(a.recovered, r.amount),
                         // The domain refuses reversing a determination or a reversal.
-                        EventType::DeterminationMade | EventType::EventReversed => {}
+                        EventType::DeterminationMade
+                        | EventType::EventReversed
+                        | EventType::DeterminationWithdrawn
+                        | EventType::DeterminationVaried => {}
+                    }
+                }
+            }
+            EventData::DeterminationWithdrawn(w) => {
+                for a in self
+                    .determinations
+                    .get_mut(&w.determination)
+                    .into_iter()
+                    .flatten()
+                {
+                    a.withdrawn = true;
+                }
+            }
+            EventData::DeterminationVaried(v) => {
+                for change in &v.allocations {
+                    if let Some(a) = self.allocation(&v.determination, &change.region) {
+                        a.determined = change.amount;
                     }
                 }
             }

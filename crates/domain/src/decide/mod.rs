@@ -22,7 +22,7 @@ use crate::limits::MAX_TEXT_LEN;
 use crate::money::Money;
 use crate::state::{evolve, AllocationState, State};
 
-use determination::make_determination;
+use determination::{make_determination, vary_determination, withdraw_determination};
 use payment::{issue_payment, Payment};
 use recovery::recover_grant;
 use reversal::reverse_event;
@@ -104,6 +104,27 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
             let d = known(state, &determination)?;
             reverse_event(state, d, id, &target, reason, date)
         }
+        Command::WithdrawDetermination {
+            id,
+            determination,
+            date,
+            reason,
+        } => {
+            let reason = required_text("reason", reason)?;
+            let d = known(state, &determination)?;
+            withdraw_determination(state, d, id, date, reason)
+        }
+        Command::VaryDetermination {
+            id,
+            determination,
+            date,
+            reason,
+            allocations,
+        } => {
+            let reason = required_text("reason", reason)?;
+            let d = known(state, &determination)?;
+            vary_determination(state, d, id, date, reason, allocations)
+        }
     }
 }
 
@@ -144,6 +165,17 @@ fn allocation<'d>(d: &'d Determination, region: &str) -> Result<&'d Allocation, 
             d.region_names()
         ))
     })
+}
+
+/// Refuses to pay or spend (`what`) on a withdrawn determination.
+fn not_withdrawn(state: &State, d: &Determination, what: &str) -> Result<(), DomainError> {
+    match &state.withdrawn {
+        None => Ok(()),
+        Some(w) => Err(DomainError::refused(format!(
+            "determination {} was withdrawn on {} ({}), so nothing more can be {what} on it",
+            d.id, w.date, w.reason
+        ))),
+    }
 }
 
 /// A region's running figures; a region nothing has happened to yet has none.

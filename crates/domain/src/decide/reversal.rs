@@ -34,6 +34,11 @@ pub(super) fn reverse_event(
                 target.data.determination_id()
             )))
         }
+        EventType::DeterminationWithdrawn | EventType::DeterminationVaried => {
+            return Err(DomainError::refused(format!(
+                "a withdrawal or variation of a determination cannot be reversed, and event {target_id} is one; record a new variation instead"
+            )))
+        }
         EventType::PaymentIssued | EventType::FundsSpent | EventType::GrantRecovered => {}
     }
     if target.data.determination_id() != d.id {

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::suggestion::suggestion;
-use super::{allocation, figures, positive};
+use super::{allocation, figures, not_withdrawn, positive};
 use crate::determination::Determination;
 use crate::echo::echo;
 use crate::error::DomainError;
@@ -32,6 +32,7 @@ pub(super) fn spend_funds(
 ) -> Result<Vec<Event>, DomainError> {
     positive("spend", spend.amount)?;
     let allocation = allocation(d, &spend.region)?;
+    not_withdrawn(state, d, "spent")?;
     let purpose = d.purpose(&spend.purpose).ok_or_else(|| {
         DomainError::refused(format!(
             "unknown purpose \"{}\" in determination {}; its purposes are {}",

@@ -1,9 +1,9 @@
-//! The formula: what one component comes to for one region, and what a
-//! stated working multiplies out to.
+//! The formula: what one component comes to for one region, what a stated
+//! working multiplies out to, and what each instalment of a schedule comes to.
 
 use rust_decimal::Decimal;
 
-use super::{Allocation, Basis, Component, Working};
+use super::{Allocation, Basis, Component, Instalment, Working};
 use crate::money::Money;
 use crate::region::region_matches;
 
@@ -56,4 +56,38 @@ pub(crate) fn working_amount(working: &Working) -> Option<Money> {
         total = total.checked_mul(Decimal::from(*factor))?;
     }
     Money::from_decimal(total).ok()
+}
+
+/// Each instalment's amount of an allocation of `allocation`: a share rounded to the
+/// penny (half away from zero) or the stated amount, except the last, which is what the
+/// earlier ones leave (never below zero).
+pub fn schedule_amounts(schedule: &[Instalment], allocation: Money) -> Vec<Money> {
+    let mut amounts = Vec::with_capacity(schedule.len());
+    let mut left = allocation;
+    for (index, instalment) in schedule.iter().enumerate() {
+        let amount = if index + 1 == schedule.len() {
+            left
+        } else {
+            let part = match (instalment.share, instalment.amount) {
+                (Some(share), _) => allocation
+                    .amount()
+                    .checked_mul(share)
+                    .and_then(|a| a.checked_div(Decimal::ONE_HUNDRED))
+                    .map(|a| {
+                        a.round_dp_with_strategy(
+                            2,
+                            rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                        )
+                    })
+                    .and_then(|a| Money::from_decimal(a).ok())
+                    .unwrap_or(Money::ZERO),
+                (None, Some(amount)) => amount,
+                (None, None) => Money::ZERO,
+            };
+            part.min(left)
+        };
+        left = left.saturating_sub(amount);
+        amounts.push(amount);
+    }
+    amounts
 }

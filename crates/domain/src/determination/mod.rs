@@ -16,6 +16,7 @@ use crate::identifiers::Funder;
 use crate::money::Money;
 use crate::region::region_matches;
 
+pub use formula::schedule_amounts;
 pub(crate) use formula::{component_amount, component_amount_checked, working_amount};
 
 /// One determination. `allocations` are what is legally determined;
@@ -37,6 +38,24 @@ pub struct Determination {
     /// written before identifiers existed read and re-encode byte for byte.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub funder: Option<Funder>,
+    /// When each instalment falls due and how much of the allocation it is. Empty for a
+    /// determination of `instalments` with one `payment_deadline`, and then left out of
+    /// the stored event, so determinations without a schedule encode as they always did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<Instalment>,
+}
+
+/// One instalment of a schedule: due by `due` (inclusive), either `share` per cent of
+/// every allocation or the same `amount` of each. Exactly one of the two is given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instalment {
+    pub due: NaiveDate,
+    /// Per cent of the allocation (`50` is half), at most two decimal places.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
 }
 
 /// The period spend must fall in, both ends inclusive.
@@ -191,6 +210,23 @@ impl Determination {
             .map(|a| a.region.as_str())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// The day instalment `number` (1-based) is due: its own due date in a schedule, else
+    /// the payment deadline.
+    pub fn due_date(&self, number: u32) -> NaiveDate {
+        usize::try_from(number.saturating_sub(1))
+            .ok()
+            .and_then(|index| self.schedule.get(index))
+            .map_or(self.payment_deadline, |instalment| instalment.due)
+    }
+
+    /// What each instalment of the schedule comes to for an allocation of `allocation`
+    /// (as determined, or as last varied): empty without a schedule. The last instalment
+    /// takes what the earlier ones leave, so the amounts always add up to the allocation,
+    /// even when shares round to the penny or a variation changed the allocation.
+    pub fn instalment_amounts(&self, allocation: Money) -> Vec<Money> {
+        schedule_amounts(&self.schedule, allocation)
     }
 
     /// The names of all purposes, for messages listing what is valid.

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{component_amount_checked, working_amount, Basis, Component, Determination};
@@ -64,6 +65,7 @@ impl Determination {
                 ),
             ));
         }
+        self.validate_schedule()?;
         if self.allocations.is_empty() {
             return Err(bad(
                 "allocation",
@@ -141,7 +143,134 @@ impl Determination {
                 }
             }
         }
+        self.validate_schedule_sums()?;
         validate_identifiers(self)
+    }
+
+    /// The schedule's own shape: one table per instalment, each with a share or an
+    /// amount, due dates ascending from `made_on` to `payment_deadline`.
+    fn validate_schedule(&self) -> Result<(), DomainError> {
+        let Some(last) = self.schedule.last() else {
+            return Ok(());
+        };
+        if usize::try_from(self.instalments).ok() != Some(self.schedule.len()) {
+            return Err(bad(
+                "instalments",
+                format!(
+                    "{} is not the number of [[instalment]] tables ({})",
+                    self.instalments,
+                    self.schedule.len()
+                ),
+            ));
+        }
+        let by_share = self.schedule[0].share.is_some();
+        let mut previous: Option<NaiveDate> = None;
+        for (index, instalment) in self.schedule.iter().enumerate() {
+            let key = format!("instalment[{}]", index + 1);
+            match (instalment.share, instalment.amount) {
+                (Some(_), Some(_)) => {
+                    return Err(bad(&key, "gives both a share and an amount; give one"))
+                }
+                (None, None) => return Err(bad(&key, "needs a share or an amount")),
+                (Some(share), None) => {
+                    if !by_share {
+                        return Err(bad(
+                            &format!("{key}.share"),
+                            "every instalment gives an amount, as instalment[1] does, or every one a share",
+                        ));
+                    }
+                    if share <= Decimal::ZERO || share > Decimal::ONE_HUNDRED {
+                        return Err(bad(
+                            &format!("{key}.share"),
+                            format!("{share}% must be more than 0% and at most 100%"),
+                        ));
+                    }
+                    if share.normalize().scale() > 2 {
+                        return Err(bad(
+                            &format!("{key}.share"),
+                            format!("{share}% has more than 2 decimal places"),
+                        ));
+                    }
+                }
+                (None, Some(amount)) => {
+                    if by_share {
+                        return Err(bad(
+                            &format!("{key}.amount"),
+                            "every instalment gives a share, as instalment[1] does, or every one an amount",
+                        ));
+                    }
+                    if !amount.is_positive() {
+                        return Err(bad(&format!("{key}.amount"), "must be greater than zero"));
+                    }
+                }
+            }
+            let due_key = format!("{key}.due");
+            if instalment.due < self.made_on {
+                return Err(bad(
+                    &due_key,
+                    format!("{} is before made_on {}", instalment.due, self.made_on),
+                ));
+            }
+            if let Some(previous) = previous.filter(|p| instalment.due <= *p) {
+                return Err(bad(
+                    &due_key,
+                    format!(
+                        "{} is not after instalment[{index}].due {previous}; due dates must ascend",
+                        instalment.due
+                    ),
+                ));
+            }
+            previous = Some(instalment.due);
+        }
+        if self.payment_deadline != last.due {
+            return Err(bad(
+                "payment_deadline",
+                format!(
+                    "{} is not the last instalment's due date {}",
+                    self.payment_deadline, last.due
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Shares must make 100%, and amounts every allocation.
+    fn validate_schedule_sums(&self) -> Result<(), DomainError> {
+        if self.schedule.is_empty() {
+            return Ok(());
+        }
+        if self.schedule[0].share.is_some() {
+            let total = self
+                .schedule
+                .iter()
+                .filter_map(|i| i.share)
+                .fold(Decimal::ZERO, |sum, share| sum.saturating_add(share));
+            if total != Decimal::ONE_HUNDRED {
+                return Err(bad(
+                    "instalment",
+                    format!("the shares add up to {}%, not 100%", total.normalize()),
+                ));
+            }
+            return Ok(());
+        }
+        let mut total = Money::ZERO;
+        for amount in self.schedule.iter().filter_map(|i| i.amount) {
+            total = total.checked_add(amount).unwrap_or(Money::MAX);
+        }
+        for (index, allocation) in self.allocations.iter().enumerate() {
+            if allocation.amount != total {
+                return Err(bad(
+                    "instalment",
+                    format!(
+                        "the amounts add up to {total}, not allocation[{}]'s ({}) amount of {}",
+                        index + 1,
+                        allocation.region,
+                        allocation.amount
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_component(
