@@ -459,6 +459,32 @@ fn event_detail(entry: &HistoryEntry) -> String {
                 parts.push(reason.to_string());
             }
         }
+        "DeterminationWithdrawn" => {
+            if let Some(reason) = data_str(entry, "reason") {
+                parts.push(format!("withdrawn: {reason}"));
+            }
+        }
+        "DeterminationVaried" => {
+            let changes = entry.data.get("allocations").and_then(|a| a.as_array());
+            for change in changes.into_iter().flatten() {
+                let field = |name: &str| change.get(name).and_then(serde_json::Value::as_str);
+                let money = |name: &str| {
+                    field(name)
+                        .and_then(|m| Money::parse(m).ok())
+                        .map_or(String::new(), |m| m.to_string())
+                };
+                if let Some(region) = field("region") {
+                    parts.push(format!(
+                        "{region} {} to {}",
+                        money("previous"),
+                        money("amount")
+                    ));
+                }
+            }
+            if let Some(reason) = data_str(entry, "reason") {
+                parts.push(reason.to_string());
+            }
+        }
         "AccessGranted" | "AccessRevoked" => {
             let verb = if entry.event_type == "AccessGranted" {
                 "granted to"
