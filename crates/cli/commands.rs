@@ -147,6 +147,7 @@ fn determination_list(ctx: &Context) -> CliResult {
                 "instalments",
                 "allocations",
                 "total",
+                "withdrawn",
             ]);
             for r in &rows {
                 report.push(vec![
@@ -160,6 +161,9 @@ fn determination_list(ctx: &Context) -> CliResult {
                     Cell::Int(i64::from(r.instalments)),
                     Cell::Int(count(r.allocations)),
                     Cell::Money(r.total),
+                    r.withdrawn
+                        .as_ref()
+                        .map_or(Cell::Null, |w| Cell::Date(w.date)),
                 ]);
             }
             report.write(&mut out, format == Format::Csv)?;

@@ -171,9 +171,12 @@ fn allocation<'d>(d: &'d Determination, region: &str) -> Result<&'d Allocation, 
 fn not_withdrawn(state: &State, d: &Determination, what: &str) -> Result<(), DomainError> {
     match &state.withdrawn {
         None => Ok(()),
+        // The reason is free text (it may run over lines); a refusal stays one line.
         Some(w) => Err(DomainError::refused(format!(
             "determination {} was withdrawn on {} ({}), so nothing more can be {what} on it",
-            d.id, w.date, w.reason
+            d.id,
+            w.date,
+            echo(&w.reason)
         ))),
     }
 }
