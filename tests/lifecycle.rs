@@ -102,6 +102,18 @@ fn a_variation_changes_the_figures_from_its_date_and_as_of_before_it_they_stand(
     assert_eq!(money(&row(&after, "London")["determined"]), "90000.00");
     assert_eq!(money(&row(&after, "London")["unpaid"]), "40000.00");
 
+    // Deadlines on a day before the variation count the allocation before it.
+    let on = |today: &str| {
+        let rows = l.json_line(&format!("deadlines 31/9001 --today {today}"));
+        let london = row(&rows, "London");
+        (
+            money(&london["outstanding"]).to_string(),
+            money(&london["schedule"][1]["amount"]).to_string(),
+        )
+    };
+    assert_eq!(on("2025-08-31"), ("50000.00".into(), "50000.00".into()));
+    assert_eq!(on("2025-09-01"), ("40000.00".into(), "45000.00".into()));
+
     // The spend report's lines add up to the allocation in force on the day.
     let sum = |rows: &serde_json::Value| {
         rows.as_array()

@@ -282,3 +282,15 @@ fn a_variation_cannot_be_reversed() {
         .when(ledger.reverse(&varied, None))
         .refused("cannot be reversed");
 }
+
+#[test]
+fn a_variation_dated_before_the_last_one_is_refused() {
+    let mut ledger = given_made();
+    ledger.accept(ledger.vary("2024-10-01", &[("London", "300000")]));
+    ledger
+        .when(ledger.vary("2024-09-30", &[("London", "310000")]))
+        .refused("a variation dated 2024-09-30 is before the last variation of determination 31/7421, dated 2024-10-01");
+    ledger
+        .when(ledger.vary("2024-10-01", &[("London", "310000")]))
+        .accepted();
+}

@@ -26,6 +26,18 @@ pub(crate) struct AllocationBalance {
     /// The determination was withdrawn: nothing more is to be paid.
     #[serde(default)]
     pub withdrawn: bool,
+    /// Each variation of this allocation, in date order (the domain refuses one dated
+    /// before the last), so that a day before one reads the allocation before it.
+    #[serde(default)]
+    pub variations: Vec<VariedOn>,
+}
+
+/// One variation of an allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct VariedOn {
+    pub date: NaiveDate,
+    pub previous: Money,
+    pub amount: Money,
 }
 
 /// One unreversed payment.
@@ -48,8 +60,19 @@ impl AllocationBalance {
         let paid = counted
             .clone()
             .fold(Money::ZERO, |sum, p| plus(sum, p.amount));
-        (paid == self.determined && !self.determined.is_zero())
-            .then(|| counted.clone().any(|p| p.late))
+        let determined = self.determined_on(day);
+        (paid == determined && !determined.is_zero()).then(|| counted.clone().any(|p| p.late))
+    }
+
+    /// The allocation in force on `day`: as varied by then, else as first determined.
+    pub fn determined_on(&self, day: NaiveDate) -> Money {
+        match self.variations.iter().rev().find(|v| v.date <= day) {
+            Some(v) => v.amount,
+            None => self
+                .variations
+                .first()
+                .map_or(self.determined, |v| v.previous),
+        }
     }
 
     /// Everything paid and not reversed.
@@ -59,13 +82,13 @@ impl AllocationBalance {
             .fold(Money::ZERO, |sum, p| plus(sum, p.amount))
     }
 
-    /// What is still to be paid of `paid` against the allocation: nothing once the
+    /// What is still to be paid of `determined` once `paid` is: nothing once the
     /// determination is withdrawn.
-    pub fn outstanding(&self, paid: Money) -> Money {
+    pub fn outstanding(&self, determined: Money, paid: Money) -> Money {
         if self.withdrawn {
             Money::ZERO
         } else {
-            minus(self.determined, paid)
+            minus(determined, paid)
         }
     }
 
@@ -92,7 +115,7 @@ impl AllocationBalance {
             spent: self.spent,
             unpaid: minus(self.determined, paid),
             unspent: minus(minus(paid, self.recovered), self.spent),
-            outstanding: self.outstanding(paid),
+            outstanding: self.outstanding(self.determined, paid),
             instalments_paid: self.instalments_paid(),
             status,
             // The date of the last counted payment: the one that completed the allocation.
@@ -131,6 +154,7 @@ impl Balances {
                             spent: Money::ZERO,
                             payments: Vec::new(),
                             withdrawn: false,
+                            variations: Vec::new(),
                         })
                         .collect()
                 });
@@ -185,6 +209,11 @@ impl Balances {
                 for change in &v.allocations {
                     if let Some(a) = self.allocation(&v.determination, &change.region) {
                         a.determined = change.amount;
+                        a.variations.push(VariedOn {
+                            date: v.date,
+                            previous: change.previous,
+                            amount: change.amount,
+                        });
                     }
                 }
             }

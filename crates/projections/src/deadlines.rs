@@ -24,7 +24,9 @@ pub(crate) fn deadline_row(
     let paid = counted
         .iter()
         .fold(Money::ZERO, |sum, p| plus(sum, p.amount));
-    let schedule = instalments(d, allocation, paid);
+    // A variation dated after `today` had not happened yet on that day.
+    let determined = allocation.determined_on(today);
+    let schedule = instalments(d, allocation, determined, paid);
     let deadline = schedule
         .iter()
         .find(|i| i.outstanding.is_positive())
@@ -42,21 +44,22 @@ pub(crate) fn deadline_row(
         deadline,
         status,
         days_left,
-        outstanding: allocation.outstanding(paid),
+        outstanding: allocation.outstanding(determined, paid),
         instalments_paid: u32::try_from(counted.len()).unwrap_or(u32::MAX),
         schedule,
     }
 }
 
-/// Each scheduled instalment of the allocation (as last varied), with `paid` counted
+/// Each scheduled instalment of an allocation of `determined`, with `paid` counted
 /// towards them in order.
 fn instalments(
     d: &Determination,
     allocation: &AllocationBalance,
+    determined: Money,
     paid: Money,
 ) -> Vec<InstalmentRow> {
     let mut before = Money::ZERO;
-    d.instalment_amounts(allocation.determined)
+    d.instalment_amounts(determined)
         .into_iter()
         .zip(&d.schedule)
         .enumerate()

@@ -106,6 +106,14 @@ pub(super) fn vary_determination(
             d.id, d.made_on
         )));
     }
+    // Variations follow one another in time, so that the allocation in force on any day
+    // is the last one recorded by then, whichever order they were entered in.
+    if let Some(last) = state.variations.last().filter(|v| date < v.date) {
+        return Err(DomainError::refused(format!(
+            "a variation dated {date} is before the last variation of determination {}, dated {}",
+            d.id, last.date
+        )));
+    }
     let mut seen = BTreeSet::new();
     let mut changes = Vec::new();
     for (query, amount) in table {
