@@ -294,3 +294,58 @@ fn a_variation_dated_before_the_last_one_is_refused() {
         .when(ledger.vary("2024-10-01", &[("London", "310000")]))
         .accepted();
 }
+
+const ONE_REGION: &str = r#"
+id = "31/9003"
+title = "One region in fixed instalments"
+financial_year = "2025-26"
+made_on = 2025-05-01
+grant_period = { start = 2025-04-01, end = 2026-03-31 }
+instalments = 2
+
+[[instalment]]
+due = 2025-06-30
+amount = "20000"
+
+[[instalment]]
+due = 2025-10-31
+amount = "38000"
+
+[[allocation]]
+region = "North East"
+lead_authority = "Durham County Council"
+amount = "58000.00"
+authorities = ["Durham"]
+"#;
+
+#[test]
+fn a_schedule_of_amounts_pays_each_amount_by_its_due_date() {
+    let d = parse_determination(ONE_REGION).unwrap();
+    assert_eq!(
+        d.instalment_amounts(money("58000")),
+        vec![money("20000"), money("38000")]
+    );
+    let mut ledger = given(d);
+    let pay = |ledger: &Ledger, amount: &str, on: &str| {
+        let mut command = ledger.pay("North East", amount, on);
+        if let grant_ledger_domain::Command::IssuePayment { determination, .. } = &mut command {
+            *determination = "31/9003".to_string();
+        }
+        command
+    };
+    ledger
+        .when(pay(&ledger, "29000", "2025-06-01"))
+        .refused("beyond the £20,000.00 due by instalment 1");
+    ledger.accept(pay(&ledger, "20000", "2025-06-01"));
+    ledger.when(pay(&ledger, "38000", "2025-10-31")).accepted();
+}
+
+#[test]
+fn a_schedule_mixing_shares_and_amounts_is_malformed() {
+    let text = ONE_REGION.replacen("amount = \"20000\"", "share = \"50%\"", 1);
+    let error = parse_determination(&text).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "instalment[2].amount: every instalment gives a share, as instalment[1] does, or every one an amount"
+    );
+}
