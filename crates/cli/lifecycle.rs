@@ -89,7 +89,27 @@ pub fn write_schedule(out: &mut dyn Write, d: &Determination) -> CliResult {
     }
     writeln!(out)?;
     writeln!(out, "Instalments")?;
-    report.write(out, false)
+    report.write(out, false)?;
+    if d.allocations
+        .iter()
+        .all(|a| a.instalment_amounts.is_empty())
+    {
+        return Ok(());
+    }
+    let mut own = Report::new(["region", "instalment", "due", "amount"]);
+    for a in &d.allocations {
+        for (index, (amount, i)) in a.instalment_amounts.iter().zip(&d.schedule).enumerate() {
+            own.push(vec![
+                Cell::text(&a.region),
+                Cell::Int(i64::try_from(index + 1).unwrap_or(i64::MAX)),
+                Cell::Date(i.due),
+                Cell::Money(*amount),
+            ]);
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "Instalment amounts by region")?;
+    own.write(out, false)
 }
 
 /// Every variation, oldest first: one row per region it changed.

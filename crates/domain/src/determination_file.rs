@@ -147,6 +147,7 @@ fn allocation(fields: &Fields<'_>) -> Result<Allocation, DomainError> {
         "amount",
         "authorities",
         "authority_ons_codes",
+        "instalment_amounts",
     ])?;
     let mut authority_ons_codes = BTreeMap::new();
     if fields.optional("authority_ons_codes").is_some() {
@@ -177,6 +178,15 @@ fn allocation(fields: &Fields<'_>) -> Result<Allocation, DomainError> {
         org_id: fields.optional_string("org_id")?,
         region_ons_code: fields.optional_string("region_ons_code")?,
         authority_ons_codes,
+        instalment_amounts: match fields.optional("instalment_amounts") {
+            None => Vec::new(),
+            Some(_) => fields.array(
+                "instalment_amounts",
+                crate::limits::MAX_INSTALMENTS as usize,
+                "an array of amounts such as [\"29000.00\", \"29000.00\"]",
+                money_value,
+            )?,
+        },
     })
 }
 
@@ -421,20 +431,24 @@ impl<'a> Fields<'a> {
     /// `"£233,200"`) or a whole number. Floats are refused: TOML floats are
     /// binary and cannot hold every penny exactly.
     pub(crate) fn money(&self, name: &str) -> Result<Money, DomainError> {
-        let key = self.key(name);
-        let parsed = match self.required(name)? {
-            Value::String(text) => Money::parse(text),
-            Value::Integer(n) => Money::parse(&n.to_string()),
-            Value::Float(f) => {
-                return Err(bad(
-                    &key,
-                    format!("{f} is a float; write amounts as strings such as \"233200.00\""),
-                ))
-            }
-            other => return Err(wrong_type(&key, "an amount such as \"233200.00\"", other)),
-        };
-        parsed.map_err(|error| bad(&key, error))
+        money_value(&self.key(name), self.required(name)?)
     }
+}
+
+/// Money under `key`, as [`Fields::money`] reads it.
+fn money_value(key: &str, value: &Value) -> Result<Money, DomainError> {
+    let parsed = match value {
+        Value::String(text) => Money::parse(text),
+        Value::Integer(n) => Money::parse(&n.to_string()),
+        Value::Float(f) => {
+            return Err(bad(
+                key,
+                format!("{f} is a float; write amounts as strings such as \"233200.00\""),
+            ))
+        }
+        other => return Err(wrong_type(key, "an amount such as \"233200.00\"", other)),
+    };
+    parsed.map_err(|error| bad(key, error))
 }
 
 /// An uplift fraction, written as a string (`"0.14"`) so it is exact.

@@ -87,7 +87,7 @@ fn a_schedule_file_of_shares_that_make_100_percent_reads() {
     .unwrap();
     assert_eq!(d.payment_deadline, date("2024-10-31"));
     assert_eq!(
-        d.instalment_amounts(money("318000")),
+        d.instalment_amounts("London", money("318000")),
         vec![money("159000"), money("159000")]
     );
 }
@@ -322,7 +322,7 @@ authorities = ["Durham"]
 fn a_schedule_of_amounts_pays_each_amount_by_its_due_date() {
     let d = parse_determination(ONE_REGION).unwrap();
     assert_eq!(
-        d.instalment_amounts(money("58000")),
+        d.instalment_amounts("North East", money("58000")),
         vec![money("20000"), money("38000")]
     );
     let mut ledger = given(d);
@@ -347,5 +347,46 @@ fn a_schedule_mixing_shares_and_amounts_is_malformed() {
     assert_eq!(
         error.to_string(),
         "instalment[2].amount: every instalment gives a share, as instalment[1] does, or every one an amount"
+    );
+}
+
+/// Two regions, each with its own amount for each instalment.
+fn own_amounts(north_east: &str) -> String {
+    let text = ONE_REGION
+        .replace("amount = \"20000\"\n", "")
+        .replace("amount = \"38000\"\n", "")
+        .replace(
+            "authorities = [\"Durham\"]",
+            &format!("authorities = [\"Durham\"]\ninstalment_amounts = {north_east}"),
+        );
+    format!(
+        "{text}\n[[allocation]]\nregion = \"London\"\nlead_authority = \"Camden London Borough Council\"\namount = \"100000\"\nauthorities = [\"Camden\"]\ninstalment_amounts = [\"60000\", \"40000\"]\n"
+    )
+}
+
+#[test]
+fn each_allocation_may_give_its_own_amount_for_each_instalment() {
+    let d = parse_determination(&own_amounts("[\"20000\", \"38000\"]")).unwrap();
+    assert_eq!(
+        d.instalment_amounts("north-east", money("58000")),
+        vec![money("20000"), money("38000")]
+    );
+    assert_eq!(
+        d.instalment_amounts("London", money("100000")),
+        vec![money("60000"), money("40000")]
+    );
+}
+
+#[test]
+fn an_allocations_own_instalment_amounts_must_add_up_to_it() {
+    let error = parse_determination(&own_amounts("[\"20000\", \"30000\"]")).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "allocation[1].instalment_amounts: adds up to £50,000.00, not the allocation's amount of £58,000.00"
+    );
+    let error = parse_determination(&own_amounts("[\"58000\"]")).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "allocation[1].instalment_amounts: has 1 amounts, not one for each of the 2 instalments"
     );
 }

@@ -59,7 +59,7 @@ fn instalments(
     paid: Money,
 ) -> Vec<InstalmentRow> {
     let mut before = Money::ZERO;
-    d.instalment_amounts(determined)
+    d.instalment_amounts(&allocation.region, determined)
         .into_iter()
         .zip(&d.schedule)
         .enumerate()

@@ -109,7 +109,7 @@ pub(super) fn issue_payment(
         })?;
     // A schedule says how much is due by each instalment: no more may be paid by then.
     let due_so_far = d
-        .instalment_amounts(allocated)
+        .instalment_amounts(&allocation.region, allocated)
         .into_iter()
         .take(usize::try_from(instalment).unwrap_or(usize::MAX))
         .fold(Money::ZERO, Money::saturating_add);

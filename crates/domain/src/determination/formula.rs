@@ -58,10 +58,11 @@ pub(crate) fn working_amount(working: &Working) -> Option<Money> {
     Money::from_decimal(total).ok()
 }
 
-/// Each instalment's amount of an allocation of `allocation`: a share rounded to the
-/// penny (half away from zero) or the stated amount, except the last, which is what the
-/// earlier ones leave (never below zero).
-pub fn schedule_amounts(schedule: &[Instalment], allocation: Money) -> Vec<Money> {
+/// Each instalment's amount of an allocation of `allocation`: the allocation's own amount
+/// for it (`fixed`, when the allocation gives its instalment amounts), else the
+/// instalment's share rounded to the penny (half away from zero) or its stated amount;
+/// except the last, which is what the earlier ones leave (never below zero).
+pub fn schedule_amounts(schedule: &[Instalment], allocation: Money, fixed: &[Money]) -> Vec<Money> {
     let mut amounts = Vec::with_capacity(schedule.len());
     let mut left = allocation;
     for (index, instalment) in schedule.iter().enumerate() {
@@ -69,6 +70,7 @@ pub fn schedule_amounts(schedule: &[Instalment], allocation: Money) -> Vec<Money
             left
         } else {
             let part = match (instalment.share, instalment.amount) {
+                _ if !fixed.is_empty() => fixed.get(index).copied().unwrap_or(Money::ZERO),
                 (Some(share), _) => allocation
                     .amount()
                     .checked_mul(share)

@@ -90,6 +90,10 @@ pub struct Allocation {
     /// Authority (canonical name) -> its ONS code.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub authority_ons_codes: BTreeMap<String, String>,
+    /// This allocation's own amount for each instalment of the schedule, in place of the
+    /// instalments' shares or amounts; empty (and left out of the stored event) otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instalment_amounts: Vec<Money>,
 }
 
 impl Allocation {
@@ -221,12 +225,15 @@ impl Determination {
             .map_or(self.payment_deadline, |instalment| instalment.due)
     }
 
-    /// What each instalment of the schedule comes to for an allocation of `allocation`
-    /// (as determined, or as last varied): empty without a schedule. The last instalment
-    /// takes what the earlier ones leave, so the amounts always add up to the allocation,
-    /// even when shares round to the penny or a variation changed the allocation.
-    pub fn instalment_amounts(&self, allocation: Money) -> Vec<Money> {
-        schedule_amounts(&self.schedule, allocation)
+    /// What each instalment of the schedule comes to for `region`'s allocation of
+    /// `allocation` (as determined, or as last varied): empty without a schedule. The last
+    /// instalment takes what the earlier ones leave, so the amounts always add up to the
+    /// allocation, even when shares round to the penny or a variation changed it.
+    pub fn instalment_amounts(&self, region: &str, allocation: Money) -> Vec<Money> {
+        let fixed = self
+            .allocation(region)
+            .map_or(&[][..], |a| a.instalment_amounts.as_slice());
+        schedule_amounts(&self.schedule, allocation, fixed)
     }
 
     /// The names of all purposes, for messages listing what is valid.

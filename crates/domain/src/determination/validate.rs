@@ -164,6 +164,12 @@ impl Determination {
             ));
         }
         let by_share = self.schedule[0].share.is_some();
+        // Where every allocation gives its own amount for each instalment, the
+        // instalments need only their due dates.
+        let all_fixed = self
+            .allocations
+            .iter()
+            .all(|a| !a.instalment_amounts.is_empty());
         let mut previous: Option<NaiveDate> = None;
         for (index, instalment) in self.schedule.iter().enumerate() {
             let key = format!("instalment[{}]", index + 1);
@@ -171,7 +177,11 @@ impl Determination {
                 (Some(_), Some(_)) => {
                     return Err(bad(&key, "gives both a share and an amount; give one"))
                 }
-                (None, None) => return Err(bad(&key, "needs a share or an amount")),
+                (None, None) if all_fixed => {}
+                (None, None) => return Err(bad(
+                    &key,
+                    "needs a share or an amount, unless every allocation gives its instalment_amounts",
+                )),
                 (Some(share), None) => {
                     if !by_share {
                         return Err(bad(
@@ -234,9 +244,51 @@ impl Determination {
         Ok(())
     }
 
-    /// Shares must make 100%, and amounts every allocation.
+    /// Shares must make 100%, and amounts every allocation (but those that give their own
+    /// instalment amounts, which must make it themselves).
     fn validate_schedule_sums(&self) -> Result<(), DomainError> {
-        if self.schedule.is_empty() {
+        for (index, allocation) in self.allocations.iter().enumerate() {
+            let fixed = &allocation.instalment_amounts;
+            if fixed.is_empty() {
+                continue;
+            }
+            let key = format!("allocation[{}].instalment_amounts", index + 1);
+            if self.schedule.is_empty() {
+                return Err(bad(
+                    &key,
+                    "gives instalment amounts, but the determination has no [[instalment]] due dates",
+                ));
+            }
+            if fixed.len() != self.schedule.len() {
+                return Err(bad(
+                    &key,
+                    format!(
+                        "has {} amounts, not one for each of the {} instalments",
+                        fixed.len(),
+                        self.schedule.len()
+                    ),
+                ));
+            }
+            if fixed.iter().any(|a| !a.is_positive()) {
+                return Err(bad(&key, "every amount must be greater than zero"));
+            }
+            let total = fixed
+                .iter()
+                .try_fold(Money::ZERO, |sum, a| sum.checked_add(*a))
+                .unwrap_or(Money::MAX);
+            if total != allocation.amount {
+                return Err(bad(
+                    &key,
+                    format!(
+                        "adds up to {total}, not the allocation's amount of {}",
+                        allocation.amount
+                    ),
+                ));
+            }
+        }
+        if self.schedule.is_empty()
+            || self.schedule[0].amount.is_none() && self.schedule[0].share.is_none()
+        {
             return Ok(());
         }
         if self.schedule[0].share.is_some() {
@@ -258,7 +310,7 @@ impl Determination {
             total = total.checked_add(amount).unwrap_or(Money::MAX);
         }
         for (index, allocation) in self.allocations.iter().enumerate() {
-            if allocation.amount != total {
+            if allocation.instalment_amounts.is_empty() && allocation.amount != total {
                 return Err(bad(
                     "instalment",
                     format!(
