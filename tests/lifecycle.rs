@@ -232,3 +232,41 @@ fn a_determination_with_a_payment_cannot_be_withdrawn() {
         &["cannot be withdrawn, because London has been paid £50,000.00"],
     );
 }
+
+#[test]
+fn a_keyed_variation_repeated_appends_nothing_and_the_key_cannot_be_reused() {
+    let l = imported();
+    let file = l.file("variation.toml", VARIATION);
+    let vary = |file: &str| {
+        vec![
+            "determination".to_string(),
+            "vary".into(),
+            "31/9001".into(),
+            file.to_string(),
+            "--reason".into(),
+            "letter".into(),
+            "--date".into(),
+            "2025-09-01".into(),
+            "--key".into(),
+            "letter-1".into(),
+        ]
+    };
+    let args = vary(&file);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    l.ok(&args);
+    let events = l.events();
+    let again = l.ok(&args);
+    assert!(
+        again.stderr.contains("already recorded with key letter-1"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(l.events(), events);
+    let other = l.file(
+        "other.toml",
+        "[[allocation]]\nregion = \"london\"\namount = \"80000\"\n",
+    );
+    let args = vary(&other);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    l.fails(&args, 1, &["letter-1"]);
+}
