@@ -17,7 +17,6 @@
 
 use std::io::Write;
 use std::process::Command;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,64 +26,16 @@ use grant_ledger_store::{
 use grant_ledger_store_postgres::PostgresStore;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
-use postgres::{Config, NoTls};
+use postgres::NoTls;
 
 const BIN: &str = env!("CARGO_BIN_EXE_grant-ledger");
 const DETERMINATION: &str = "31/7421";
 
-type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-fn admin() -> Option<Config> {
-    let candidates = match std::env::var("GL_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => vec![url],
-        _ => vec![
-            "host=127.0.0.1 port=5432 user=postgres dbname=postgres".to_string(),
-            "host=127.0.0.1 port=5432 user=root dbname=postgres".to_string(),
-        ],
-    };
-    candidates
-        .iter()
-        .filter_map(|c| Config::from_str(c).ok())
-        .find(|c| c.connect(NoTls).is_ok())
-}
-
-/// A database of its own, dropped at the end.
-struct Db {
-    admin: Config,
-    name: String,
-    config: Config,
-    url: String,
-}
-
-impl Db {
-    fn new(admin: &Config, tag: &str) -> BenchResult<Db> {
-        let name = format!("gl_bench_{tag}_{}", std::process::id());
-        let mut c = admin.connect(NoTls)?;
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-        c.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        let mut config = admin.clone();
-        config.dbname(&name);
-        let user = admin.get_user().unwrap_or("postgres");
-        let url = format!("postgres://{user}@127.0.0.1:5432/{name}");
-        Ok(Db {
-            admin: admin.clone(),
-            name,
-            config,
-            url,
-        })
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Ok(mut c) = self.admin.connect(NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
+#[path = "support/postgres.rs"]
+mod support;
+use support::{admin, baseline_inserts, Db, BASELINE_SCHEMA};
 
 fn one_event(n: u64) -> AppendRequest {
     let payload = format!(
@@ -126,31 +77,6 @@ fn backend_appends(db: &Db, n: u64) -> BenchResult<(Duration, Vec<Vec<u8>>)> {
         .map(|row| row.try_get::<_, Vec<u8>>(0))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((took, envelopes))
-}
-
-const BASELINE_SCHEMA: &str =
-    "CREATE TABLE head (id boolean PRIMARY KEY, position bigint NOT NULL);
-     INSERT INTO head VALUES (true, 0);
-     CREATE TABLE log (position bigint PRIMARY KEY, envelope bytea NOT NULL);
-     SET synchronous_commit = on";
-
-/// Plain SQL: one transaction per event behind a head-row lock.
-fn baseline_inserts(db: &Db, envelopes: &[Vec<u8>]) -> BenchResult<Duration> {
-    let mut c = db.config.connect(NoTls)?;
-    c.batch_execute(BASELINE_SCHEMA)?;
-    let start = Instant::now();
-    for envelope in envelopes {
-        let mut tx = c.transaction()?;
-        let row = tx.query_one("SELECT position FROM head FOR UPDATE", &[])?;
-        let next: i64 = row.try_get::<_, i64>(0)? + 1;
-        tx.execute(
-            "INSERT INTO log (position, envelope) VALUES ($1, $2)",
-            &[&next, envelope],
-        )?;
-        tx.execute("UPDATE head SET position = $1", &[&next])?;
-        tx.commit()?;
-    }
-    Ok(start.elapsed())
 }
 
 /// The same rows by binary COPY, in one transaction.

@@ -186,6 +186,53 @@ fn unavailable(url: &str, needle: &str) {
 }
 
 #[test]
+fn the_cli_works_over_tls_verified_against_the_departments_ca() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let ca = support::tls_proxy::TestCa::new(dir.path(), &["127.0.0.1"]);
+    let proxy = support::tls_proxy::TlsProxy::start(&ca);
+    let url = proxy.url(
+        &db.url,
+        &format!("sslmode=verify-full&sslrootcert={}", ca.ca_file.display()),
+    );
+    let imported = run(
+        &["--store", &url],
+        &["determination", "import", "--builtin", "31/7421"],
+    );
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let verified = run(&["--store", &url], &["verify"]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert!(
+        proxy.handshakes.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "both commands went through the TLS front"
+    );
+}
+
+#[test]
+fn a_tls_certificate_the_ledger_cannot_verify_is_exit_3_in_one_sentence() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let ca = support::tls_proxy::TestCa::new(dir.path(), &["127.0.0.1"]);
+    let proxy = support::tls_proxy::TlsProxy::start(&ca);
+    unavailable(
+        &proxy.url(&db.url, "sslmode=require"),
+        "not signed by an authority this ledger trusts",
+    );
+}
+
+#[test]
+fn a_missing_root_certificate_file_is_exit_3_in_one_sentence() {
+    unavailable(
+        "postgres://postgres@127.0.0.1:5432/postgres?sslmode=require&sslrootcert=/no/such/ca.pem",
+        "/no/such/ca.pem",
+    );
+}
+
+#[test]
 fn a_database_that_is_down_is_exit_3_in_one_sentence() {
     unavailable(
         "postgres://postgres@127.0.0.1:1/none",

@@ -94,6 +94,8 @@ pub enum Use {
     /// A query: an existing ledger only, so a mistyped path is an error, never an empty
     /// answer.
     Read,
+    /// `verify`: as a query, and the one command a ledger found damaged still answers.
+    Audit,
 }
 
 /// Opens the store at `place` (and nothing above it), creating a ledger only if `create`.
@@ -125,6 +127,11 @@ impl Target {
             Target::Remote { url, token } => Ok(Box::new(Remote::new(url, token.as_deref())?)),
             Target::Local { place, actor } => {
                 let ledger = open(place, usage).map_err(|e| missing(place, usage, unknown, e))?;
+                if usage != Use::Audit {
+                    if let Some(damaged) = ledger.damaged() {
+                        return Err(damaged.into());
+                    }
+                }
                 Ok(Box::new(Session::new(
                     Arc::new(ledger),
                     Caller::owner(actor),

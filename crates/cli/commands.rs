@@ -669,7 +669,7 @@ fn stop_streaming() -> grant_ledger_projections::LedgerError {
 }
 
 fn verify(ctx: &Context) -> CliResult {
-    let summary = ctx.reading()?.verify()?;
+    let summary = ctx.target.api(Use::Audit, "")?.verify()?;
     let mut out = output::stdout();
     match ctx.format {
         Format::Json => output::write_json(&mut out, &summary)?,

@@ -90,6 +90,16 @@ impl EventStore for Gated {
     fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
         self.inner.key(key)
     }
+    fn whole_append_keys(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyRecord)>, StoreError> {
+        self.inner.whole_append_keys(after, limit)
+    }
+    fn damage(&self) -> Option<grant_ledger_store::Damage> {
+        self.inner.damage()
+    }
     fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         self.inner.model(name)
     }

@@ -17,9 +17,11 @@
 //! called from the ledger's one writer thread, so a blocking client behind a mutex fits it
 //! without a runtime of its own.
 
+mod conn;
 mod connect;
 mod error;
 mod listen;
+mod paged;
 mod pg_backend;
 mod rows;
 pub mod schema;

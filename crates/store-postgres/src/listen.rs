@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, Config};
+use postgres::Client;
 
-use crate::connect::connect;
+use crate::connect::Connector;
 
 /// How often the thread looks whether its store was dropped.
 const POLL: Duration = Duration::from_millis(250);
@@ -35,8 +35,8 @@ fn listen_statement(channel: &str) -> String {
     format!("LISTEN \"{}\"", channel.replace('"', "\"\""))
 }
 
-fn listening(config: &Config, channel: &str) -> Option<Client> {
-    let mut client = connect(config).ok()?;
+fn listening(connector: &Connector, channel: &str) -> Option<Client> {
+    let mut client = connector.connect().ok()?;
     client.batch_execute(&listen_statement(channel)).ok()?;
     Some(client)
 }
@@ -44,11 +44,11 @@ fn listening(config: &Config, channel: &str) -> Option<Client> {
 /// Starts the thread. The first connection is made before returning, so a notification
 /// of a commit made after `start` returns is not missed.
 pub(crate) fn start(
-    config: Config,
+    connector: Connector,
     channel: String,
     wake: Box<dyn Fn(u64) + Send + Sync>,
 ) -> Result<Listener, grant_ledger_store::StoreError> {
-    let mut client = connect(&config)?;
+    let mut client = connector.connect()?;
     client
         .batch_execute(&listen_statement(&channel))
         .map_err(|e| crate::error::db(&e, "listening for commits"))?;
@@ -61,7 +61,7 @@ pub(crate) fn start(
             while !stopped.load(Ordering::Relaxed) {
                 let Some(client) = current.as_mut() else {
                     std::thread::sleep(RETRY);
-                    current = listening(&config, &channel);
+                    current = listening(&connector, &channel);
                     if current.is_some() {
                         wake(0);
                     }

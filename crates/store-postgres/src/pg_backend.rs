@@ -14,99 +14,17 @@ use std::thread::ThreadId;
 
 use grant_ledger_store::{Backend, Commit, Head, KeyEntry, RawIter, Staged, StoreError};
 use postgres::types::ToSql;
-use postgres::{Client, Config, Statement};
+use postgres::Client;
 use uuid::Uuid;
 
-use crate::connect::connect;
+use crate::conn::{Cached, Conn};
+use crate::connect::Connector;
 use crate::error;
+use crate::paged::{Paged, PAGE};
 use crate::rows::{self, get, to_i64, to_u64};
 
-/// Rows fetched per query by the streaming reads: bounds memory, not correctness.
-const PAGE: i64 = 1000;
-
-/// A connection, reconnected when it was lost, whether it holds an open transaction, and
-/// its prepared statements.
-struct Conn {
-    client: Option<Client>,
-    in_transaction: bool,
-    statements: HashMap<&'static str, Statement>,
-}
-
-impl Conn {
-    fn new(client: Option<Client>) -> Conn {
-        Conn {
-            client,
-            in_transaction: false,
-            statements: HashMap::new(),
-        }
-    }
-
-    fn client(&mut self, config: &Config) -> Result<&mut Client, StoreError> {
-        if self.client.as_ref().is_some_and(Client::is_closed) {
-            self.client = None;
-        }
-        match &mut self.client {
-            Some(c) => Ok(c),
-            slot @ None => {
-                // Prepared statements belong to the connection that was lost.
-                self.statements.clear();
-                Ok(slot.insert(connect(config)?))
-            }
-        }
-    }
-
-    fn cached(&mut self, config: &Config) -> Result<Cached<'_>, StoreError> {
-        self.client(config)?;
-        match &mut self.client {
-            Some(client) => Ok(Cached {
-                client,
-                statements: &mut self.statements,
-            }),
-            None => Err(StoreError::Database {
-                problem: "the connection was lost while connecting".into(),
-            }),
-        }
-    }
-}
-
-/// A client whose statements are prepared once per connection: a query by text costs a
-/// round trip to prepare it and one to run it, and every append runs the same few.
-struct Cached<'a> {
-    client: &'a mut Client,
-    statements: &'a mut HashMap<&'static str, Statement>,
-}
-
-impl Cached<'_> {
-    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.prepare(sql)?;
-        self.statements.insert(sql, s.clone());
-        Ok(s)
-    }
-
-    fn query(
-        &mut self,
-        sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<postgres::Row>, postgres::Error> {
-        let s = self.statement(sql)?;
-        self.client.query(&s, params)
-    }
-
-    fn execute(
-        &mut self,
-        sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, postgres::Error> {
-        let s = self.statement(sql)?;
-        self.client.execute(&s, params)
-    }
-}
-
 pub(crate) struct PgBackend {
-    config: Config,
+    connector: Connector,
     /// The channel each commit notifies with its new head position.
     channel: String,
     writer: Mutex<Conn>,
@@ -122,9 +40,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl PgBackend {
-    pub(crate) fn new(config: Config, channel: String, first: Client) -> Self {
+    pub(crate) fn new(connector: Connector, channel: String, first: Client) -> Self {
         PgBackend {
-            config,
+            connector,
             channel,
             writer: Mutex::new(Conn::new(None)),
             writing: Mutex::new(None),
@@ -148,7 +66,7 @@ impl PgBackend {
             &self.reader
         };
         let mut conn = lock(conn);
-        let mut client = conn.cached(&self.config)?;
+        let mut client = conn.cached(&self.connector)?;
         f(&mut client).map_err(|e| error::db(&e, what))
     }
 
@@ -168,52 +86,10 @@ impl PgBackend {
             return Ok(());
         }
         w.in_transaction = false;
-        let client = w.client(&self.config)?;
+        let client = w.client(&self.connector)?;
         client
             .batch_execute(statement)
             .map_err(|e| error::db(&e, what))
-    }
-}
-
-/// Fetches the page of rows keyed `from..=to` (up to [`PAGE`] of them), keys ascending.
-type Fetch<'a, T> = Box<dyn FnMut(u64, u64) -> Result<Vec<(u64, T)>, StoreError> + 'a>;
-
-/// Streams rows page by page: `fetch(from)` returns up to a page starting at `from`, with
-/// each row's own key, and the next page starts after the last key seen.
-struct Paged<'a, T> {
-    next: u64,
-    to: u64,
-    buffer: VecDeque<(u64, T)>,
-    done: bool,
-    fetch: Fetch<'a, T>,
-}
-
-impl<T> Iterator for Paged<'_, T> {
-    type Item = Result<(u64, T), StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.buffer.is_empty() && !self.done {
-            if self.next > self.to {
-                self.done = true;
-                return None;
-            }
-            match (self.fetch)(self.next, self.to) {
-                Ok(rows) => {
-                    if (rows.len() as i64) < PAGE {
-                        self.done = true;
-                    }
-                    if let Some((last, _)) = rows.last() {
-                        self.next = last.saturating_add(1);
-                    }
-                    self.buffer.extend(rows);
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-            }
-        }
-        self.buffer.pop_front().map(Ok)
     }
 }
 
@@ -223,7 +99,7 @@ impl Backend for PgBackend {
     fn begin_write(&self) -> Result<(), StoreError> {
         let mut w = lock(&self.writer);
         *lock(&self.writing) = Some(std::thread::current().id());
-        let begun = w.client(&self.config).and_then(|c| {
+        let begun = w.client(&self.connector).and_then(|c| {
             c.batch_execute("BEGIN; SELECT position FROM ledger_head FOR UPDATE")
                 .map_err(|e| error::db(&e, "locking the head"))
         });
@@ -293,6 +169,23 @@ impl Backend for PgBackend {
             found.insert(key, rows::key_entry(row)?);
         }
         Ok(keys.iter().map(|k| found.remove(*k)).collect())
+    }
+
+    fn key_entries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyEntry)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "reading idempotency keys",
+            "SELECT key, fingerprint, event_id, first_position, last_position, streams \
+             FROM idempotency_keys WHERE key > $1 ORDER BY key LIMIT $2",
+            &[&after, &limit],
+        )?;
+        rows.iter()
+            .map(|row| Ok((get(row, 0, "key")?, rows::key_entry(row)?)))
+            .collect()
     }
 
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
@@ -571,6 +464,32 @@ impl Backend for PgBackend {
             )
         })?;
         self.finish("COMMIT", "saving a model")
+    }
+
+    fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let rows = self.query(
+            "reading the damage note",
+            "SELECT note FROM ledger_damage",
+            &[],
+        )?;
+        rows.first().map(|row| get(row, 0, "note")).transpose()
+    }
+
+    fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError> {
+        match note {
+            Some(note) => self.with("recording damage", |c| {
+                c.execute(
+                    "INSERT INTO ledger_damage (singleton, note) VALUES (true, $1) \
+                     ON CONFLICT (singleton) DO UPDATE SET note = EXCLUDED.note, \
+                         recorded_at = now()",
+                    &[&note],
+                )
+            }),
+            None => self.with("clearing the damage note", |c| {
+                c.execute("DELETE FROM ledger_damage", &[])
+            }),
+        }?;
+        Ok(())
     }
 
     fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use grant_ledger_store::{forward_event_store, Clock, Engine, StoreError};
 use postgres::Config;
 
-use crate::connect::{connect, parse, place};
+use crate::connect::Connector;
 use crate::error;
 use crate::listen::{self, Listener};
 use crate::pg_backend::PgBackend;
@@ -17,7 +17,7 @@ use crate::schema::{self, Found};
 /// their writes are serialised with this one's by the database (see the crate doc).
 pub struct PostgresStore {
     engine: Engine<PgBackend>,
-    config: Config,
+    connector: Connector,
     channel: String,
     place: String,
     listeners: Mutex<Vec<Listener>>,
@@ -31,26 +31,35 @@ impl PostgresStore {
     /// login, [`StoreError::NewerSchema`] if a newer build migrated it, and
     /// [`StoreError::Corrupt`] if its last event does not match the committed head.
     pub fn open(url: &str, clock: Arc<dyn Clock>) -> Result<PostgresStore, StoreError> {
-        Self::open_config(parse(url)?, true, clock)
+        Self::open_with(Connector::parse(url)?, true, clock)
     }
 
     /// Opens the ledger at `url` only if the database holds one: for readers, so that a
     /// mistyped database name is an error instead of a new, empty ledger. A database
     /// without the ledger's schema is [`StoreError::NoLedger`] and nothing is created.
     pub fn open_existing(url: &str, clock: Arc<dyn Clock>) -> Result<PostgresStore, StoreError> {
-        Self::open_config(parse(url)?, false, clock)
+        Self::open_with(Connector::parse(url)?, false, clock)
     }
 
     /// As [`PostgresStore::open`] or [`PostgresStore::open_existing`] (`create`), from a
     /// parsed configuration (e.g. one whose `options` set another `search_path`, so that
     /// several ledgers live in one database, one per schema).
+    /// TLS follows its `sslmode`, trusting the Mozilla roots (see `docs/storage.md`).
     pub fn open_config(
         config: Config,
         create: bool,
         clock: Arc<dyn Clock>,
     ) -> Result<PostgresStore, StoreError> {
-        let place = place(&config);
-        let mut client = connect(&config)?;
+        Self::open_with(Connector::new(config, None)?, create, clock)
+    }
+
+    fn open_with(
+        connector: Connector,
+        create: bool,
+        clock: Arc<dyn Clock>,
+    ) -> Result<PostgresStore, StoreError> {
+        let place = connector.place();
+        let mut client = connector.connect()?;
         if schema::migrate(&mut client, create)? == Found::Nothing {
             return Err(StoreError::NoLedger {
                 path: PathBuf::from(&place),
@@ -63,14 +72,17 @@ impl PostgresStore {
         let schema_name: String = row.try_get(0).unwrap_or_else(|_| "public".into());
         let channel = format!("grant_ledger.{schema_name}");
         let engine = Engine::new(
-            PgBackend::new(config.clone(), channel.clone(), client),
+            PgBackend::new(connector.clone(), channel.clone(), client),
             clock,
         );
-        let head = grant_ledger_store::Backend::head(&engine.backend)?;
-        engine.check_head(&head)?;
+        engine.load_damage()?;
+        engine.watched(|engine| {
+            let head = grant_ledger_store::Backend::head(&engine.backend)?;
+            engine.check_head(&head)
+        })?;
         Ok(PostgresStore {
             engine,
-            config,
+            connector,
             channel,
             place,
             listeners: Mutex::new(Vec::new()),
@@ -86,7 +98,7 @@ impl PostgresStore {
     /// process (this one's included), and with 0 after a lost connection came back; see
     /// [`grant_ledger_store::EventStore::watch`]. The listening thread ends with the store.
     pub fn watch_commits(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
-        let listener = listen::start(self.config.clone(), self.channel.clone(), wake)?;
+        let listener = listen::start(self.connector.clone(), self.channel.clone(), wake)?;
         self.listeners
             .lock()
             .unwrap_or_else(|p| p.into_inner())

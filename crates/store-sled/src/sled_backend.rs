@@ -195,6 +195,24 @@ impl Backend for SledBackend {
         }
     }
 
+    fn key_entries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyEntry)>, StoreError> {
+        use std::ops::Bound;
+        let range = (Bound::Excluded(after.as_bytes()), Bound::Unbounded);
+        let mut found = Vec::new();
+        for item in self.keys.range::<&[u8], _>(range).take(limit) {
+            let (k, v) = self.sled(item)?;
+            let key = String::from_utf8(k.to_vec())
+                .map_err(|_| StoreError::corrupt("a key record whose key is not UTF-8"))?;
+            let entry = decode_key_entry(&key, &v)?;
+            found.push((key, entry));
+        }
+        Ok(found)
+    }
+
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
         let single = match self.sled(self.event_ids.get(id.as_bytes()))? {
             Some(v) => Some(be_u64(&v, "event id index entry")?),
@@ -458,6 +476,14 @@ impl Backend for SledBackend {
         v.extend_from_slice(bytes);
         self.sled(self.models.insert(name.as_bytes(), v))?;
         self.sync()
+    }
+
+    fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        crate::damage_note::read(&self.path)
+    }
+
+    fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError> {
+        crate::damage_note::write(&self.path, note)
     }
 
     fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {

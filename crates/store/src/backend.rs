@@ -95,6 +95,14 @@ pub trait Backend: Send + Sync {
     fn key_entries(&self, keys: &[&str]) -> Result<Vec<Option<KeyEntry>>, StoreError> {
         keys.iter().map(|k| self.key_entry(k)).collect()
     }
+    /// Up to `limit` key-index entries with keys after `after` ("" for the first), in
+    /// ascending key order: how a copy of the ledger finds the keys of whole appends, which
+    /// no event names.
+    fn key_entries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyEntry)>, StoreError>;
     /// Position an event id is indexed at, staged or committed (may be stale garbage).
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError>;
     /// Which of `sorted` (ascending, distinct) are in the id index, with their positions.
@@ -127,4 +135,9 @@ pub trait Backend: Send + Sync {
     fn put_model(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError>;
     /// All (stream, committed version) pairs, for verify.
     fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// The note of damage found earlier (see `engine/damage.rs`), if one is kept. Kept
+    /// apart from the log where the backend can (a damaged store may not take writes).
+    fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Keeps (`Some`) or removes (`None`) the damage note, durably.
+    fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError>;
 }

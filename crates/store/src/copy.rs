@@ -7,12 +7,12 @@
 //! bytes). They are staged in chunks like a bulk append and committed once, with stream
 //! versions, keys and models.
 //!
-//! Keys: every key an event was recorded under is looked up in the source. A per-event
-//! key (its record covers exactly that event) is staged with the event; a key of a whole
-//! append is committed once, at the last event of its range. A key no event names is not
-//! copied: the store has no list of keys, and every key the ledger writes names its events.
+//! Keys: every key an event was recorded under is looked up in the source, and a per-event
+//! key (its record covers exactly that event) is staged with the event. The keys of whole
+//! appends, which an event may or may not name, are listed from the source in pages of
+//! [`KEY_PAGE`] and committed with the rest, each once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::backend::{Backend, Commit, Staged, BULK_CHUNK_EVENTS};
 use crate::engine::{model_value, Engine};
@@ -21,11 +21,17 @@ use crate::error::StoreError;
 use crate::types::{Head, KeyRecord, RecordedEvent};
 use crate::EventStore;
 
-/// The staged form of `rec`, and its key's whole-append record if `rec` ends its range.
+/// Whole-append keys read from the source per call.
+const KEY_PAGE: usize = 1000;
+
+/// The staged form of `rec`, with its key if that is a per-event one.
+/// `whole_append` names the keys committed as whole-append records, which are not staged
+/// again with their events.
 fn stage_one(
     source: &dyn EventStore,
     rec: &RecordedEvent,
-) -> Result<(Staged, Option<(String, KeyRecord)>), StoreError> {
+    whole_append: &HashSet<String>,
+) -> Result<Staged, StoreError> {
     let (bytes, hash) = envelope::encode(&Fields {
         position: rec.position,
         event_id: rec.event_id,
@@ -46,26 +52,46 @@ fn stage_one(
         )));
     }
     let mut event_key = None;
-    let mut append_key = None;
-    if let Some(key) = &rec.key {
+    if let Some(key) = rec.key.as_ref().filter(|k| !whole_append.contains(*k)) {
         if let Some(record) = source.key(key)? {
             let a = &record.appended;
             if a.first_position == rec.position && a.last_position == rec.position {
                 event_key = Some((key.clone(), record.fingerprint));
-            } else if a.last_position == rec.position {
-                append_key = Some((key.clone(), record));
             }
         }
     }
-    let staged = Staged {
+    Ok(Staged {
         position: rec.position,
         event_id: rec.event_id,
         stream: rec.stream.clone(),
         stream_version: rec.stream_version,
         bytes,
         event_key,
-    };
-    Ok((staged, append_key))
+    })
+}
+
+/// Every whole-append key of `source` whose range the copy holds (up to `head`).
+fn whole_append_keys(
+    source: &dyn EventStore,
+    head: u64,
+) -> Result<Vec<(String, KeyRecord)>, StoreError> {
+    let mut keys = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = source.whole_append_keys(&after, KEY_PAGE)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(keys);
+        };
+        after = last.clone();
+        let full = page.len() == KEY_PAGE;
+        keys.extend(
+            page.into_iter()
+                .filter(|(_, r)| r.appended.last_position <= head),
+        );
+        if !full {
+            return Ok(keys);
+        }
+    }
 }
 
 impl<B: Backend> Engine<B> {
@@ -80,9 +106,10 @@ impl<B: Backend> Engine<B> {
             )));
         }
         let source_head = source.head()?;
+        let keys = whole_append_keys(source, source_head.position)?;
+        let whole_append: HashSet<String> = keys.iter().map(|(k, _)| k.clone()).collect();
         self.staged_attempt(0, || {
             let mut streams: HashMap<String, u64> = HashMap::new();
-            let mut keys = Vec::new();
             let mut chunk = Vec::with_capacity(BULK_CHUNK_EVENTS);
             let mut last = Head::default();
             for rec in source.read_all(1) {
@@ -90,8 +117,7 @@ impl<B: Backend> Engine<B> {
                 if rec.position > source_head.position {
                     break;
                 }
-                let (staged, append_key) = stage_one(source, &rec)?;
-                keys.extend(append_key);
+                let staged = stage_one(source, &rec, &whole_append)?;
                 streams.insert(rec.stream.clone(), rec.stream_version);
                 last = Head {
                     position: rec.position,
@@ -126,7 +152,7 @@ impl<B: Backend> Engine<B> {
             self.backend.commit(Commit {
                 head: last,
                 streams: streams.into_iter().collect(),
-                keys,
+                keys: keys.clone(),
                 models,
             })?;
             Ok(last)

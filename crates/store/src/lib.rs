@@ -28,7 +28,7 @@ mod types;
 
 pub use backend::{Backend, Commit, KeyEntry, RawIter, Staged, BULK_CHUNK_EVENTS};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use engine::Engine;
+pub use engine::{Damage, Engine};
 pub use envelope::{event_hash, STORAGE_FORMAT};
 pub use error::{describe_io, ErrorKind, StoreError};
 pub use memory::MemoryStore;
@@ -94,6 +94,15 @@ pub trait EventStore: Send + Sync {
     /// What `key` was recorded with, if it was.
     fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError>;
 
+    /// Up to `limit` keys of whole appends (`AppendRequest::keys`) with their records, in
+    /// ascending key order after `after` ("" for the first): page with the last key seen.
+    /// Keys recorded on single events are not listed; their events name them.
+    fn whole_append_keys(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyRecord)>, StoreError>;
+
     /// A stored read model and the position it is checkpointed at.
     fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
 
@@ -120,6 +129,14 @@ pub trait EventStore: Send + Sync {
         drop(wake);
         Ok(())
     }
+
+    /// The damage found in this ledger so far (by any read, or recorded by a process that
+    /// opened it before), if any. While there is some, every append and every read of the
+    /// log fails with [`StoreError::Damaged`] ([`EventStore::verify`] excepted); the stored
+    /// read models can still be read (the server needs its access model to authenticate
+    /// the `verify` that names the damage), and the front ends answer nothing from them.
+    /// A `verify` that passes clears it.
+    fn damage(&self) -> Option<Damage>;
 
     /// Copies `source`'s whole log into this store, which must be empty: every envelope
     /// byte for byte (so every hash, and the head, are unchanged), the idempotency keys the
@@ -169,6 +186,13 @@ impl<S: EventStore + ?Sized> EventStore for Box<S> {
     fn key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
         (**self).key(key)
     }
+    fn whole_append_keys(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyRecord)>, StoreError> {
+        (**self).whole_append_keys(after, limit)
+    }
     fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         (**self).model(name)
     }
@@ -183,6 +207,9 @@ impl<S: EventStore + ?Sized> EventStore for Box<S> {
     }
     fn watch(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
         (**self).watch(wake)
+    }
+    fn damage(&self) -> Option<Damage> {
+        (**self).damage()
     }
     fn copy_from(&self, source: &dyn EventStore) -> Result<Head, StoreError> {
         (**self).copy_from(source)

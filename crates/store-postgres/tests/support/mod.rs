@@ -7,6 +7,8 @@
 //! CI cannot pass by skipping.
 #![allow(dead_code)]
 
+pub mod tls_proxy;
+
 use std::io::Write;
 use std::str::FromStr;
 use std::sync::OnceLock;

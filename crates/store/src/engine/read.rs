@@ -47,8 +47,10 @@ impl<B: Backend> Engine<B> {
     /// hundred bytes, next to nothing beside the decode), so no reader, `history` and
     /// the rebuild of a read model included, ever passes on an altered event.
     fn decode_at(&self, position: u64, raw: &[u8]) -> Result<RecordedEvent, StoreError> {
+        // Damage at a known position is said as such, so the damage latch can name it.
+        let at = |reason: String| StoreError::Tampered { position, reason };
         let env = envelope::decode(raw)
-            .map_err(|r| StoreError::corrupt(format!("event at position {position}: {r}")))?;
+            .map_err(|r| at(format!("its stored envelope cannot be decoded ({r})")))?;
         if !env.hash_matches() {
             return Err(StoreError::Tampered {
                 position,
@@ -56,13 +58,13 @@ impl<B: Backend> Engine<B> {
             });
         }
         if env.fields.position != position {
-            return Err(StoreError::corrupt(format!(
-                "event stored at position {position} says it is at {}",
+            return Err(at(format!(
+                "the event stored there says it is at {}",
                 env.fields.position
             )));
         }
         env.to_recorded()
-            .map_err(|r| StoreError::corrupt(format!("event at position {position}: {r}")))
+            .map_err(|r| at(format!("its stored envelope cannot be decoded ({r})")))
     }
 
     pub fn read_all(&self, from_position: u64) -> EventIter<'_> {
@@ -176,6 +178,36 @@ impl<B: Backend> Engine<B> {
         // Head first: an entry committed after this read is above it and so not yet found.
         let head = self.backend.head()?.position;
         recorded_key(&self.backend, key, head)
+    }
+
+    /// See [`crate::EventStore::whole_append_keys`].
+    pub fn whole_append_keys(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, KeyRecord)>, StoreError> {
+        let mut found = Vec::new();
+        let mut from = after.to_string();
+        // Per-event entries are skipped, so read on until `limit` records or the end.
+        loop {
+            let page = self.backend.key_entries_after(&from, limit.max(1))?;
+            let Some((last, _)) = page.last() else {
+                return Ok(found);
+            };
+            from = last.clone();
+            let full = page.len() == limit.max(1);
+            for (key, entry) in page {
+                if let KeyEntry::Append(record) = entry {
+                    found.push((key, record));
+                    if found.len() == limit {
+                        return Ok(found);
+                    }
+                }
+            }
+            if !full {
+                return Ok(found);
+            }
+        }
     }
 
     pub fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {

@@ -857,3 +857,51 @@ fn a_copied_ledger_keeps_its_hashes_keys_and_models() {
         assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
     });
 }
+
+#[test]
+fn a_copy_keeps_whole_append_keys_that_no_event_names() {
+    each(|target| {
+        let source = MemoryStore::new(dyn_clock());
+        let mut unnamed = req(vec![batch("a", ExpectedVersion::Any, 2)]);
+        unnamed.keys = vec![key("nobody-names-me", 5)];
+        source.append(unnamed).unwrap();
+        // One event under a whole-append key it also carries: copied once, as it was.
+        let mut single = req(vec![batch("b", ExpectedVersion::Any, 1)]);
+        single.keys = vec![key("single", 6)];
+        single.batches[0].events[0].key = Some("single".into());
+        source.append(single).unwrap();
+
+        target.copy_from(&source).unwrap();
+        for k in ["nobody-names-me", "single"] {
+            assert_eq!(target.key(k).unwrap(), source.key(k).unwrap(), "{k}");
+        }
+        let mut again = req(vec![batch("a", ExpectedVersion::Any, 2)]);
+        again.keys = vec![key("nobody-names-me", 5)];
+        assert!(target.append(again).unwrap().is_duplicate());
+        target.verify().unwrap();
+    });
+}
+
+#[test]
+fn whole_append_keys_are_listed_in_key_order_and_paged_without_per_event_keys() {
+    each(|s| {
+        for k in ["k3", "k1", "k2"] {
+            let mut r = req(vec![batch(k, ExpectedVersion::Any, 1)]);
+            r.keys = vec![key(k, 1)];
+            s.append(r).unwrap();
+        }
+        let mut rows = (0..3u64).map(|i| Ok(keyed_event(i, &format!("k1-row-{i}"), 4)));
+        bulk(s, "import", ExpectedVersion::NoStream, &mut rows).unwrap();
+
+        let names = |page: Vec<(String, grant_ledger_store::KeyRecord)>| -> Vec<String> {
+            page.into_iter().map(|(k, _)| k).collect()
+        };
+        assert_eq!(
+            names(s.whole_append_keys("", 10).unwrap()),
+            ["k1", "k2", "k3"]
+        );
+        assert_eq!(names(s.whole_append_keys("", 2).unwrap()), ["k1", "k2"]);
+        assert_eq!(names(s.whole_append_keys("k2", 2).unwrap()), ["k3"]);
+        assert!(s.whole_append_keys("k3", 2).unwrap().is_empty());
+    });
+}
