@@ -10,6 +10,7 @@ mod completions;
 mod demo;
 mod error;
 mod export;
+mod lifecycle;
 mod migrate;
 mod output;
 mod register_names;
