@@ -170,6 +170,13 @@ fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
         "history --region south-west --since 2024-09-01 --until 2024-09-02",
         "history --since 2024-09-05 --until 2024-09-01",
         "history --type Nonsense",
+        "history --determination 31/7421 --type paymentissued --newest-first --limit 2",
+        "history --newest-first --after 12 --limit 3",
+        "history --key k1",
+        "history --purpose Self-Assessment --authority wiltshire",
+        "history --region south-west --authority Narnia",
+        "history --purpose biscuits",
+        "history --determination 99/1",
         "verify",
         "determination list",
         "determination show 31/7421",
@@ -181,7 +188,14 @@ fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
     for format in ["table", "json", "csv"] {
         for query in queries {
             let code = match query {
-                q if q.contains("atlantis") || q.contains("99/") || q.contains("--strict") => 1,
+                q if q.contains("atlantis")
+                    || q.contains("99/")
+                    || q.contains("--strict")
+                    || q.contains("Narnia")
+                    || q.contains("biscuits") =>
+                {
+                    1
+                }
                 q if q.contains("02-30")
                     || q.contains("Nonsense")
                     || q.contains("--since 2024-09-05") =>

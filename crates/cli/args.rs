@@ -551,15 +551,30 @@ pub struct HistoryArgs {
     /// Only events effective on or before this date, YYYY-MM-DD
     #[arg(long, value_name = "D")]
     pub until: Option<String>,
-    /// At most this many events (the oldest matching)
+    /// At most this many events (the first matching, in the order listed)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Only events at positions after this one (for paging)
+    /// Only events listed after this position (for paging): later positions, or with --newest-first earlier ones
     #[arg(long, value_name = "POSITION")]
     pub after: Option<u64>,
     /// Only events recorded by this actor (the token's name through a server), any case
     #[arg(long = "recorded-by", value_name = "NAME")]
     pub recorded_by: Option<String>,
+    /// Only events of this determination
+    #[arg(long, value_name = "ID")]
+    pub determination: Option<String>,
+    /// Only the events recorded with this idempotency key
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Only spend on this purpose, in any case, with spaces or hyphens
+    #[arg(long, value_name = "P")]
+    pub purpose: Option<String>,
+    /// Only spend naming this authority, and payments to it as lead authority (any case)
+    #[arg(long, value_name = "A")]
+    pub authority: Option<String>,
+    /// Newest first (then --after POSITION keeps the events before that position)
+    #[arg(long = "newest-first")]
+    pub newest_first: bool,
 }
 
 #[cfg(test)]

@@ -582,6 +582,11 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
         limit: a.limit,
         after: a.after,
         recorded_by: input::non_empty(a.recorded_by),
+        determination: input::non_empty(a.determination),
+        key: input::non_empty(a.key),
+        purpose: input::non_empty(a.purpose),
+        authority: input::non_empty(a.authority),
+        newest_first: a.newest_first,
     };
     if let (Some(since), Some(until)) = (filter.since, filter.until) {
         if since > until {

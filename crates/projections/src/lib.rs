@@ -15,6 +15,7 @@ mod codec;
 mod error;
 mod export;
 mod fingerprint;
+mod history;
 mod import;
 pub mod input;
 mod ledger;
