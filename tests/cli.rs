@@ -793,24 +793,6 @@ fn a_ledger_holds_only_sleds_files() {
     assert_eq!(events.len(), 10);
 }
 
-#[test]
-fn an_empty_actor_names_nobody_so_user_is_recorded() {
-    let l = Ledger::empty();
-    let made = l.json(&["--actor", "", "determination", "import", "--builtin", ID]);
-    assert_eq!(made["actor"], "tester");
-    let blank_env = bin()
-        .env("GRANT_LEDGER_ACTOR", "  ")
-        .arg("--ledger")
-        .arg(l.dir())
-        .args(["--format", "json", "pay", ID, "--region", "london"])
-        .args(["--amount", "318000", "--date", "2024-08-20"])
-        .output()
-        .expect("runs");
-    assert_eq!(blank_env.status.code(), Some(0));
-    let paid: Value = serde_json::from_slice(&blank_env.stdout).expect("json");
-    assert_eq!(paid["actor"], "tester");
-}
-
 // ---------------------------------------------------------------- verify and availability
 
 fn flip_reference(dir: &std::path::Path, from: &[u8], to: &[u8]) -> u64 {

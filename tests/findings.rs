@@ -205,3 +205,51 @@ fn an_unknown_authority_names_the_closest_and_where_the_list_is() {
     assert!(names.contains(&"Bristol, City of"), "{rows}");
     assert_eq!(names.len(), 15);
 }
+
+#[test]
+fn an_empty_actor_is_one_clear_sentence_and_records_nothing() {
+    let l = Ledger::with_determination();
+    for actor in ["", "   "] {
+        l.fails(
+            &[
+                "--actor",
+                actor,
+                "pay",
+                ID,
+                "--region",
+                "london",
+                "--amount",
+                "318000",
+                "--date",
+                "2024-08-20",
+            ],
+            2,
+            &["--actor is empty"],
+        );
+    }
+    for blank in ["", "  "] {
+        let run = bin()
+            .arg("--ledger")
+            .arg(l.dir())
+            .env("GRANT_LEDGER_ACTOR", blank)
+            .args([
+                "pay",
+                ID,
+                "--region",
+                "london",
+                "--amount",
+                "318000",
+                "--date",
+                "2024-08-20",
+            ])
+            .output()
+            .expect("binary runs");
+        assert_eq!(run.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains("GRANT_LEDGER_ACTOR is set but empty"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(l.events(), 1, "nothing was recorded");
+}
