@@ -165,6 +165,19 @@ fn an_unknown_authority_in_history_is_refused() {
 }
 
 #[test]
+fn a_mistyped_authority_in_history_names_the_closest() {
+    let l = trail();
+    l.fails(
+        &cmd("history --authority {}", &["Bristol City"]),
+        1,
+        &[
+            "did you mean \"Bristol, City of\"?",
+            "determination show ID --authorities",
+        ],
+    );
+}
+
+#[test]
 fn an_unknown_determination_in_history_is_refused() {
     let l = trail();
     l.fails_line("history --determination 99/1", 1, &["99/1"]);

@@ -60,7 +60,7 @@ pub use access::{
 pub use builtin::{builtin, builtin_toml, BUILTIN_IDS};
 pub use check::{check, FormulaCheck, RegionCheck, RegisterName, WorkingCheck};
 pub use command::Command;
-pub use decide::{decide, decide_many};
+pub use decide::{decide, decide_many, suggestion};
 pub use determination::{
     stream_for, Allocation, Basis, Component, Determination, GrantPeriod, Working,
 };

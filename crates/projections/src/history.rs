@@ -2,7 +2,7 @@
 //! the two orders it reads the log in (oldest first in one pass; newest first in pages
 //! read backwards), each holding at most one page, whatever the log's length.
 
-use grant_ledger_domain::{region_matches, region_slug, stream_for, EventData};
+use grant_ledger_domain::{region_matches, region_slug, stream_for, suggestion, EventData};
 use grant_ledger_store::{EventStore, RecordedEvent};
 
 use crate::codec::{decode, history_entry, Logged};
@@ -104,29 +104,36 @@ impl<S: EventStore> Ledger<S> {
         };
         let authority = match filter.authority.as_deref() {
             None => None,
-            Some(query) => Some(
-                determinations
+            Some(query) => {
+                let allocations: Vec<_> = determinations
                     .iter()
                     .flat_map(|d| d.allocations.iter())
                     .filter(|a| region.as_deref().map_or(true, |r| a.region == r))
-                    .find_map(|a| {
-                        a.authority(query).or_else(|| {
-                            let lead = a.lead_authority.as_str();
-                            lead.eq_ignore_ascii_case(query.trim()).then_some(lead)
-                        })
+                    .collect();
+                let found = allocations.iter().find_map(|a| {
+                    a.authority(query).or_else(|| {
+                        let lead = a.lead_authority.as_str();
+                        lead.eq_ignore_ascii_case(query.trim()).then_some(lead)
                     })
-                    .map(str::to_string)
-                    .ok_or_else(|| {
-                        let region = region
+                });
+                match found {
+                    Some(name) => Some(name.to_string()),
+                    None => {
+                        let names: Vec<String> = allocations
+                            .iter()
+                            .flat_map(|a| a.authorities.iter().cloned())
+                            .collect();
+                        let of = region
                             .as_deref()
                             .map_or(String::new(), |r| format!(" of {r}"));
-                        let id = determination.as_deref().unwrap_or("ID");
-                        LedgerError::refused(format!(
-                            "\"{}\" is not an authority{region}{within}; grant-ledger determination show {id} --authorities lists them",
-                            grant_ledger_domain::echo(query)
-                        ))
-                    })?,
-            ),
+                        return Err(LedgerError::refused(format!(
+                            "\"{}\" is not an authority{of}{within}; {}",
+                            grant_ledger_domain::echo(query),
+                            suggestion(query, &names, determination.as_deref().unwrap_or("ID"))
+                        )));
+                    }
+                }
+            }
         };
         Ok(Wanted {
             filter: filter.clone(),
