@@ -182,3 +182,30 @@ fn an_unknown_determination_in_history_is_refused() {
     let l = trail();
     l.fails_line("history --determination 99/1", 1, &["99/1"]);
 }
+
+#[test]
+fn a_long_history_table_is_laid_out_a_page_of_1000_rows_at_a_time() {
+    let l = Ledger::paid();
+    let mut csv = String::from(
+        "determination,region,amount,date,purpose,authority,description,reference,key\n",
+    );
+    for n in 0..1_200 {
+        csv.push_str(&format!(
+            "31/7421,london,1,2024-10-01,data-coordinator,,spend {n},,\n"
+        ));
+    }
+    let file = l.file("spends.csv", &csv);
+    l.ok(&["spend-import", &file]);
+    let table = l.ok_line("history").stdout;
+    // Each page is a table of its own, with its own header: 1,210 events make two.
+    let headers = table
+        .lines()
+        .filter(|line| line.contains("effective_date"))
+        .count();
+    assert_eq!(headers, 2, "{}", &table[..table.len().min(2_000)]);
+    let rows = table
+        .lines()
+        .filter(|line| line.contains("FundsSpent") || line.contains("PaymentIssued"))
+        .count();
+    assert_eq!(rows, 1_209);
+}

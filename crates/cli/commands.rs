@@ -637,12 +637,27 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
             }
         }
         Format::Table => {
-            let mut report = render::history_report();
-            ledger.history(&filter, &mut |entry: HistoryEntry| {
-                report.push(render::history_row(&entry));
-                Ok(())
-            })?;
-            report.write(&mut out, false)?;
+            // In pages: laying out the whole trail as one table would hold all of it.
+            let mut page = render::history_report();
+            let mut pages = 0usize;
+            let mut write_err: Option<CliError> = None;
+            ledger
+                .history(&filter, &mut |entry: HistoryEntry| {
+                    page.push(render::history_row(&entry));
+                    if page.rows.len() >= render::HISTORY_TABLE_PAGE {
+                        if let Err(e) = page.write(&mut out, false) {
+                            write_err = Some(e);
+                            return Err(stop_streaming());
+                        }
+                        page.rows.clear();
+                        pages += 1;
+                    }
+                    Ok(())
+                })
+                .map_err(|e| write_err.take().unwrap_or(CliError::from(e)))?;
+            if pages == 0 || !page.rows.is_empty() {
+                page.write(&mut out, false)?;
+            }
         }
     }
     Ok(out.finish()?)
