@@ -847,7 +847,10 @@ fn verify_passes_then_names_a_tampered_position() {
 fn a_ledger_in_use_is_unavailable() {
     let l = Ledger::with_determination();
     let held = sled::open(l.dir()).expect("hold the ledger");
-    for args in [words("balances"), words(PAY_LONDON)] {
+    for args in [
+        words("--wait 0 balances"),
+        words(&format!("--wait 0 {PAY_LONDON}")),
+    ] {
         let run = l.run(&args);
         assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains("in use"), "{}", run.stderr);

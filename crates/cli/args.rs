@@ -84,6 +84,16 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+
+    /// How long to wait for a ledger directory another process is using (0: fail at once), up to 86400
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=86_400)
+    )]
+    pub wait: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -163,6 +163,7 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
         None => Target::Local {
             place: place()?,
             actor,
+            wait: std::time::Duration::from_secs(cli.global.wait),
         },
     };
     let ctx = Context { target, format };
