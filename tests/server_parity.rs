@@ -132,6 +132,8 @@ fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
         step(1, "sw", "spend 31/7421 --region south-west --amount 1 --date 2024-09-02 --purpose biscuits"),
         step(1, "sw", "spend 31/7421 --region south-west --amount 1 --date 2026-09-02 --purpose data-coordinator"),
         step(2, "sw", "spend 31/7421 --region south-west --amount 1 --date 2024-02-30 --purpose data-coordinator"),
+        step(1, "sw", "spend 31/7421 --region south-west --amount 1 --date 2024-08-01 --purpose data-coordinator"),
+        step(1, "finance", "pay 31/7421 --region east-midlands --amount 233200 --date 2031-01-01 --late-reason backlog"),
         step_args(0, "sw", &["spend", ID, "--region", "South West", "--amount", "1", "--date", "2024-09-03", "--purpose", "self-assessment", "--authority", "Wiltshire", "--description", "a day of training"]),
         step(1, "sw", "spend 31/7421 --region south-west --amount 1 --date 2024-09-03 --purpose data-coordinator --authority Camden"),
         step_args(0, "sw", &["--format", "json", "spend-import", spends_csv]),

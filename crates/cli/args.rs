@@ -456,6 +456,9 @@ pub struct PayArgs {
     /// Why a payment after the deadline is made; records it flagged late
     #[arg(long = "late-reason", value_name = "TEXT")]
     pub late_reason: Option<String>,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -474,6 +477,9 @@ pub struct SpendArgs {
     /// Free text such as an invoice number
     #[arg(long, value_name = "TEXT")]
     pub reference: Option<String>,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -481,6 +487,9 @@ pub struct SpendImportArgs {
     /// The CSV file of spends, or - for standard input
     #[arg(value_name = "FILE.csv")]
     pub file: PathBuf,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -490,6 +499,9 @@ pub struct RecoverArgs {
     /// Why the grant is recovered
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -506,6 +518,9 @@ pub struct ReverseArgs {
     /// Idempotency key: repeating the same command with it appends nothing
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]

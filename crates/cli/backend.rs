@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
 use grant_ledger_domain::BUILTIN_IDS;
 use grant_ledger_projections::{Api, Caller, Ledger, LedgerError, Session};
 use grant_ledger_store::{EventStore, StoreError, SystemClock};
@@ -126,16 +127,25 @@ pub fn open_dir(dir: &Path, usage: Use) -> Result<Ledger<Store>, LedgerError> {
 impl Target {
     /// The API for a command of this kind. `unknown` is what an `Add` command names, for
     /// its refusal when there is no ledger yet.
-    pub fn api(&self, usage: Use, unknown: &str) -> CliResult<Box<dyn Api>> {
+    /// `today` is the day a recording command may not be dated after (`None`: the clock's
+    /// date); through a server it is the server's own, so it cannot be given.
+    pub fn api(
+        &self,
+        usage: Use,
+        unknown: &str,
+        today: Option<NaiveDate>,
+    ) -> CliResult<Box<dyn Api>> {
         match self {
+            Target::Remote { .. } if today.is_some() => Err(CliError::malformed(
+                "--today cannot be given with --server: there, today is the server's own date",
+            )),
             Target::Remote { url, token } => Ok(Box::new(Remote::new(url, token.as_deref())?)),
             Target::Local { place, actor, wait } => {
                 let ledger = open_waiting(place, usage, *wait)
                     .map_err(|e| missing(place, usage, unknown, *wait, e))?;
-                Ok(Box::new(Session::new(
-                    Arc::new(ledger),
-                    Caller::owner(actor),
-                )))
+                Ok(Box::new(
+                    Session::new(Arc::new(ledger), Caller::owner(actor)).on(today),
+                ))
             }
         }
     }

@@ -27,18 +27,19 @@ impl Context {
     /// The ledger for a command that may create it (`determination import`, `access
     /// grant`): the contract's "created on first write".
     fn creating(&self) -> CliResult<Box<dyn Api>> {
-        self.target.api(Use::Create, "")
+        self.target.api(Use::Create, "", None)
     }
 
     /// The ledger for a command that adds to what it already holds; `unknown` is what it
     /// names, for the refusal when there is no ledger yet.
-    fn adding(&self, unknown: &str) -> CliResult<Box<dyn Api>> {
-        self.target.api(Use::Add, unknown)
+    fn adding(&self, unknown: &str, today: Option<&str>) -> CliResult<Box<dyn Api>> {
+        let today = input::opt_date("--today", today)?;
+        self.target.api(Use::Add, unknown, today)
     }
 
     /// The ledger for a query: an existing one only.
     pub fn reading(&self) -> CliResult<Box<dyn Api>> {
-        self.target.api(Use::Read, "")
+        self.target.api(Use::Read, "", None)
     }
 }
 
@@ -47,7 +48,7 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::Determination(sub) => determination(ctx, sub),
         args::Command::Pay(a) => pay(ctx, a),
         args::Command::Spend(a) => spend(ctx, a),
-        args::Command::SpendImport(a) => spend_import(ctx, &a.file),
+        args::Command::SpendImport(a) => spend_import(ctx, &a.file, a.today.as_deref()),
         args::Command::Recover(a) => recover(ctx, a),
         args::Command::Reverse(a) => reverse(ctx, a),
         args::Command::Balances(a) => balances(ctx, a),
@@ -279,7 +280,10 @@ fn pay(ctx: &Context, a: args::PayArgs) -> CliResult {
         late_reason: a.late_reason,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    let api = ctx.adding(
+        &unknown_determination(&request.determination),
+        a.today.as_deref(),
+    )?;
     announced(ctx, key.as_deref(), api.pay(key.as_deref(), request)?)
 }
 
@@ -296,7 +300,10 @@ fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
         reference: a.reference,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    let api = ctx.adding(
+        &unknown_determination(&request.determination),
+        a.today.as_deref(),
+    )?;
     let recorded = api.spend(key.as_deref(), request)?;
     if !recorded.duplicate {
         warn_over_budget(api.as_ref(), &recorded);
@@ -342,7 +349,10 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
         reason: a.reason,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    let api = ctx.adding(
+        &unknown_determination(&request.determination),
+        a.today.as_deref(),
+    )?;
     announced(ctx, key.as_deref(), api.recover(key.as_deref(), request)?)
 }
 
@@ -357,7 +367,10 @@ fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
         reason: a.reason,
     };
     let key = input::key(a.key)?;
-    let api = ctx.adding(&format!("unknown event {}", request.event.trim()))?;
+    let api = ctx.adding(
+        &format!("unknown event {}", request.event.trim()),
+        a.today.as_deref(),
+    )?;
     announced(ctx, key.as_deref(), api.reverse(key.as_deref(), request)?)
 }
 
@@ -406,10 +419,10 @@ pub fn print_recorded(format: Format, recorded: &Recorded) -> CliResult {
     Ok(out.finish()?)
 }
 
-fn spend_import(ctx: &Context, file: &Path) -> CliResult {
+fn spend_import(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult {
     if file.as_os_str() == "-" {
         // Standard input: streamed like a file, with no size to draw progress against.
-        let api = ctx.adding("no spend can be recorded")?;
+        let api = ctx.adding("no spend can be recorded", today)?;
         let summary = api.import_spends(None, Box::new(std::io::stdin().lock()), &mut |_| {})?;
         return print_import_summary(ctx.format, &summary);
     }
@@ -422,7 +435,7 @@ fn spend_import(ctx: &Context, file: &Path) -> CliResult {
     if meta.is_dir() {
         return Err(cannot("it is a directory".to_string()));
     }
-    let api = ctx.adding("no spend can be recorded")?;
+    let api = ctx.adding("no spend can be recorded", today)?;
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(meta.len()));
@@ -759,7 +772,10 @@ fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
         }
         args::AccessCommand::Revoke(a) => {
             let key = input::key(a.key)?;
-            let api = ctx.adding(&format!("no access named \"{}\" to revoke", a.name.trim()))?;
+            let api = ctx.adding(
+                &format!("no access named \"{}\" to revoke", a.name.trim()),
+                None,
+            )?;
             announced(
                 ctx,
                 key.as_deref(),

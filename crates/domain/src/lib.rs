@@ -39,6 +39,7 @@ pub mod access;
 pub mod builtin;
 pub mod check;
 pub mod command;
+pub mod dated;
 pub mod decide;
 pub mod determination;
 pub mod determination_file;
@@ -60,6 +61,7 @@ pub use access::{
 pub use builtin::{builtin, builtin_toml, BUILTIN_IDS};
 pub use check::{check, FormulaCheck, RegionCheck, RegisterName, WorkingCheck};
 pub use command::Command;
+pub use dated::{dated_by, happened_by};
 pub use decide::{decide, decide_many, suggestion};
 pub use determination::{
     stream_for, Allocation, Basis, Component, Determination, GrantPeriod, Working,
