@@ -127,9 +127,14 @@ pub fn open_dir(dir: &Path, usage: Use) -> Result<Ledger<Store>, LedgerError> {
 impl Target {
     /// The API for a command of this kind. `unknown` is what an `Add` command names, for
     /// its refusal when there is no ledger yet.
-    /// `today` is the day a recording command may not be dated after (`None`: the clock's
-    /// date); through a server it is the server's own, so it cannot be given.
-    pub fn api(
+    pub fn api(&self, usage: Use, unknown: &str) -> CliResult<Box<dyn Api>> {
+        self.api_on(usage, unknown, None)
+    }
+
+    /// [`Target::api`] on `today`, the day a recording command may not be dated after
+    /// (`None`: the clock's date); through a server it is the server's own, so it cannot
+    /// be given.
+    pub fn api_on(
         &self,
         usage: Use,
         unknown: &str,

@@ -27,19 +27,25 @@ impl Context {
     /// The ledger for a command that may create it (`determination import`, `access
     /// grant`): the contract's "created on first write".
     fn creating(&self) -> CliResult<Box<dyn Api>> {
-        self.target.api(Use::Create, "", None)
+        self.target.api(Use::Create, "")
     }
 
     /// The ledger for a command that adds to what it already holds; `unknown` is what it
     /// names, for the refusal when there is no ledger yet.
-    fn adding(&self, unknown: &str, today: Option<&str>) -> CliResult<Box<dyn Api>> {
+    fn adding(&self, unknown: &str) -> CliResult<Box<dyn Api>> {
+        self.target.api(Use::Add, unknown)
+    }
+
+    /// [`Context::adding`] for a dated command, refusing dates after `today` (`--today`;
+    /// `None`: the clock's date).
+    fn adding_on(&self, unknown: &str, today: Option<&str>) -> CliResult<Box<dyn Api>> {
         let today = input::opt_date("--today", today)?;
-        self.target.api(Use::Add, unknown, today)
+        self.target.api_on(Use::Add, unknown, today)
     }
 
     /// The ledger for a query: an existing one only.
     pub fn reading(&self) -> CliResult<Box<dyn Api>> {
-        self.target.api(Use::Read, "", None)
+        self.target.api(Use::Read, "")
     }
 }
 
@@ -280,7 +286,7 @@ fn pay(ctx: &Context, a: args::PayArgs) -> CliResult {
         late_reason: a.late_reason,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(
+    let api = ctx.adding_on(
         &unknown_determination(&request.determination),
         a.today.as_deref(),
     )?;
@@ -300,7 +306,7 @@ fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
         reference: a.reference,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(
+    let api = ctx.adding_on(
         &unknown_determination(&request.determination),
         a.today.as_deref(),
     )?;
@@ -349,7 +355,7 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
         reason: a.reason,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(
+    let api = ctx.adding_on(
         &unknown_determination(&request.determination),
         a.today.as_deref(),
     )?;
@@ -367,7 +373,7 @@ fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
         reason: a.reason,
     };
     let key = input::key(a.key)?;
-    let api = ctx.adding(
+    let api = ctx.adding_on(
         &format!("unknown event {}", request.event.trim()),
         a.today.as_deref(),
     )?;
@@ -422,7 +428,7 @@ pub fn print_recorded(format: Format, recorded: &Recorded) -> CliResult {
 fn spend_import(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult {
     if file.as_os_str() == "-" {
         // Standard input: streamed like a file, with no size to draw progress against.
-        let api = ctx.adding("no spend can be recorded", today)?;
+        let api = ctx.adding_on("no spend can be recorded", today)?;
         let summary = api.import_spends(None, Box::new(std::io::stdin().lock()), &mut |_| {})?;
         return print_import_summary(ctx.format, &summary);
     }
@@ -435,7 +441,7 @@ fn spend_import(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult {
     if meta.is_dir() {
         return Err(cannot("it is a directory".to_string()));
     }
-    let api = ctx.adding("no spend can be recorded", today)?;
+    let api = ctx.adding_on("no spend can be recorded", today)?;
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(meta.len()));
@@ -772,10 +778,7 @@ fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
         }
         args::AccessCommand::Revoke(a) => {
             let key = input::key(a.key)?;
-            let api = ctx.adding(
-                &format!("no access named \"{}\" to revoke", a.name.trim()),
-                None,
-            )?;
+            let api = ctx.adding(&format!("no access named \"{}\" to revoke", a.name.trim()))?;
             announced(
                 ctx,
                 key.as_deref(),
