@@ -791,33 +791,15 @@ fn a_ledger_holds_only_sleds_files() {
         );
     }
     // And sled alone opens it, as the contract says.
-    let db = sled::open(l.dir()).expect("sled opens the closed ledger");
+    let db = common::sled_open(&l.dir());
     let events = db.open_tree("events").expect("events tree");
     assert_eq!(events.len(), 10);
-}
-
-#[test]
-fn an_empty_actor_names_nobody_so_user_is_recorded() {
-    let l = Ledger::empty();
-    let made = l.json(&["--actor", "", "determination", "import", "--builtin", ID]);
-    assert_eq!(made["actor"], "tester");
-    let blank_env = bin()
-        .env("GRANT_LEDGER_ACTOR", "  ")
-        .arg("--ledger")
-        .arg(l.dir())
-        .args(["--format", "json", "pay", ID, "--region", "london"])
-        .args(["--amount", "318000", "--date", "2024-08-20"])
-        .output()
-        .expect("runs");
-    assert_eq!(blank_env.status.code(), Some(0));
-    let paid: Value = serde_json::from_slice(&blank_env.stdout).expect("json");
-    assert_eq!(paid["actor"], "tester");
 }
 
 // ---------------------------------------------------------------- verify and availability
 
 fn flip_reference(dir: &std::path::Path, from: &[u8], to: &[u8]) -> u64 {
-    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let db = common::sled_open(dir);
     let events = db.open_tree("events").expect("events tree");
     let mut tampered = 0;
     for item in events.iter() {
@@ -868,7 +850,10 @@ fn verify_passes_then_names_a_tampered_position() {
 fn a_ledger_in_use_is_unavailable() {
     let l = Ledger::with_determination();
     let held = sled::open(l.dir()).expect("hold the ledger");
-    for args in [words("balances"), words(PAY_LONDON)] {
+    for args in [
+        words("--wait 0 balances"),
+        words(&format!("--wait 0 {PAY_LONDON}")),
+    ] {
         let run = l.run(&args);
         assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains("in use"), "{}", run.stderr);
@@ -965,20 +950,9 @@ fn a_directory_without_write_permission_is_named() {
     }
 }
 
-/// Flips one byte of the event at `position`, with the ledger closed.
-fn flip_event_byte(dir: &std::path::Path, position: u64, at: usize) {
-    let db = sled::open(dir).expect("sled opens the closed ledger");
-    let events = db.open_tree("events").expect("events tree");
-    let key = position.to_be_bytes();
-    let mut bytes = events.get(key).expect("get").expect("event").to_vec();
-    bytes[at] ^= 0x01;
-    events.insert(key, bytes).expect("insert");
-    db.flush().expect("flush");
-}
-
 /// The number of stored events and the head, read with sled alone.
 fn stored_events(dir: &std::path::Path) -> (usize, Vec<u8>) {
-    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let db = common::sled_open(dir);
     let events = db.open_tree("events").expect("events tree").len();
     let head = db
         .open_tree("meta")
@@ -992,7 +966,7 @@ fn stored_events(dir: &std::path::Path) -> (usize, Vec<u8>) {
 fn a_damaged_last_event_makes_the_ledger_unavailable_for_everything() {
     let l = Ledger::with_determination();
     l.ok_line(PAY_LONDON);
-    flip_event_byte(&l.dir(), 2, 60);
+    common::flip_event_byte(&l.dir(), 2, 60);
     let before = stored_events(&l.dir());
     let spend = words(
         "spend 31/7421 --region london --amount 100 --date 2024-09-01 --purpose data-coordinator",
@@ -1023,7 +997,7 @@ fn a_deleted_middle_event_is_found_by_verify() {
     // verify reads everything and names the gap.
     let l = Ledger::paid();
     {
-        let db = sled::open(l.dir()).expect("sled opens the closed ledger");
+        let db = common::sled_open(&l.dir());
         let events = db.open_tree("events").expect("events tree");
         events.remove(7u64.to_be_bytes()).expect("remove");
         db.flush().expect("flush");

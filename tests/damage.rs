@@ -16,20 +16,9 @@ const PAY_NORTH_EAST: &str = "pay 31/7421 --region north-east --amount 239600 --
 const SPEND: &str =
     "spend 31/7421 --region london --amount 100 --date 2024-09-01 --purpose data-coordinator";
 
-/// Flips one bit of the stored envelope at `position`; returns the byte's offset.
-fn flip_event_byte(dir: &Path, position: u64, at: usize) {
-    let db = sled::open(dir).expect("sled opens the closed ledger");
-    let events = db.open_tree("events").expect("events tree");
-    let key = position.to_be_bytes();
-    let mut bytes = events.get(key).expect("get").expect("event").to_vec();
-    bytes[at] ^= 0x01;
-    events.insert(key, bytes).expect("insert");
-    db.flush().expect("flush");
-}
-
 /// The number of stored events, read with sled alone.
 fn stored_events(dir: &Path) -> usize {
-    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let db = common::sled_open(dir);
     let events = db.open_tree("events").expect("events tree");
     events.len()
 }
@@ -42,7 +31,7 @@ fn damaged_in_the_middle() -> Ledger {
     l.ok_line(PAY_LONDON);
     l.ok_line(PAY_NORTH_EAST);
     l.ok_line(SPEND);
-    flip_event_byte(&l.dir(), 2, 60);
+    common::flip_event_byte(&l.dir(), 2, 60);
     l
 }
 
@@ -109,7 +98,7 @@ fn a_verify_that_passes_after_a_restore_clears_the_latch() {
     let l = damaged_in_the_middle();
     assert_eq!(l.run(&["verify"]).code, 3);
     // Put the bit back, as a restore from backup would.
-    flip_event_byte(&l.dir(), 2, 60);
+    common::flip_event_byte(&l.dir(), 2, 60);
     let verified = l.run(&["verify"]);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
     assert_eq!(l.run(&["balances"]).code, 0);
@@ -139,7 +128,7 @@ fn a_server_on_a_ledger_found_damaged_answers_503_to_all_but_verify() {
     dir.local_ok("finance", &words(PAY_LONDON));
     dir.local_ok("finance", &words(PAY_NORTH_EAST));
     // Event 4 is the first payment, in the middle of the log.
-    flip_event_byte(&dir.ledger(), 4, 60);
+    common::flip_event_byte(&dir.ledger(), 4, 60);
     assert_eq!(dir.local("", &["verify"]).code, 3);
     let before = stored_events(&dir.ledger());
 
@@ -187,7 +176,7 @@ fn a_server_on_a_ledger_found_damaged_answers_503_to_all_but_verify() {
 /// Changes the first `from` in the stored model `name` to `to` (same length), with sled
 /// alone, as someone editing the database behind the ledger's back would.
 fn edit_model(dir: &Path, name: &str, from: &[u8], to: &[u8]) {
-    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let db = common::sled_open(dir);
     let models = db.open_tree("models").expect("models tree");
     let mut bytes = models.get(name).expect("get").expect("the model").to_vec();
     let at = bytes

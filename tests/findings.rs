@@ -205,3 +205,136 @@ fn an_unknown_authority_names_the_closest_and_where_the_list_is() {
     assert!(names.contains(&"Bristol, City of"), "{rows}");
     assert_eq!(names.len(), 15);
 }
+
+#[test]
+fn an_empty_actor_is_one_clear_sentence_and_records_nothing() {
+    let l = Ledger::with_determination();
+    for actor in ["", "   "] {
+        l.fails(
+            &[
+                "--actor",
+                actor,
+                "pay",
+                ID,
+                "--region",
+                "london",
+                "--amount",
+                "318000",
+                "--date",
+                "2024-08-20",
+            ],
+            2,
+            &["--actor is empty"],
+        );
+    }
+    for blank in ["", "  "] {
+        let run = bin()
+            .arg("--ledger")
+            .arg(l.dir())
+            .env("GRANT_LEDGER_ACTOR", blank)
+            .args([
+                "pay",
+                ID,
+                "--region",
+                "london",
+                "--amount",
+                "318000",
+                "--date",
+                "2024-08-20",
+            ])
+            .output()
+            .expect("binary runs");
+        assert_eq!(run.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains("GRANT_LEDGER_ACTOR is set but empty"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(l.events(), 1, "nothing was recorded");
+}
+
+#[test]
+fn a_payment_dated_after_today_is_refused_so_balances_and_deadlines_cannot_disagree() {
+    let l = Ledger::with_determination();
+    l.fails(
+        &cmd(
+            "pay 31/7421 --region london --amount 318000 --date 2031-01-01 --late-reason {}",
+            &["backlog"],
+        ),
+        1,
+        &["payment dated 2031-01-01 is after today"],
+    );
+    l.fails_line(
+        "pay 31/7421 --region london --amount 318000 --date 2024-08-20 --today 2024-08-19",
+        1,
+        &["payment dated 2024-08-20 is after today (2024-08-19)"],
+    );
+    l.ok_line("pay 31/7421 --region london --amount 318000 --date 2024-08-20 --today 2024-08-20");
+    let balance = row(&l.json_line("balances"), "London").clone();
+    let deadline = row(&l.json_line("deadlines --today 2024-08-20"), "London").clone();
+    assert_eq!(balance["status"], "paid");
+    assert_eq!(deadline["status"], "paid");
+}
+
+#[test]
+fn every_recording_command_refuses_a_date_after_today() {
+    let l = Ledger::paid();
+    let today = "--today 2024-09-30";
+    l.fails_line(
+        &format!("spend 31/7421 --region london --amount 1 --date 2024-10-01 --purpose data-coordinator {today}"),
+        1,
+        &["spend dated 2024-10-01 is after today (2024-09-30)"],
+    );
+    l.fails(
+        &[
+            &words("recover 31/7421 --region london --amount 1 --date 2024-10-01 --reason")[..],
+            &["underspend"],
+            &words(today),
+        ]
+        .concat(),
+        1,
+        &["recovery dated 2024-10-01 is after today"],
+    );
+    l.fails(
+        &[
+            &words("reverse 2 --date 2024-10-01 --reason")[..],
+            &["sent twice"],
+            &words(today),
+        ]
+        .concat(),
+        1,
+        &["reversal dated 2024-10-01 is after today"],
+    );
+    let file = l.file(
+        "spends.csv",
+        "determination,region,amount,date,purpose,authority,description,reference,key\n\
+         31/7421,London,1,2024-09-30,data-coordinator,,,,\n\
+         31/7421,London,1,2024-10-01,data-coordinator,,,,\n",
+    );
+    l.fails(
+        &[&["spend-import", &file][..], &words(today)].concat(),
+        1,
+        &["line 3", "spend dated 2024-10-01 is after today"],
+    );
+}
+
+#[test]
+fn today_is_the_servers_own_date_through_a_server() {
+    let l = Ledger::with_determination();
+    l.fails_line(
+        "--server http://127.0.0.1:9 pay 31/7421 --region london --amount 1 --date 2024-08-20 --today 2024-08-20",
+        2,
+        &["--today cannot be given with --server"],
+    );
+}
+
+#[test]
+fn spend_dated_before_the_determination_was_made_is_refused_at_the_command_line() {
+    let l = Ledger::paid();
+    l.fails_line(
+        "spend 31/7421 --region london --amount 3200 --date 2024-08-01 --purpose data-coordinator",
+        1,
+        &["spend dated 2024-08-01 is before determination 31/7421 was made on 2024-08-16"],
+    );
+}

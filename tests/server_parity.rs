@@ -132,6 +132,8 @@ fn scenario(spends_csv: &str, tomls: &[String; 5]) -> Vec<Step> {
         step(1, "sw", "spend 31/7421 --region south-west --amount 1 --date 2024-09-02 --purpose biscuits"),
         step(1, "sw", "spend 31/7421 --region south-west --amount 1 --date 2026-09-02 --purpose data-coordinator"),
         step(2, "sw", "spend 31/7421 --region south-west --amount 1 --date 2024-02-30 --purpose data-coordinator"),
+        step(1, "sw", "spend 31/7421 --region south-west --amount 1 --date 2024-08-01 --purpose data-coordinator"),
+        step(1, "finance", "pay 31/7421 --region east-midlands --amount 233200 --date 2031-01-01 --late-reason backlog"),
         step_args(0, "sw", &["spend", ID, "--region", "South West", "--amount", "1", "--date", "2024-09-03", "--purpose", "self-assessment", "--authority", "Wiltshire", "--description", "a day of training"]),
         step(1, "sw", "spend 31/7421 --region south-west --amount 1 --date 2024-09-03 --purpose data-coordinator --authority Camden"),
         step_args(0, "sw", &["--format", "json", "spend-import", spends_csv]),
@@ -181,6 +183,13 @@ fn scenario(spends_csv: &str, tomls: &[String; 5]) -> Vec<Step> {
         "history --region south-west --since 2024-09-01 --until 2024-09-02",
         "history --since 2024-09-05 --until 2024-09-01",
         "history --type Nonsense",
+        "history --determination 31/7421 --type paymentissued --newest-first --limit 2",
+        "history --newest-first --after 12 --limit 3",
+        "history --key k1",
+        "history --purpose Self-Assessment --authority wiltshire",
+        "history --region south-west --authority Narnia",
+        "history --purpose biscuits",
+        "history --determination 99/1",
         "verify",
         "determination list",
         "determination show 31/7421",
@@ -197,7 +206,14 @@ fn scenario(spends_csv: &str, tomls: &[String; 5]) -> Vec<Step> {
     for format in ["table", "json", "csv"] {
         for query in queries {
             let code = match query {
-                q if q.contains("atlantis") || q.contains("99/") || q.contains("--strict") => 1,
+                q if q.contains("atlantis")
+                    || q.contains("99/")
+                    || q.contains("--strict")
+                    || q.contains("Narnia")
+                    || q.contains("biscuits") =>
+                {
+                    1
+                }
                 q if q.contains("02-30")
                     || q.contains("Nonsense")
                     || q.contains("--since 2024-09-05") =>

@@ -84,6 +84,16 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+
+    /// How long to wait for a ledger directory another process is using (0: fail at once), up to 86400
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=86_400)
+    )]
+    pub wait: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -517,6 +527,9 @@ pub struct PayArgs {
     /// Why a payment after the deadline is made; records it flagged late
     #[arg(long = "late-reason", value_name = "TEXT")]
     pub late_reason: Option<String>,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -535,6 +548,9 @@ pub struct SpendArgs {
     /// Free text such as an invoice number
     #[arg(long, value_name = "TEXT")]
     pub reference: Option<String>,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -542,6 +558,9 @@ pub struct SpendImportArgs {
     /// The CSV file of spends, or - for standard input
     #[arg(value_name = "FILE.csv")]
     pub file: PathBuf,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -551,6 +570,9 @@ pub struct RecoverArgs {
     /// Why the grant is recovered
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -567,6 +589,9 @@ pub struct ReverseArgs {
     /// Idempotency key: repeating the same command with it appends nothing
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -622,15 +647,30 @@ pub struct HistoryArgs {
     /// Only events effective on or before this date, YYYY-MM-DD
     #[arg(long, value_name = "D")]
     pub until: Option<String>,
-    /// At most this many events (the oldest matching)
+    /// At most this many events (the first matching, in the order listed)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Only events at positions after this one (for paging)
+    /// Only events listed after this position (for paging): later positions, or with --newest-first earlier ones
     #[arg(long, value_name = "POSITION")]
     pub after: Option<u64>,
     /// Only events recorded by this actor (the token's name through a server), any case
     #[arg(long = "recorded-by", value_name = "NAME")]
     pub recorded_by: Option<String>,
+    /// Only events of this determination
+    #[arg(long, value_name = "ID")]
+    pub determination: Option<String>,
+    /// Only the events recorded with this idempotency key
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Only spend on this purpose, in any case, with spaces or hyphens
+    #[arg(long, value_name = "P")]
+    pub purpose: Option<String>,
+    /// Only spend naming this authority, and payments to it as lead authority (any case)
+    #[arg(long, value_name = "A")]
+    pub authority: Option<String>,
+    /// Newest first (then --after POSITION keeps the events before that position)
+    #[arg(long = "newest-first")]
+    pub newest_first: bool,
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
 use grant_ledger_domain::BUILTIN_IDS;
 use grant_ledger_projections::{Api, Caller, Ledger, LedgerError, Session};
 use grant_ledger_store::{EventStore, StoreError, SystemClock};
@@ -77,8 +79,13 @@ fn redact(url: &str) -> String {
 
 /// What a command needs to reach the ledger.
 pub enum Target {
-    /// A ledger opened here, recorded as `actor`.
-    Local { place: Place, actor: String },
+    /// A ledger opened here, recorded as `actor`, waiting up to `wait` for another process
+    /// that holds it.
+    Local {
+        place: Place,
+        actor: String,
+        wait: Duration,
+    },
     /// A server, with the token to present.
     Remote { url: String, token: Option<String> },
 }
@@ -124,27 +131,70 @@ impl Target {
     /// The API for a command of this kind. `unknown` is what an `Add` command names, for
     /// its refusal when there is no ledger yet.
     pub fn api(&self, usage: Use, unknown: &str) -> CliResult<Box<dyn Api>> {
+        self.api_on(usage, unknown, None)
+    }
+
+    /// [`Target::api`] on `today`, the day a recording command may not be dated after
+    /// (`None`: the clock's date); through a server it is the server's own, so it cannot
+    /// be given.
+    pub fn api_on(
+        &self,
+        usage: Use,
+        unknown: &str,
+        today: Option<NaiveDate>,
+    ) -> CliResult<Box<dyn Api>> {
         match self {
+            Target::Remote { .. } if today.is_some() => Err(CliError::malformed(
+                "--today cannot be given with --server: there, today is the server's own date",
+            )),
             Target::Remote { url, token } => Ok(Box::new(Remote::new(url, token.as_deref())?)),
-            Target::Local { place, actor } => {
-                let ledger = open(place, usage).map_err(|e| missing(place, usage, unknown, e))?;
+            Target::Local { place, actor, wait } => {
+                let ledger = open_waiting(place, usage, *wait)
+                    .map_err(|e| missing(place, usage, unknown, *wait, e))?;
                 if usage != Use::Audit {
                     if let Some(damaged) = ledger.damaged() {
                         return Err(damaged.into());
                     }
                 }
-                Ok(Box::new(Session::new(
-                    Arc::new(ledger),
-                    Caller::owner(actor),
-                )))
+                Ok(Box::new(
+                    Session::new(Arc::new(ledger), Caller::owner(actor)).on(today),
+                ))
             }
         }
     }
 }
 
+/// How often a ledger in use is tried again while waiting for it.
+const WAIT_STEP: Duration = Duration::from_millis(100);
+
+/// [`open`], trying again for up to `wait` while another process holds the directory, so
+/// that a few people or scripts on one machine queue instead of failing. A directory held
+/// by `serve` is not waited for: a server holds it until it stops.
+fn open_waiting(place: &Place, usage: Use, wait: Duration) -> Result<Ledger<Store>, LedgerError> {
+    let deadline = Instant::now().checked_add(wait);
+    loop {
+        match open(place, usage) {
+            Err(LedgerError::Store(StoreError::InUse { .. }))
+                if deadline.is_some_and(|d| Instant::now() < d) && !served_here(place) =>
+            {
+                std::thread::sleep(WAIT_STEP);
+            }
+            other => return other,
+        }
+    }
+}
+
+fn served_here(place: &Place) -> bool {
+    match place {
+        Place::Dir(dir) => served::find(dir).is_some(),
+        Place::Database(_) => false,
+    }
+}
+
 /// The error for a ledger that could not be opened: no ledger there yet (worded for the
-/// command's use), or one held by a running server (which says where to send it instead).
-fn missing(at: &Place, usage: Use, unknown: &str, error: LedgerError) -> CliError {
+/// command's use), or one held by a running server (which says where to send it instead),
+/// or by another process for longer than `wait`.
+fn missing(at: &Place, usage: Use, unknown: &str, wait: Duration, error: LedgerError) -> CliError {
     let place = at.describe();
     let hint = || {
         format!(
@@ -164,7 +214,13 @@ fn missing(at: &Place, usage: Use, unknown: &str, error: LedgerError) -> CliErro
                 Some(url) => CliError::unavailable(format!(
                     "the ledger at {place} is served by grant-ledger serve at {url}; run the command through it with --server {url} --token TOKEN"
                 )),
-                None => CliError::from(LedgerError::Store(StoreError::InUse { path })),
+                None if wait.is_zero() => {
+                    CliError::from(LedgerError::Store(StoreError::InUse { path }))
+                }
+                None => CliError::unavailable(format!(
+                    "the ledger at {place} was still in use by another process after {} s of waiting; --wait SECONDS waits longer",
+                    wait.as_secs()
+                )),
             },
             Place::Database(_) => CliError::from(LedgerError::Store(StoreError::InUse { path })),
         },

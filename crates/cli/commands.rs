@@ -36,6 +36,13 @@ impl Context {
         self.target.api(Use::Add, unknown)
     }
 
+    /// [`Context::adding`] for a dated command, refusing dates after `today` (`--today`;
+    /// `None`: the clock's date).
+    fn adding_on(&self, unknown: &str, today: Option<&str>) -> CliResult<Box<dyn Api>> {
+        let today = input::opt_date("--today", today)?;
+        self.target.api_on(Use::Add, unknown, today)
+    }
+
     /// The ledger for a query: an existing one only.
     pub fn reading(&self) -> CliResult<Box<dyn Api>> {
         self.target.api(Use::Read, "")
@@ -47,7 +54,7 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::Determination(sub) => determination(ctx, sub),
         args::Command::Pay(a) => pay(ctx, a),
         args::Command::Spend(a) => spend(ctx, a),
-        args::Command::SpendImport(a) => spend_import(ctx, &a.file),
+        args::Command::SpendImport(a) => spend_import(ctx, &a.file, a.today.as_deref()),
         args::Command::Recover(a) => recover(ctx, a),
         args::Command::Reverse(a) => reverse(ctx, a),
         args::Command::Balances(a) => balances(ctx, a),
@@ -290,7 +297,10 @@ fn pay(ctx: &Context, a: args::PayArgs) -> CliResult {
         late_reason: a.late_reason,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    let api = ctx.adding_on(
+        &unknown_determination(&request.determination),
+        a.today.as_deref(),
+    )?;
     announced(ctx, key.as_deref(), api.pay(key.as_deref(), request)?)
 }
 
@@ -307,7 +317,10 @@ fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
         reference: a.reference,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    let api = ctx.adding_on(
+        &unknown_determination(&request.determination),
+        a.today.as_deref(),
+    )?;
     let recorded = api.spend(key.as_deref(), request)?;
     if !recorded.duplicate {
         warn_over_budget(api.as_ref(), &recorded);
@@ -353,7 +366,10 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
         reason: a.reason,
     };
     let key = input::key(e.key)?;
-    let api = ctx.adding(&unknown_determination(&request.determination))?;
+    let api = ctx.adding_on(
+        &unknown_determination(&request.determination),
+        a.today.as_deref(),
+    )?;
     announced(ctx, key.as_deref(), api.recover(key.as_deref(), request)?)
 }
 
@@ -368,7 +384,10 @@ fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
         reason: a.reason,
     };
     let key = input::key(a.key)?;
-    let api = ctx.adding(&format!("unknown event {}", request.event.trim()))?;
+    let api = ctx.adding_on(
+        &format!("unknown event {}", request.event.trim()),
+        a.today.as_deref(),
+    )?;
     announced(ctx, key.as_deref(), api.reverse(key.as_deref(), request)?)
 }
 
@@ -417,10 +436,10 @@ pub fn print_recorded(format: Format, recorded: &Recorded) -> CliResult {
     Ok(out.finish()?)
 }
 
-fn spend_import(ctx: &Context, file: &Path) -> CliResult {
+fn spend_import(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult {
     if file.as_os_str() == "-" {
         // Standard input: streamed like a file, with no size to draw progress against.
-        let api = ctx.adding("no spend can be recorded")?;
+        let api = ctx.adding_on("no spend can be recorded", today)?;
         let summary = api.import_spends(None, Box::new(std::io::stdin().lock()), &mut |_| {})?;
         return print_import_summary(ctx.format, &summary);
     }
@@ -433,7 +452,7 @@ fn spend_import(ctx: &Context, file: &Path) -> CliResult {
     if meta.is_dir() {
         return Err(cannot("it is a directory".to_string()));
     }
-    let api = ctx.adding("no spend can be recorded")?;
+    let api = ctx.adding_on("no spend can be recorded", today)?;
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(meta.len()));
@@ -602,6 +621,11 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
         limit: a.limit,
         after: a.after,
         recorded_by: input::non_empty(a.recorded_by),
+        determination: input::non_empty(a.determination),
+        key: input::non_empty(a.key),
+        purpose: input::non_empty(a.purpose),
+        authority: input::non_empty(a.authority),
+        newest_first: a.newest_first,
     };
     if let (Some(since), Some(until)) = (filter.since, filter.until) {
         if since > until {
@@ -652,12 +676,27 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
             }
         }
         Format::Table => {
-            let mut report = render::history_report();
-            ledger.history(&filter, &mut |entry: HistoryEntry| {
-                report.push(render::history_row(&entry));
-                Ok(())
-            })?;
-            report.write(&mut out, false)?;
+            // In pages: laying out the whole trail as one table would hold all of it.
+            let mut page = render::history_report();
+            let mut pages = 0usize;
+            let mut write_err: Option<CliError> = None;
+            ledger
+                .history(&filter, &mut |entry: HistoryEntry| {
+                    page.push(render::history_row(&entry));
+                    if page.rows.len() >= render::HISTORY_TABLE_PAGE {
+                        if let Err(e) = page.write(&mut out, false) {
+                            write_err = Some(e);
+                            return Err(stop_streaming());
+                        }
+                        page.rows.clear();
+                        pages += 1;
+                    }
+                    Ok(())
+                })
+                .map_err(|e| write_err.take().unwrap_or(CliError::from(e)))?;
+            if pages == 0 || !page.rows.is_empty() {
+                page.write(&mut out, false)?;
+            }
         }
     }
     Ok(out.finish()?)

@@ -49,12 +49,18 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    if actor_on_command_line && cli.command.only_reads() {
-        eprintln!(
-            "note: --actor names who records a change, so this query ignores it; to see what someone recorded, use history --recorded-by NAME"
-        );
-    }
-    match run(cli, ledger_on_command_line) {
+    let outcome = match blank_actor(cli.global.actor.as_deref(), actor_on_command_line) {
+        Some(e) => Err(e),
+        None => {
+            if actor_on_command_line && cli.command.only_reads() {
+                eprintln!(
+                    "note: --actor names who records a change, so this query ignores it; to see what someone recorded, use history --recorded-by NAME"
+                );
+            }
+            run(cli, ledger_on_command_line)
+        }
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
@@ -158,6 +164,7 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
         None => Target::Local {
             place: place()?,
             actor,
+            wait: std::time::Duration::from_secs(cli.global.wait),
         },
     };
     let ctx = Context { target, format };
@@ -173,9 +180,31 @@ fn empty_ledger_setting() -> bool {
             .any(|a| a == "--ledger" || a.to_string_lossy().starts_with("--ledger="))
 }
 
+/// An actor given but blank: `--actor ""` (or spaces), or `GRANT_LEDGER_ACTOR` set to
+/// nothing (clap reads an empty variable as unset). Recorded as is, it would name no one;
+/// quietly replaced by `$USER`, it would name someone the user did not.
+fn blank_actor(given: Option<&str>, on_command_line: bool) -> Option<CliError> {
+    let variable = std::env::var_os("GRANT_LEDGER_ACTOR");
+    let blank = |a: &str| a.trim().is_empty();
+    if on_command_line {
+        return given.filter(|a| blank(a)).map(|_| {
+            CliError::malformed(
+                "--actor is empty; give the name to record, or leave --actor out to record $USER",
+            )
+        });
+    }
+    variable
+        .is_some_and(|v| blank(&v.to_string_lossy()))
+        .then(|| {
+            CliError::malformed(
+                "GRANT_LEDGER_ACTOR is set but empty; give it the name to record, or unset it to record $USER",
+            )
+        })
+}
+
 /// `--actor`, else `$GRANT_LEDGER_ACTOR` (via clap), else `$USER`, else "unknown".
 fn actor(given: Option<String>) -> String {
-    // An empty --actor or GRANT_LEDGER_ACTOR says nothing, so the next source is asked.
+    // A blank --actor or GRANT_LEDGER_ACTOR was refused before; a blank $USER says nothing.
     let named = |a: String| Some(a.trim().to_string()).filter(|a| !a.is_empty());
     given
         .and_then(named)

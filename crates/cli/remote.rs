@@ -314,6 +314,11 @@ impl Api for Remote {
             opt("limit", f.limit),
             opt("after", f.after),
             opt("recorded_by", f.recorded_by.as_deref()),
+            opt("determination", f.determination.as_deref()),
+            opt("key", f.key.as_deref()),
+            opt("purpose", f.purpose.as_deref()),
+            opt("authority", f.authority.as_deref()),
+            opt("newest_first", f.newest_first.then_some(true)),
         ]
         .into_iter()
         .flatten()

@@ -500,6 +500,11 @@ fn event_detail(entry: &HistoryEntry) -> String {
     parts.join("; ")
 }
 
+/// How many rows of a `history` table are laid out at a time. Each page is a table of its
+/// own, its columns as wide as its own rows need, so that a trail of any length costs the
+/// memory of one page rather than of the whole table.
+pub const HISTORY_TABLE_PAGE: usize = 1_000;
+
 pub fn history_report() -> Report {
     Report::new([
         "position",

@@ -227,3 +227,31 @@ pub fn row<'a>(rows: &'a Value, region: &str) -> &'a Value {
         .and_then(|rows| rows.iter().find(|r| r["region"] == region))
         .unwrap_or_else(|| panic!("no row for {region} in {rows}"))
 }
+
+/// Opens a closed ledger's sled database directly, as a test that damages or inspects it
+/// does. sled lets go of its file lock only once its own threads have wound down after the
+/// last handle is dropped, so a second open right after a first may find the lock still
+/// held by this very process: it is retried for a few seconds.
+pub fn sled_open(dir: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("sled opens the closed ledger at {}: {e}", dir.display()),
+        }
+    }
+}
+
+/// Flips one bit of the stored envelope at `position`, at byte `at`.
+pub fn flip_event_byte(dir: &Path, position: u64, at: usize) {
+    let db = sled_open(dir);
+    let events = db.open_tree("events").expect("events tree");
+    let key = position.to_be_bytes();
+    let mut bytes = events.get(key).expect("get").expect("event").to_vec();
+    bytes[at] ^= 0x01;
+    events.insert(key, bytes).expect("insert");
+    db.flush().expect("flush");
+}

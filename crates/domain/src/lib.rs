@@ -40,6 +40,7 @@ pub mod access;
 pub mod builtin;
 pub mod check;
 pub mod command;
+pub mod dated;
 pub mod decide;
 pub mod determination;
 pub mod determination_file;
@@ -63,7 +64,8 @@ pub use access::{
 pub use builtin::{builtin, builtin_toml, BUILTIN_IDS};
 pub use check::{check, FormulaCheck, RegionCheck, RegisterName, WorkingCheck};
 pub use command::Command;
-pub use decide::{decide, decide_many};
+pub use dated::{dated_by, happened_by};
+pub use decide::{decide, decide_many, suggestion};
 pub use determination::{
     schedule_amounts, stream_for, Allocation, Basis, Component, Determination, GrantPeriod,
     Instalment, Working,

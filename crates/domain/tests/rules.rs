@@ -279,7 +279,13 @@ fn spend_by_an_authority_outside_the_region_is_refused() {
 
 #[test]
 fn spend_must_be_dated_inside_the_grant_period_inclusive() {
-    let ledger = paid_everywhere();
+    // Made before its grant period starts, so that the period's first day can be spent on
+    // (spend before the determination was made is refused: see tests/dates.rs).
+    let mut early = d7421();
+    early.made_on = date("2024-03-01");
+    let mut ledger = given_empty();
+    ledger.accept(ledger.make(early));
+    ledger.accept(ledger.pay("London", "318000", "2024-03-20"));
     ledger
         .when(ledger.spend("London", "1", "2024-04-01", "data-coordinator"))
         .accepted();

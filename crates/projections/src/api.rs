@@ -202,6 +202,8 @@ pub struct Session<S: EventStore> {
     pub caller: Caller,
     /// The clock for grant and revocation times (the domain reads none).
     pub now: fn() -> DateTime<Utc>,
+    /// The day nothing may be recorded after (`--today`); `None`: the clock's local date.
+    pub today: Option<NaiveDate>,
 }
 
 impl<S: EventStore> Session<S> {
@@ -210,7 +212,24 @@ impl<S: EventStore> Session<S> {
             ledger,
             caller,
             now: Utc::now,
+            today: None,
         }
+    }
+
+    /// The same session on `today` instead of the clock's date.
+    pub fn on(self, today: Option<NaiveDate>) -> Self {
+        Session { today, ..self }
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.today
+            .unwrap_or_else(|| (self.now)().with_timezone(&chrono::Local).date_naive())
+    }
+
+    /// Records `command` once the domain agrees it has happened by today.
+    fn record(&self, key: Option<&str>, command: Command) -> Result<Recorded, LedgerError> {
+        grant_ledger_domain::happened_by(&command, self.today())?;
+        self.ledger.record(&self.caller, key, command)
     }
 }
 
@@ -247,7 +266,7 @@ impl<S: EventStore> Api for Session<S> {
             reference: non_empty(r.reference),
             late_reason: r.late_reason,
         };
-        self.ledger.record(&self.caller, key, command)
+        self.record(key, command)
     }
 
     fn spend(&self, key: Option<&str>, r: SpendRequest) -> Result<Recorded, LedgerError> {
@@ -262,7 +281,7 @@ impl<S: EventStore> Api for Session<S> {
             description: non_empty(r.description),
             reference: non_empty(r.reference),
         };
-        self.ledger.record(&self.caller, key, command)
+        self.record(key, command)
     }
 
     fn recover(&self, key: Option<&str>, r: RecoverRequest) -> Result<Recorded, LedgerError> {
@@ -274,10 +293,13 @@ impl<S: EventStore> Api for Session<S> {
             date: r.date,
             reason: r.reason,
         };
-        self.ledger.record(&self.caller, key, command)
+        self.record(key, command)
     }
 
     fn reverse(&self, key: Option<&str>, r: ReverseRequest) -> Result<Recorded, LedgerError> {
+        if let Some(date) = r.date {
+            grant_ledger_domain::dated_by("reversal", date, self.today())?;
+        }
         self.ledger
             .reverse(&self.caller, key, &r.event, &r.reason, r.date)
     }
@@ -337,7 +359,13 @@ impl<S: EventStore> Api for Session<S> {
         };
         let mut rows = crate::spend_csv::SpendRows::new(csv)?;
         let parsed = rows.bytes_parsed();
-        let mut rows = rows.by_ref().map(|row: Result<SpendRow, LedgerError>| row);
+        let today = self.today();
+        let mut rows = rows.by_ref().map(|row: Result<SpendRow, LedgerError>| {
+            let row = row?;
+            grant_ledger_domain::dated_by("spend", row.date, today)
+                .map_err(|e| LedgerError::from(e).at_line(row.line))?;
+            Ok(row)
+        });
         self.ledger
             .import_spends_keyed(&self.caller, guard, &mut rows, &mut |_| {
                 progress(parsed.get())

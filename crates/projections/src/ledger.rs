@@ -13,7 +13,6 @@ use grant_ledger_store::{EventStore, RecordedEvent};
 use uuid::Uuid;
 
 use crate::access::Caller;
-use crate::codec::{decode, history_entry, Logged};
 use crate::error::LedgerError;
 use crate::projection::Projections;
 use crate::rows::{BalanceRow, DeadlineRow, HistoryEntry, HistoryFilter, VerifySummary};
@@ -429,36 +428,6 @@ impl<S: EventStore> Ledger<S> {
         Ok(rows)
     }
 
-    /// Streams the audit trail oldest first, filtered. Costs one pass over the log (up to
-    /// the limit-th match), decoding every event; there is no index.
-    pub fn history(
-        &self,
-        filter: &HistoryFilter,
-        each: &mut dyn FnMut(HistoryEntry) -> Result<(), LedgerError>,
-    ) -> Result<(), LedgerError> {
-        if let Some(region) = &filter.region {
-            self.resolve_region(None, region)?;
-        }
-        if filter.limit == Some(0) {
-            return Ok(());
-        }
-        let mut emitted = 0usize;
-        let from = filter.after.map_or(1, |after| after.saturating_add(1));
-        for rec in self.store.read_all(from) {
-            let rec = rec?;
-            let event = decode(&rec)?;
-            if !matches(filter, &rec, &event) {
-                continue;
-            }
-            each(history_entry(&rec, &event)?)?;
-            emitted += 1;
-            if filter.limit.is_some_and(|limit| emitted >= limit) {
-                break;
-            }
-        }
-        Ok(())
-    }
-
     /// Checks the log's hash chain, then that every stored model equals a fresh replay.
     pub fn verify(&self) -> Result<VerifySummary, LedgerError> {
         // Writes wait while verify runs: a commit between the replay and the comparison
@@ -484,35 +453,5 @@ impl<S: EventStore> Ledger<S> {
             head_hash: hex::encode(report.head.hash),
             models: compared,
         })
-    }
-}
-
-fn matches(filter: &HistoryFilter, rec: &RecordedEvent, event: &Logged) -> bool {
-    if filter
-        .recorded_by
-        .as_deref()
-        .is_some_and(|who| !who.trim().eq_ignore_ascii_case(rec.actor.trim()))
-    {
-        return false;
-    }
-    if filter
-        .event_type
-        .as_deref()
-        .is_some_and(|t| t != rec.event_type)
-    {
-        return false;
-    }
-    let date = event.effective_date();
-    if filter.since.is_some_and(|since| date < since)
-        || filter.until.is_some_and(|until| date > until)
-    {
-        return false;
-    }
-    match (&filter.region, event) {
-        (None, _) => true,
-        (Some(query), Logged::Grant(e)) => {
-            e.data.region().is_some_and(|r| region_matches(r, query))
-        }
-        (Some(_), Logged::Access(_)) => false,
     }
 }

@@ -16,6 +16,7 @@ mod deadlines;
 mod error;
 mod export;
 mod fingerprint;
+mod history;
 mod import;
 pub mod input;
 mod ledger;

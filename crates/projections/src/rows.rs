@@ -220,12 +220,22 @@ pub struct HistoryFilter {
     pub since: Option<NaiveDate>,
     /// Effective date on or before.
     pub until: Option<NaiveDate>,
-    /// At most this many entries (the oldest matching ones).
+    /// At most this many entries (the first matching ones in the order asked for).
     pub limit: Option<usize>,
     /// Only events at positions after this one (for paging and for resuming a stream).
     pub after: Option<u64>,
     /// Only events recorded by this actor (any case).
     pub recorded_by: Option<String>,
+    /// Only events of this determination (its id, exactly).
+    pub determination: Option<String>,
+    /// Only the events recorded under this idempotency key (exactly).
+    pub key: Option<String>,
+    /// Only spend on this purpose, named as `spend` names it (any case, spaces or hyphens).
+    pub purpose: Option<String>,
+    /// Only spend naming this authority and payments to it as lead authority (any case).
+    pub authority: Option<String>,
+    /// Newest first; `after` then keeps the positions below it (the next page down).
+    pub newest_first: bool,
 }
 
 /// What a recording command did.

@@ -347,13 +347,12 @@ fn a_part_paid_allocation_is_unpaid_until_its_last_instalment() {
 }
 
 #[test]
-fn as_of_before_the_determination_shows_early_spend_against_nothing_determined() {
+fn as_of_before_the_determination_shows_early_spend_an_older_ledger_holds() {
     let ledger = london_paid();
-    // Spend early in the grant period, before the letter of 2024-08-16.
-    record(
-        &ledger,
-        spend("London", "2500", "2024-05-01", "data-coordinator"),
-    );
+    // Spend early in the grant period, before the letter of 2024-08-16: refused today (the
+    // domain's rule since issue 11), but a ledger written before that rule may hold it, so
+    // it is appended here as such a ledger holds it.
+    early_spend(&ledger, "2500", "2024-05-01");
     assert!(ledger
         .balances(None, None, Some(date("2024-04-30")))
         .unwrap()
@@ -467,4 +466,44 @@ fn history_filters_and_limits() {
         )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Refused);
+}
+
+/// Appends a London spend to the log directly, as a ledger written before spend dated
+/// before its determination was refused may hold one, and catches the models up.
+fn early_spend(ledger: &Ledger<grant_ledger_store::MemoryStore>, amount: &str, on: &str) {
+    use grant_ledger_store::{AppendRequest, ExpectedVersion, NewEvent, StreamBatch};
+    let spent = grant_ledger_domain::FundsSpent {
+        determination: D.into(),
+        region: "London".into(),
+        amount: money(amount),
+        date: date(on),
+        purpose: "data-coordinator".into(),
+        authority: None,
+        description: None,
+        reference: None,
+    };
+    let stream = grant_ledger_domain::stream_for(D);
+    let version = ledger.store().stream_version(&stream).unwrap();
+    ledger
+        .store()
+        .append(AppendRequest {
+            actor: "a".into(),
+            keys: Vec::new(),
+            batches: vec![StreamBatch {
+                stream,
+                expected: ExpectedVersion::Exact(version),
+                events: vec![NewEvent {
+                    event_id: uuid::Uuid::now_v7(),
+                    event_type: "FundsSpent".into(),
+                    schema_version: 1,
+                    payload: serde_json::to_vec(&spent).unwrap(),
+                    key: None,
+                    key_fingerprint: None,
+                    actor: None,
+                }],
+            }],
+            models: Vec::new(),
+        })
+        .unwrap();
+    ledger.catch_up_now();
 }

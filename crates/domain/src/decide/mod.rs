@@ -13,6 +13,8 @@ mod reversal;
 mod spend;
 mod suggestion;
 
+pub use suggestion::suggestion;
+
 use crate::command::Command;
 use crate::determination::{Allocation, Determination};
 use crate::echo::echo;

@@ -1,5 +1,6 @@
 //! Spending what a region received: on a purpose of the determination with a
-//! budget there, by one of its authorities, within the grant period.
+//! budget there, by one of its authorities, within the grant period and not before the
+//! determination was made.
 
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -72,6 +73,15 @@ pub(super) fn spend_funds(
         return Err(DomainError::refused(format!(
             "spend dated {} is outside the grant period {} to {} of determination {}",
             spend.date, d.grant_period.start, d.grant_period.end, d.id
+        )));
+    }
+    // Spend may come before the payment (an authority may spend in anticipation of a
+    // grant once it is determined), but not before the determination: until then there
+    // is no grant to spend, and `balances --as-of` would show spend against nothing.
+    if spend.date < d.made_on {
+        return Err(DomainError::refused(format!(
+            "spend dated {} is before determination {} was made on {}",
+            spend.date, d.id, d.made_on
         )));
     }
     let figures = figures(state, allocation);

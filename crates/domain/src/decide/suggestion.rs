@@ -1,10 +1,9 @@
 //! What to say of a name that matches nothing: the closest one, if any is close.
 
-/// The first few names and how many there are in all.
 /// What to say of a name that is not one of `names`: the closest of them, if any is close,
 /// and where the whole list is (a list in a sentence is unreadable once names hold commas,
 /// as "Bristol, City of" does).
-pub(super) fn suggestion(query: &str, names: &[String], id: &str) -> String {
+pub fn suggestion(query: &str, names: &[String], id: &str) -> String {
     let query = query.trim().to_lowercase();
     let closest = names
         .iter()

@@ -119,15 +119,7 @@ pub async fn check_determination<S: EventStore + 'static>(
     Query(params): Query<CheckParams>,
 ) -> Answer {
     let caller = reader(&state, &headers)?;
-    let workings = match params.workings.as_deref().map(str::trim) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(Problem::malformed(format!(
-                "workings \"{other}\" is not true or false"
-            )))
-        }
-    };
+    let workings = super::flag("workings", params.workings.as_deref())?;
     let check = blocking(&state, caller, move |s| s.check(&id)).await?;
     Ok(if workings {
         json_response(StatusCode::OK, &check.workings)

@@ -28,6 +28,11 @@ pub struct HistoryParams {
     pub limit: Option<String>,
     pub after: Option<String>,
     pub recorded_by: Option<String>,
+    pub determination: Option<String>,
+    pub key: Option<String>,
+    pub purpose: Option<String>,
+    pub authority: Option<String>,
+    pub newest_first: Option<String>,
 }
 
 impl HistoryParams {
@@ -66,6 +71,11 @@ impl HistoryParams {
             limit: number("limit", self.limit)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             after: number("after", self.after)?,
             recorded_by: input::non_empty(self.recorded_by),
+            determination: input::non_empty(self.determination),
+            key: input::non_empty(self.key),
+            purpose: input::non_empty(self.purpose),
+            authority: input::non_empty(self.authority),
+            newest_first: super::flag("newest_first", self.newest_first.as_deref())?,
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since > until {
@@ -78,9 +88,9 @@ impl HistoryParams {
     }
 }
 
-/// The audit trail, oldest first, as `history`.
+/// The audit trail, oldest first (or `newest_first=true`), as `history`.
 #[utoipa::path(get, path = "/api/v1/history", tag = "queries",
-    params(("region" = Option<String>, Query), ("type" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<u64>, Query), ("after" = Option<u64>, Query, description = "only events at later positions"), ("recorded_by" = Option<String>, Query, description = "only events recorded by this actor")),
+    params(("region" = Option<String>, Query), ("type" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<u64>, Query), ("after" = Option<u64>, Query, description = "only events at later positions"), ("recorded_by" = Option<String>, Query, description = "only events recorded by this actor"), ("determination" = Option<String>, Query, description = "only events of this determination"), ("key" = Option<String>, Query, description = "only events recorded with this idempotency key"), ("purpose" = Option<String>, Query, description = "only spend on this purpose, as spend names it"), ("authority" = Option<String>, Query, description = "only spend naming this authority, and payments to it as lead authority"), ("newest_first" = Option<bool>, Query, description = "newest first; after then keeps earlier positions")),
     responses((status = 200, description = "as history")))]
 pub async fn history<S: EventStore + 'static>(
     State(state): State<AppState<S>>,

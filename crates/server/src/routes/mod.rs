@@ -218,3 +218,15 @@ fn date(field: &str, text: &str) -> Result<chrono::NaiveDate, Problem> {
 fn opt_date(field: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>, Problem> {
     Ok(input::opt_date(field, text)?)
 }
+
+/// A true-or-false query parameter; absent is false.
+fn flag(field: &str, text: Option<&str>) -> Result<bool, Problem> {
+    match text.map(str::trim) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(Problem::malformed(format!(
+            "{field} \"{}\" is not true or false",
+            grant_ledger_domain::echo(other)
+        ))),
+    }
+}
