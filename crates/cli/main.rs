@@ -5,6 +5,7 @@
 
 mod args;
 mod backend;
+mod checkpoint;
 mod commands;
 mod completions;
 mod demo;
@@ -17,6 +18,7 @@ mod remote;
 mod render;
 mod serve;
 mod served;
+mod signing_key;
 mod stream_json;
 
 use std::path::PathBuf;
@@ -103,6 +105,9 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
     match &cli.command {
         Command::Completions(a) => return completions::completions(a),
         Command::Man => return completions::man(),
+        Command::Checkpoint(args::CheckpointArgs {
+            action: Some(args::CheckpointCommand::Verify(a)),
+        }) => return checkpoint::verify_signature(a),
         _ => {}
     }
     let actor = actor(cli.global.actor);
@@ -138,8 +143,13 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
         (None, None) => default_ledger_dir().map(Place::Dir),
     }
     };
+    let signing_key = cli
+        .global
+        .signing_key
+        .clone()
+        .filter(|f| !f.as_os_str().is_empty());
     if let Command::Serve(args) = &cli.command {
-        return serve::run(&place()?, args);
+        return serve::run(&place()?, args, signing_key.as_deref());
     }
     if let Command::Migrate(args) = &cli.command {
         if server.is_some() {
@@ -157,6 +167,7 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
         None => Target::Local {
             place: place()?,
             actor,
+            signing_key,
         },
     };
     let ctx = Context { target, format };

@@ -11,7 +11,7 @@ use grant_ledger_domain::{Determination, FormulaCheck, RegionCheck, Role, Workin
 use grant_ledger_projections::{
     AccessRow, Api, BalanceRow, BalancesQuery, DeadlineRow, DeadlinesQuery, DeterminationSource,
     DeterminationSummary, ErrorKind, ExportRequest, GrantPackage, GrantedAccess, HistoryEntry,
-    HistoryFilter, ImportSummary, LedgerError, PayRequest, Recorded, RecoverRequest,
+    HistoryFilter, ImportSummary, LedgerError, PayRequest, Receipt, Recorded, RecoverRequest,
     ReverseRequest, SpendReportQuery, SpendReportRow, SpendRequest, VerifySummary,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -319,6 +319,10 @@ impl Api for Remote {
 
     fn verify(&self) -> Result<VerifySummary, LedgerError> {
         self.get("/verify", &[])
+    }
+
+    fn checkpoint(&self) -> Result<Receipt, LedgerError> {
+        self.get("/checkpoint", &[])
     }
 
     fn grant_access(

@@ -11,6 +11,7 @@ mod access;
 mod api;
 mod as_of;
 mod balances;
+mod checkpoint;
 mod codec;
 mod error;
 mod export;
@@ -35,6 +36,7 @@ pub use api::{
     may_read, Api, BalancesQuery, DeadlinesQuery, DeterminationSource, PayRequest, RecoverRequest,
     ReverseRequest, Session, SpendReportQuery, SpendRequest,
 };
+pub use checkpoint::{signed_text, PublicKey, Receipt, Signer, RECEIPT_FORMAT};
 pub use error::{ErrorKind, LedgerError};
 pub use export::{
     ExportRequest, Grant, GrantPackage, GrantProgramme, Location, Organization, PlannedDates,
