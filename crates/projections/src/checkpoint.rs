@@ -303,6 +303,21 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_ledger_has_no_head_to_sign_and_a_ledger_without_a_key_signs_nothing() {
+        use grant_ledger_store::{FixedClock, MemoryStore};
+        let store = || MemoryStore::new(std::sync::Arc::new(FixedClock::new(noon())));
+        let keyed = crate::Ledger::with_store(store())
+            .unwrap()
+            .with_signer(signer());
+        let e = keyed.checkpoint(noon()).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Refused, "{e}");
+        let unkeyed = crate::Ledger::with_store(store()).unwrap();
+        let e = unkeyed.checkpoint(noon()).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Unavailable, "{e}");
+        assert!(e.to_string().contains("--signing-key"), "{e}");
+    }
+
+    #[test]
     fn a_key_file_round_trips_and_anything_else_is_refused() {
         let s = Signer::generate().unwrap();
         let back = Signer::from_file_text(&s.to_file_text()).unwrap();
