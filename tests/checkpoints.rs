@@ -364,3 +364,14 @@ fn the_server_offers_the_receipt_and_the_cli_through_it_prints_the_same() {
     assert_eq!(against.code, 0, "{against:?}");
     assert_eq!(against.stdout.lines().count(), 3, "{against:?}");
 }
+
+#[test]
+fn a_ledger_migrated_to_another_directory_keeps_its_key_so_old_receipts_verify() {
+    let d = ledger_with(1);
+    let (early, _) = receipt(&d, "early.json");
+    let moved = d.path().join("moved");
+    let run = d.local_ok("", &["migrate", "--to", &moved.display().to_string()]);
+    assert!(run.stderr.is_empty(), "{run:?}");
+    let against = on(&moved, &["verify", "--against", &early]);
+    assert_eq!(against.code, 0, "{against:?}");
+}

@@ -157,7 +157,7 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
                 "migrate opens both ledgers itself; leave out --server (and GRANT_LEDGER_SERVER)",
             ));
         }
-        return migrate::run(&place()?, args, format);
+        return migrate::run(&place()?, args, format, signing_key.as_deref());
     }
     let target = match server {
         Some(url) => Target::Remote {

@@ -56,6 +56,35 @@ pub fn load_or_create(file: &Path) -> CliResult<Signer> {
     }
 }
 
+/// Gives the ledger copied to `to` the key of the ledger at `from` (`migrate`), so that
+/// receipts taken before the move still verify against the copy. Returns a note for the
+/// user when the key cannot follow by itself (a database keeps none).
+pub fn follow(from: &Place, given: Option<&Path>, to: &Place) -> CliResult<Option<String>> {
+    let Some(source) = location(from, given) else {
+        return Ok(None);
+    };
+    let Some(signer) = load(&source)? else {
+        return Ok(None);
+    };
+    match location(to, None) {
+        Some(target) => match create_private(&target, signer.to_file_text().as_bytes()) {
+            Ok(()) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Some(format!(
+                "{} already has a signing key, so receipts of {} verify against the copy only with --signing-key {}",
+                target.display(),
+                from.describe(),
+                source.display()
+            ))),
+            Err(e) => Err(cannot(&target, &e.to_string())),
+        },
+        None => Ok(Some(format!(
+            "a database keeps no signing key: give --signing-key {} (or GRANT_LEDGER_SIGNING_KEY) to every command and server of {}, so that receipts taken before still verify",
+            source.display(),
+            to.describe()
+        ))),
+    }
+}
+
 fn cannot(file: &Path, why: &str) -> CliError {
     CliError::unavailable(format!(
         "cannot use the signing key {}: {why}",
