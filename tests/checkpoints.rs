@@ -375,3 +375,26 @@ fn a_ledger_migrated_to_another_directory_keeps_its_key_so_old_receipts_verify()
     let against = on(&moved, &["verify", "--against", &early]);
     assert_eq!(against.code, 0, "{against:?}");
 }
+
+#[test]
+fn a_replaced_signing_key_fails_every_receipt_of_the_old_one() {
+    let d = ledger_with(1);
+    let (before, _) = receipt(&d, "before.json");
+    // Someone who can write the directory makes a new key and signs with it...
+    std::fs::remove_file(d.ledger().join("signing.key")).expect("key was made");
+    let (after, _) = receipt(&d, "after.json");
+    // ...so the receipts of the old key no longer verify, and say whose key they name.
+    d.local("", &["verify", "--against", &before, &after])
+        .refused(3, &["before.json", "not by this ledger's key"]);
+}
+
+#[test]
+fn a_ledger_that_lost_its_key_proves_no_receipt() {
+    let d = ledger_with(1);
+    let (kept, _) = receipt(&d, "kept.json");
+    std::fs::remove_file(d.ledger().join("signing.key")).expect("key was made");
+    d.local("", &["verify", "--against", &kept])
+        .refused(3, &["kept.json", "has no signing key"]);
+    // Proving makes no key: only signing does.
+    assert!(!d.ledger().join("signing.key").exists());
+}

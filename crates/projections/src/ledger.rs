@@ -72,7 +72,7 @@ impl<S: EventStore> Ledger<S> {
     pub fn checkpoint(&self, now: DateTime<Utc>) -> Result<Receipt, LedgerError> {
         let signer = self.signer.as_ref().ok_or_else(|| LedgerError::Reported {
             kind: crate::ErrorKind::Unavailable,
-            message: "no signing key is configured for this ledger, so it cannot sign a checkpoint (a ledger in PostgreSQL needs --signing-key FILE or GRANT_LEDGER_SIGNING_KEY=FILE, for serve too)".to_string(),
+            message: "this ledger has no signing key, so it can neither sign a checkpoint nor prove one (a ledger directory keeps its key in signing.key; a ledger in PostgreSQL needs --signing-key FILE or GRANT_LEDGER_SIGNING_KEY=FILE, for serve too)".to_string(),
         })?;
         let head = self.store.head()?;
         if head.position == 0 {
