@@ -398,3 +398,24 @@ fn a_ledger_that_lost_its_key_proves_no_receipt() {
     // Proving makes no key: only signing does.
     assert!(!d.ledger().join("signing.key").exists());
 }
+
+#[test]
+fn a_ledger_found_damaged_signs_no_checkpoint_and_proves_no_receipt() {
+    let d = ledger_with(2);
+    let (kept, _) = receipt(&d, "kept.json");
+    {
+        // One bit of the second event flipped, with sled alone.
+        let db = sled::open(d.ledger()).expect("sled opens the closed ledger");
+        let events = db.open_tree("events").expect("events tree");
+        let key = 2u64.to_be_bytes();
+        let mut bytes = events.get(key).expect("get").expect("event").to_vec();
+        bytes[60] ^= 0x01;
+        events.insert(key, bytes).expect("insert");
+        db.flush().expect("flush");
+    }
+    let found = d.local("", &["verify"]);
+    assert_eq!(found.code, 3, "{found:?}");
+    d.local("", &["checkpoint"]).refused(3, &["position 2"]);
+    d.local("", &["verify", "--against", &kept])
+        .refused(3, &["position 2"]);
+}

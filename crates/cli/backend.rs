@@ -100,6 +100,8 @@ pub enum Use {
     /// A query: an existing ledger only, so a mistyped path is an error, never an empty
     /// answer.
     Read,
+    /// `verify`: as a query, and the one command a ledger found damaged still answers.
+    Audit,
 }
 
 /// Opens the store at `place` (and nothing above it), creating a ledger only if `create`.
@@ -172,6 +174,11 @@ impl Target {
                 signing_key,
             } => {
                 let ledger = open(place, usage).map_err(|e| missing(place, usage, unknown, e))?;
+                if usage != Use::Audit {
+                    if let Some(damaged) = ledger.damaged() {
+                        return Err(damaged.into());
+                    }
+                }
                 let file = signing_key::location(place, signing_key.as_deref());
                 let ledger = with_key(ledger, file.as_deref(), key)?;
                 Ok(Box::new(Session::new(

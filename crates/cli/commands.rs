@@ -659,9 +659,9 @@ fn verify(ctx: &Context, against: &[std::path::PathBuf]) -> CliResult {
     // Every receipt is read before the ledger is opened, so a bad one touches nothing.
     let receipts = crate::checkpoint::read_receipts(against)?;
     let api = if receipts.is_empty() {
-        ctx.reading()?
+        ctx.target.api(Use::Audit, "")?
     } else {
-        ctx.keyed(Key::Existing)?
+        ctx.target.api_with(Use::Audit, "", Key::Existing)?
     };
     let summary = api.verify()?;
     let proven = crate::checkpoint::prove(api.as_ref(), &receipts)?;

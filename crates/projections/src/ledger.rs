@@ -39,13 +39,28 @@ pub struct Ledger<S: EventStore> {
     observers: Mutex<Vec<Observer>>,
     /// The key checkpoints are signed with, if the binary found or made one.
     signer: Option<Signer>,
+    /// The store was damaged when this was made, so the models were not read: they are
+    /// read after the first `verify` that passes.
+    opened_damaged: std::sync::atomic::AtomicBool,
 }
 
 impl<S: EventStore> Ledger<S> {
     /// Wraps a store, catching every read model up to its log (and saving those that moved).
+    ///
+    /// A store already found damaged is still wrapped, so that `verify` can run on it (and,
+    /// on a server, authenticate its caller): its models are read again once a `verify`
+    /// passes, and until then the front ends answer nothing else (see [`Ledger::damaged`]).
     pub fn with_store(store: S) -> Result<Self, LedgerError> {
-        let models = Projections::open(&store)?;
+        let models = match Projections::open(&store) {
+            Ok(models) => models,
+            // Models behind a damaged log cannot be caught up; they are read again once a
+            // verify passes.
+            Err(_) if store.damage().is_some() => Projections::access_only(&store)?,
+            Err(e) => return Err(e),
+        };
+        let opened_damaged = store.damage().is_some();
         Ok(Ledger {
+            opened_damaged: std::sync::atomic::AtomicBool::new(opened_damaged),
             store,
             snapshot: RwLock::new(Arc::new(models.clone())),
             models: Mutex::new(models),
@@ -90,6 +105,17 @@ impl<S: EventStore> Ledger<S> {
             }
         }
         Ok(signer.sign(head.position, &head.hash, now))
+    }
+
+    /// The damage the store has found, as the error every front end answers with while
+    /// there is some (all but `verify`).
+    pub fn damaged(&self) -> Option<LedgerError> {
+        self.store.damage().map(|d| {
+            LedgerError::Store(grant_ledger_store::StoreError::Damaged {
+                position: d.position,
+                reason: d.reason,
+            })
+        })
     }
 
     /// The underlying store (for tests and tools that inspect it).
@@ -436,8 +462,17 @@ impl<S: EventStore> Ledger<S> {
         // Writes wait while verify runs: a commit between the replay and the comparison
         // would move the stored models past the replay and read as a mismatch. Queries do
         // not wait (they read the snapshot).
-        let _writer = self.lock();
+        let mut writer = self.lock();
         let report = self.store.verify()?;
+        if self
+            .opened_damaged
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            // The log passes again (restored in place): now the models can be read.
+            let models = Projections::open(&self.store)?;
+            self.publish(&models);
+            *writer = models;
+        }
         let fresh = Projections::replay(&self.store)?;
         let compared = crate::verify::compare_stored(&self.store, &fresh)?;
         Ok(VerifySummary {

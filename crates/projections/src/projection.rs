@@ -116,6 +116,16 @@ impl Projections {
     }
 
     /// Loads the stored models and catches every one up to the log; saves what moved.
+    /// Only the access model, as stored (not caught up): what a server on a ledger found
+    /// damaged needs to authenticate the `verify` it still answers, and nothing else.
+    pub fn access_only<S: EventStore>(store: &S) -> Result<Projections, LedgerError> {
+        let (_, access) = load(store, ACCESS, ACCESS, ACCESS_VERSION)?;
+        Ok(Projections {
+            access: access.unwrap_or_default(),
+            ..Projections::default()
+        })
+    }
+
     pub fn open<S: EventStore>(store: &S) -> Result<Projections, LedgerError> {
         let head = store.head()?.position;
         let (balances_at, balances) = load(store, BALANCES, BALANCES, BALANCES_VERSION)?;

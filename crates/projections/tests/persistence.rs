@@ -189,6 +189,9 @@ impl EventStore for Racing {
     ) -> Result<Vec<(String, KeyRecord)>, StoreError> {
         self.inner.whole_append_keys(after, limit)
     }
+    fn damage(&self) -> Option<grant_ledger_store::Damage> {
+        self.inner.damage()
+    }
     fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         self.inner.model(name)
     }

@@ -7,6 +7,7 @@
 //! - [`routes`]: the endpoints and the request bodies they take;
 //! - [`auth`]: who a request comes from;
 //! - [`body`]: reading bodies within the size limit, by content type;
+//! - [`damage`]: a damaged ledger answers nothing (503 before any handler runs);
 //! - [`events`]: the event stream (server-sent events);
 //! - [`openapi`]: the OpenAPI document, generated from the handlers;
 //! - [`problem`]: the one mapping from an error's kind to a status.
@@ -15,6 +16,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod damage;
 pub mod events;
 pub mod openapi;
 pub mod problem;

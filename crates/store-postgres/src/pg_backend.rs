@@ -466,6 +466,32 @@ impl Backend for PgBackend {
         self.finish("COMMIT", "saving a model")
     }
 
+    fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let rows = self.query(
+            "reading the damage note",
+            "SELECT note FROM ledger_damage",
+            &[],
+        )?;
+        rows.first().map(|row| get(row, 0, "note")).transpose()
+    }
+
+    fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError> {
+        match note {
+            Some(note) => self.with("recording damage", |c| {
+                c.execute(
+                    "INSERT INTO ledger_damage (singleton, note) VALUES (true, $1) \
+                     ON CONFLICT (singleton) DO UPDATE SET note = EXCLUDED.note, \
+                         recorded_at = now()",
+                    &[&note],
+                )
+            }),
+            None => self.with("clearing the damage note", |c| {
+                c.execute("DELETE FROM ledger_damage", &[])
+            }),
+        }?;
+        Ok(())
+    }
+
     fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let rows = self.query(
             "listing streams",

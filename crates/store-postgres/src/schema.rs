@@ -11,7 +11,10 @@ use postgres::Client;
 use crate::error;
 
 /// Every migration, in order; the last one's number is the version this build writes.
-pub const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/0001_ledger.sql"))];
+pub const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/0001_ledger.sql")),
+    (2, include_str!("../migrations/0002_damage.sql")),
+];
 
 /// The schema version this build creates and understands.
 pub fn supported() -> u32 {

@@ -75,8 +75,11 @@ impl PostgresStore {
             PgBackend::new(connector.clone(), channel.clone(), client),
             clock,
         );
-        let head = grant_ledger_store::Backend::head(&engine.backend)?;
-        engine.check_head(&head)?;
+        engine.load_damage()?;
+        engine.watched(|engine| {
+            let head = grant_ledger_store::Backend::head(&engine.backend)?;
+            engine.check_head(&head)
+        })?;
         Ok(PostgresStore {
             engine,
             connector,

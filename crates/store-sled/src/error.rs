@@ -19,14 +19,35 @@ pub(crate) fn from_sled(err: sled::Error, path: &std::path::Path) -> StoreError 
                 StoreError::Io(e)
             }
         }
-        sled::Error::Corruption { at, .. } => {
-            StoreError::corrupt(format!("sled detected corruption at {at:?}"))
+        // sled's own words (offsets, internal enums) mean nothing to a user; what they
+        // mean for the ledger is said in one sentence.
+        sled::Error::Corruption { .. } => {
+            StoreError::corrupt("its database file fails sled's own checksum")
         }
-        sled::Error::Unsupported(s) => StoreError::corrupt(format!("sled: unsupported: {s}")),
-        sled::Error::ReportableBug(s) => StoreError::corrupt(format!("sled: internal error: {s}")),
+        sled::Error::Unsupported(_) | sled::Error::ReportableBug(_) => {
+            StoreError::corrupt("its database file holds something sled cannot read")
+        }
         sled::Error::CollectionNotFound(name) => StoreError::corrupt(format!(
-            "sled: missing tree {}",
+            "its database has lost the {} tree",
             String::from_utf8_lossy(&name)
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sled_corruption_is_said_without_sleds_own_words() {
+        let e = from_sled(
+            sled::Error::Corruption { at: None, bt: () },
+            std::path::Path::new("/l"),
+        );
+        let text = e.to_string();
+        assert!(e.is_damage(), "{text}");
+        for internal in ["Some(", "None", "Inline", "DiskPtr", "sled detected"] {
+            assert!(!text.contains(internal), "{text}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! semantics come from the neutral [`grant_ledger_store::Engine`], so [`SledStore`] behaves
 //! exactly as every other backend does.
 
+mod damage_note;
 mod error;
 mod id_extents;
 mod layout;

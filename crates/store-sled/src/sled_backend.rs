@@ -478,6 +478,14 @@ impl Backend for SledBackend {
         self.sync()
     }
 
+    fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        crate::damage_note::read(&self.path)
+    }
+
+    fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError> {
+        crate::damage_note::write(&self.path, note)
+    }
+
     fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.streams
             .iter()

@@ -63,22 +63,28 @@ impl SledStore {
             DirState::Empty => true,
         };
         let (backend, open) = open_exclusive(path, || open_backend(path, fresh))?;
-        let head = backend.head()?;
-        backend.discard_above(head.position)?;
-        if fresh {
-            backend.sync()?;
-            let conf = path.join("conf");
-            if conf.exists() {
-                File::open(conf)?.sync_all()?;
-            }
-            sync_dir(&path.join("blobs"))?;
-            sync_dir(path)?;
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                sync_dir(parent)?;
-            }
-        }
         let engine = Engine::new(backend, clock);
-        engine.check_head(&head)?;
+        engine.load_damage()?;
+        // Damage found here is latched too, so the next command is refused even where this
+        // one's error was not about the log.
+        engine.watched(|engine| {
+            let backend = &engine.backend;
+            let head = backend.head()?;
+            backend.discard_above(head.position)?;
+            if fresh {
+                backend.sync()?;
+                let conf = path.join("conf");
+                if conf.exists() {
+                    File::open(conf)?.sync_all()?;
+                }
+                sync_dir(&path.join("blobs"))?;
+                sync_dir(path)?;
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    sync_dir(parent)?;
+                }
+            }
+            engine.check_head(&head)
+        })?;
         Ok(SledStore {
             engine,
             _open: open,

@@ -135,4 +135,9 @@ pub trait Backend: Send + Sync {
     fn put_model(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError>;
     /// All (stream, committed version) pairs, for verify.
     fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// The note of damage found earlier (see `engine/damage.rs`), if one is kept. Kept
+    /// apart from the log where the backend can (a damaged store may not take writes).
+    fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Keeps (`Some`) or removes (`None`) the damage note, durably.
+    fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError>;
 }

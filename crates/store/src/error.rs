@@ -103,6 +103,17 @@ pub enum StoreError {
     #[error("the ledger fails verification at position {position}: {reason}")]
     Tampered { position: u64, reason: String },
 
+    /// Damage was found in this ledger earlier (by this process or, recorded beside the
+    /// ledger, by another): it answers nothing but `verify` until it is restored.
+    #[error(
+        "the ledger is damaged{} ({reason}), so it answers nothing until it is restored from a backup; `grant-ledger verify` checks it again",
+        at_damaged_position(*.position)
+    )]
+    Damaged {
+        position: Option<u64>,
+        reason: String,
+    },
+
     /// An operating-system I/O failure.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -110,6 +121,12 @@ pub enum StoreError {
 
 fn at_path(path: Option<&std::path::Path>) -> String {
     path.map(|p| format!(" at {}", p.display()))
+        .unwrap_or_default()
+}
+
+fn at_damaged_position(position: Option<u64>) -> String {
+    position
+        .map(|p| format!(" at position {p}"))
         .unwrap_or_default()
 }
 
@@ -137,6 +154,7 @@ impl StoreError {
             | StoreError::Database { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::Tampered { .. }
+            | StoreError::Damaged { .. }
             | StoreError::Io(_) => ErrorKind::Unavailable,
         }
     }
@@ -162,6 +180,15 @@ impl StoreError {
             },
             other => other,
         }
+    }
+
+    /// Whether this error means the ledger's contents are damaged (as opposed to a ledger
+    /// that is busy, missing or unreachable): what latches it (see `engine/damage.rs`).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Corrupt { .. } | StoreError::Tampered { .. } | StoreError::Damaged { .. }
+        )
     }
 
     pub fn invalid(reason: impl Into<String>) -> Self {

@@ -28,7 +28,7 @@ mod types;
 
 pub use backend::{Backend, Commit, KeyEntry, RawIter, Staged, BULK_CHUNK_EVENTS};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use engine::Engine;
+pub use engine::{Damage, Engine};
 pub use envelope::{event_hash, STORAGE_FORMAT};
 pub use error::{describe_io, ErrorKind, StoreError};
 pub use memory::MemoryStore;
@@ -130,6 +130,14 @@ pub trait EventStore: Send + Sync {
         Ok(())
     }
 
+    /// The damage found in this ledger so far (by any read, or recorded by a process that
+    /// opened it before), if any. While there is some, every append and every read of the
+    /// log fails with [`StoreError::Damaged`] ([`EventStore::verify`] excepted); the stored
+    /// read models can still be read (the server needs its access model to authenticate
+    /// the `verify` that names the damage), and the front ends answer nothing from them.
+    /// A `verify` that passes clears it.
+    fn damage(&self) -> Option<Damage>;
+
     /// Copies `source`'s whole log into this store, which must be empty: every envelope
     /// byte for byte (so every hash, and the head, are unchanged), the idempotency keys the
     /// events were recorded under, and the read models, committed at once. Returns the new
@@ -199,6 +207,9 @@ impl<S: EventStore + ?Sized> EventStore for Box<S> {
     }
     fn watch(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
         (**self).watch(wake)
+    }
+    fn damage(&self) -> Option<Damage> {
+        (**self).damage()
     }
     fn copy_from(&self, source: &dyn EventStore) -> Result<Head, StoreError> {
         (**self).copy_from(source)

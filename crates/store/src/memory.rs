@@ -25,6 +25,7 @@ struct State {
     keys: HashMap<String, KeyEntry>,
     models: BTreeMap<String, (u64, Vec<u8>)>,
     head: Head,
+    damage_note: Option<Vec<u8>>,
 }
 
 pub(crate) struct MemoryBackend(Mutex<State>);
@@ -194,6 +195,15 @@ impl Backend for MemoryBackend {
         Ok(())
     }
 
+    fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.state().damage_note.clone())
+    }
+
+    fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError> {
+        self.state().damage_note = note.map(<[u8]>::to_vec);
+        Ok(())
+    }
+
     fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
         Ok(self
             .state()
@@ -245,11 +255,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_append_is_refused_when_the_last_event_no_longer_matches_the_head() {
+    fn two_events() -> MemoryStore {
         let store = MemoryStore::new(Arc::new(SystemClock));
         store.append(one_event(ExpectedVersion::NoStream)).unwrap();
         store.append(one_event(ExpectedVersion::Exact(1))).unwrap();
+        store
+    }
+
+    #[test]
+    fn an_append_is_refused_when_the_last_event_no_longer_matches_the_head() {
+        let store = two_events();
         {
             let mut state = store.engine.backend.state();
             let mut bytes = state.events[&2].to_vec();
@@ -262,13 +277,47 @@ mod tests {
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
         assert!(err.to_string().contains("position 2"), "{err}");
         assert_eq!(store.head().unwrap().position, 2);
+        // And from then on the damage is latched: refused before anything is read.
+        let err = store
+            .append(one_event(ExpectedVersion::Exact(2)))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Damaged { .. }), "{err:?}");
+        assert!(store.damage().is_some());
+        assert_eq!(store.head().unwrap().position, 2);
+    }
 
-        // A missing last event is refused the same way.
+    #[test]
+    fn an_append_is_refused_when_the_last_event_is_missing() {
+        let store = two_events();
         store.engine.backend.state().events.remove(&2);
         let err = store
             .append(one_event(ExpectedVersion::Exact(2)))
             .unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
         assert_eq!(store.head().unwrap().position, 2);
+    }
+
+    #[test]
+    fn a_verify_that_passes_clears_the_damage_latch() {
+        let store = two_events();
+        let original = store.engine.backend.state().events[&1].to_vec();
+        {
+            let mut state = store.engine.backend.state();
+            let mut bytes = original.clone();
+            bytes[60] ^= 0x01;
+            state.events.insert(1, bytes.into());
+        }
+        assert!(store.read_all(1).any(|e| e.is_err()));
+        assert!(store.damage().is_some());
+        assert!(store.event_at(2).is_err(), "refused while damaged");
+        store
+            .engine
+            .backend
+            .state()
+            .events
+            .insert(1, original.into());
+        store.verify().unwrap();
+        assert!(store.damage().is_none());
+        assert!(store.event_at(2).unwrap().is_some());
     }
 }

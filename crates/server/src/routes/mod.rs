@@ -90,7 +90,11 @@ pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
         .route("/healthz", get(healthz::<S>))
         .fallback(no_such_path)
         .with_state(state.clone())
-        .merge(crate::web::router(state))
+        .merge(crate::web::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::damage::refuse_when_damaged::<S>,
+        ))
 }
 
 async fn no_such_path() -> Problem {

@@ -239,6 +239,20 @@ pub fn error_page(viewer: &Viewer, error: &LedgerError) -> Response {
     )
 }
 
+/// The page every path shows while the ledger is damaged: its sentence and nothing else,
+/// with no chrome (no figures, no forms).
+pub fn damaged_page(error: &LedgerError) -> Response {
+    let status = crate::problem::status_of(error.kind());
+    let message = crate::problem::Problem::new(error.kind(), error.to_string()).detail;
+    layout::page(
+        status,
+        "Sorry, there is a problem",
+        None,
+        &[],
+        maud::html! { p class="body" { (message) } },
+    )
+}
+
 /// Whether the request reached us over TLS.
 pub fn secure(extension: Option<&SecureCookies>) -> bool {
     extension.is_some()

@@ -26,7 +26,7 @@ macro_rules! forward_event_store {
                 &self,
                 req: $crate::AppendRequest,
             ) -> Result<$crate::AppendOutcome, $crate::StoreError> {
-                self.engine.append(req)
+                self.engine.guarded(|e| e.append(req))
             }
             fn append_stream_bulk(
                 &self,
@@ -34,47 +34,47 @@ macro_rules! forward_event_store {
                 events: &mut dyn Iterator<Item = Result<$crate::NewEvent, $crate::StoreError>>,
                 models: &mut dyn FnMut(u64) -> Vec<$crate::ModelWrite>,
             ) -> Result<$crate::AppendOutcome, $crate::StoreError> {
-                self.engine.append_stream_bulk(bulk, events, models)
+                self.engine.guarded(|e| e.append_stream_bulk(bulk, events, models))
             }
             fn read_stream(&self, stream: &str, from_version: u64) -> $crate::EventIter<'_> {
-                self.engine.read_stream(stream, from_version)
+                self.engine.guarded_iter(|e| e.read_stream(stream, from_version))
             }
             fn read_all(&self, from_position: u64) -> $crate::EventIter<'_> {
-                self.engine.read_all(from_position)
+                self.engine.guarded_iter(|e| e.read_all(from_position))
             }
             fn event_at(
                 &self,
                 position: u64,
             ) -> Result<Option<$crate::RecordedEvent>, $crate::StoreError> {
-                self.engine.event_at(position)
+                self.engine.guarded(|e| e.event_at(position))
             }
             fn event_by_id(
                 &self,
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::RecordedEvent>, $crate::StoreError> {
-                self.engine.event_by_id(id)
+                self.engine.guarded(|e| e.event_by_id(id))
             }
             fn stream_version(&self, stream: &str) -> Result<u64, $crate::StoreError> {
-                self.engine.stream_version(stream)
+                self.engine.guarded(|e| e.stream_version(stream))
             }
             fn head(&self) -> Result<$crate::Head, $crate::StoreError> {
-                self.engine.head()
+                self.engine.watched(|e| e.head())
             }
             fn key(&self, key: &str) -> Result<Option<$crate::KeyRecord>, $crate::StoreError> {
-                self.engine.key(key)
+                self.engine.guarded(|e| e.key(key))
             }
             fn whole_append_keys(
                 &self,
                 after: &str,
                 limit: usize,
             ) -> Result<Vec<(String, $crate::KeyRecord)>, $crate::StoreError> {
-                self.engine.whole_append_keys(after, limit)
+                self.engine.guarded(|e| e.whole_append_keys(after, limit))
             }
             fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, $crate::StoreError> {
-                self.engine.model(name)
+                self.engine.watched(|e| e.model(name))
             }
             fn model_names(&self) -> Result<Vec<String>, $crate::StoreError> {
-                self.engine.model_names()
+                self.engine.watched(|e| e.model_names())
             }
             fn save_model(
                 &self,
@@ -82,16 +82,19 @@ macro_rules! forward_event_store {
                 position: u64,
                 bytes: Vec<u8>,
             ) -> Result<(), $crate::StoreError> {
-                self.engine.save_model(name, position, bytes)
+                self.engine.guarded(|e| e.save_model(name, position, bytes))
             }
             fn verify(&self) -> Result<$crate::VerifyReport, $crate::StoreError> {
-                self.engine.verify()
+                self.engine.checked(self.engine.verify())
+            }
+            fn damage(&self) -> Option<$crate::Damage> {
+                self.engine.damage()
             }
             fn copy_from(
                 &self,
                 source: &dyn $crate::EventStore,
             ) -> Result<$crate::Head, $crate::StoreError> {
-                self.engine.copy_from(source)
+                self.engine.guarded(|e| e.copy_from(source))
             }
         }
     };

@@ -13,6 +13,7 @@
 
 mod chain;
 mod checks;
+mod damage;
 mod forward;
 mod read;
 mod verify;
@@ -23,6 +24,8 @@ use checks::{
     check_expected, event_with_key, key_twice, recorded_key, validate_event, validate_keys,
     validate_models,
 };
+pub use damage::Damage;
+use damage::Latch;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,6 +61,7 @@ pub struct Engine<B> {
     pub backend: B,
     clock: Arc<dyn Clock>,
     writer: Mutex<()>,
+    latch: Latch,
 }
 impl<B: Backend> Engine<B> {
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
@@ -65,6 +69,7 @@ impl<B: Backend> Engine<B> {
             backend,
             clock,
             writer: Mutex::new(()),
+            latch: Latch::default(),
         }
     }
 

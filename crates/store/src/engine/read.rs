@@ -47,8 +47,10 @@ impl<B: Backend> Engine<B> {
     /// hundred bytes, next to nothing beside the decode), so no reader, `history` and
     /// the rebuild of a read model included, ever passes on an altered event.
     fn decode_at(&self, position: u64, raw: &[u8]) -> Result<RecordedEvent, StoreError> {
+        // Damage at a known position is said as such, so the damage latch can name it.
+        let at = |reason: String| StoreError::Tampered { position, reason };
         let env = envelope::decode(raw)
-            .map_err(|r| StoreError::corrupt(format!("event at position {position}: {r}")))?;
+            .map_err(|r| at(format!("its stored envelope cannot be decoded ({r})")))?;
         if !env.hash_matches() {
             return Err(StoreError::Tampered {
                 position,
@@ -56,13 +58,13 @@ impl<B: Backend> Engine<B> {
             });
         }
         if env.fields.position != position {
-            return Err(StoreError::corrupt(format!(
-                "event stored at position {position} says it is at {}",
+            return Err(at(format!(
+                "the event stored there says it is at {}",
                 env.fields.position
             )));
         }
         env.to_recorded()
-            .map_err(|r| StoreError::corrupt(format!("event at position {position}: {r}")))
+            .map_err(|r| at(format!("its stored envelope cannot be decoded ({r})")))
     }
 
     pub fn read_all(&self, from_position: u64) -> EventIter<'_> {
