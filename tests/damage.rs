@@ -183,3 +183,121 @@ fn a_server_on_a_ledger_found_damaged_answers_503_to_all_but_verify() {
         "something was appended"
     );
 }
+
+/// Changes the first `from` in the stored model `name` to `to` (same length), with sled
+/// alone, as someone editing the database behind the ledger's back would.
+fn edit_model(dir: &Path, name: &str, from: &[u8], to: &[u8]) {
+    let db = sled::open(dir).expect("sled opens the closed ledger");
+    let models = db.open_tree("models").expect("models tree");
+    let mut bytes = models.get(name).expect("get").expect("the model").to_vec();
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .unwrap_or_else(|| panic!("{name} holds no {:?}", String::from_utf8_lossy(from)));
+    bytes[at..at + to.len()].copy_from_slice(to);
+    models.insert(name, bytes).expect("insert");
+    db.flush().expect("flush");
+}
+
+/// A paid ledger whose balances model says London was paid £218,000, not £318,000.
+fn edited_model() -> Ledger {
+    let l = Ledger::with_determination();
+    l.ok_line(PAY_LONDON);
+    edit_model(&l.dir(), "balances", b"318000", b"218000");
+    l
+}
+
+#[test]
+fn a_model_changed_outside_the_ledger_is_refused_naming_rebuild() {
+    let l = edited_model();
+    let before = stored_events(&l.dir());
+    for line in ["balances", "deadlines --today 2024-08-25", SPEND] {
+        let run = l.run(&words(line));
+        assert_eq!(run.code, 3, "{line}: {}", run.stderr);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("read model 'balances'"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("grant-ledger rebuild"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stdout.contains("218"),
+            "{line} showed the edited figure"
+        );
+    }
+    assert_eq!(stored_events(&l.dir()), before, "something was appended");
+    let verify = l.run(&["verify"]);
+    assert_eq!(verify.code, 3, "{}", verify.stderr);
+}
+
+#[test]
+fn rebuild_mends_a_changed_model_and_is_itself_in_the_history() {
+    let l = edited_model();
+    let rebuilt = l.run(&[
+        "--actor",
+        "ann",
+        "--format",
+        "json",
+        "rebuild",
+        "--reason",
+        "balances edited",
+    ]);
+    assert_eq!(rebuilt.code, 0, "{}", rebuilt.stderr);
+    let event = rebuilt.json();
+    assert_eq!(event["type"], "ModelsRebuilt", "{event}");
+    assert_eq!(event["actor"], "ann");
+    assert_eq!(event["data"]["reason"], "balances edited");
+    let balances = l.json(&["balances", "--region", "london"]);
+    assert_eq!(
+        common::money(&balances[0]["paid"]),
+        "318000.00",
+        "{balances}"
+    );
+    assert_eq!(l.run(&["verify"]).code, 0);
+    let history = l.json(&["history", "--type", "ModelsRebuilt"]);
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+    l.ok_line(SPEND);
+}
+
+#[test]
+fn rebuild_needs_a_reason() {
+    let l = Ledger::with_determination();
+    let run = l.run(&["rebuild", "--reason", " "]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("reason"), "{}", run.stderr);
+}
+
+#[test]
+fn rebuild_is_refused_while_the_log_itself_is_damaged() {
+    let l = damaged_in_the_middle();
+    assert_eq!(l.run(&["verify"]).code, 3);
+    refused_as_damaged(&l, &["rebuild", "--reason", "try"]);
+}
+
+#[test]
+fn only_admin_may_rebuild_through_the_server() {
+    let dir = Dir::new();
+    let admin = dir.grant_local("root", "admin", "admin");
+    dir.local_ok(
+        "admin",
+        &["determination", "import", "--builtin", "31/7421"],
+    );
+    let lead = dir.grant_local("root", "lead-london", "region:london");
+    let server = dir.serve();
+    let http = server.http();
+    let body = serde_json::json!({ "reason": "routine" });
+    let refused = http.post("/api/v1/rebuild", Some(&lead), &body);
+    assert_problem(&refused, 403, "forbidden");
+    let rebuilt = http
+        .post("/api/v1/rebuild", Some(&admin), &body)
+        .status(201);
+    assert_eq!(rebuilt.json()["type"], "ModelsRebuilt");
+    let cli = server.cli(&admin, &["rebuild", "--reason", "routine again"]);
+    assert_eq!(cli.code, 0, "{cli:?}");
+    assert!(cli.stdout.contains("ModelsRebuilt"), "{cli:?}");
+}

@@ -224,6 +224,16 @@ first need (see --signing-key).",
     )]
     Checkpoint(CheckpointArgs),
 
+    /// Rebuild every read model from the log (admin), recorded as an event
+    #[command(
+        long_about = "Fold every read model afresh from the log and store it again, sealed, in one \
+commit with a ModelsRebuilt event naming who did it and why. The remedy when a stored model \
+no longer matches its seal (it was changed outside the ledger): every other command refuses \
+until then. Refused, like everything but verify, when the log itself is damaged.",
+        after_help = "Example:\n  grant-ledger rebuild --reason \"balances model edited outside the ledger\""
+    )]
+    Rebuild(RebuildArgs),
+
     /// Serve the ledger over HTTP to everyone who works on the grant
     #[command(
         long_about = "Serve the ledger directory over HTTP (the server contract is docs/reference/http.md): \
@@ -329,6 +339,13 @@ pub struct CheckpointVerifyArgs {
     /// The ledger's public key: 64 hex digits, or a file holding them
     #[arg(long = "public-key", value_name = "K")]
     pub public_key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Why the models are rebuilt, for the audit trail
+    #[arg(long)]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]

@@ -100,7 +100,8 @@ pub enum Use {
     /// A query: an existing ledger only, so a mistyped path is an error, never an empty
     /// answer.
     Read,
-    /// `verify`: as a query, and the one command a ledger found damaged still answers.
+    /// `verify` and `rebuild`: the commands a ledger found damaged still answers (rebuild
+    /// reads only the log, so it is refused in its turn if that is what is damaged).
     Audit,
 }
 

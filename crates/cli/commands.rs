@@ -61,6 +61,7 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::History(a) => history(ctx, a),
         args::Command::Verify(a) => verify(ctx, &a.against),
         args::Command::Checkpoint(_) => crate::checkpoint::take(ctx),
+        args::Command::Rebuild(a) => rebuild(ctx, &a.reason),
         args::Command::Access(sub) => access(ctx, sub),
         args::Command::Export(a) => crate::export::run(ctx, a),
         // These choose their own ledger, or need none; see main.
@@ -653,6 +654,12 @@ fn history(ctx: &Context, a: args::HistoryArgs) -> CliResult {
 /// the real cause is kept by the caller and reported instead.
 fn stop_streaming() -> grant_ledger_projections::LedgerError {
     grant_ledger_projections::LedgerError::Malformed("output stopped".to_string())
+}
+
+/// `rebuild`: one of the two commands a ledger whose stored model failed its seal answers.
+fn rebuild(ctx: &Context, reason: &str) -> CliResult {
+    let recorded = ctx.target.api(Use::Audit, "")?.rebuild(reason)?;
+    print_recorded(ctx.format, &recorded)
 }
 
 fn verify(ctx: &Context, against: &[std::path::PathBuf]) -> CliResult {

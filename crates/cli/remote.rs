@@ -360,6 +360,13 @@ impl Api for Remote {
                 .call(),
         )
     }
+
+    fn rebuild(&self, reason: &str) -> Result<Recorded, LedgerError> {
+        self.recorded(
+            self.request("POST", "/rebuild", None)
+                .send_json(serde_json::json!({ "reason": reason })),
+        )
+    }
 }
 
 /// A TLS configuration that trusts only the certificate authorities in the PEM file `path`.

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::echo::echo;
 use crate::error::DomainError;
 use crate::limits::MAX_NAME_LEN;
+use crate::rebuild::{ModelsRebuilt, MODELS_REBUILT};
 use crate::region::region_slug;
 
 /// The stream every access event belongs to.
@@ -122,6 +123,8 @@ pub enum Action<'a> {
     ReverseMoney,
     /// Any query, history, the event stream, verify.
     Read,
+    /// Rebuild every read model from the log.
+    RebuildModels,
 }
 
 impl Action<'_> {
@@ -129,6 +132,7 @@ impl Action<'_> {
         match self {
             Action::ImportDetermination => "import a determination".to_string(),
             Action::ManageAccess => "grant, list or revoke access".to_string(),
+            Action::RebuildModels => "rebuild the read models".to_string(),
             Action::Pay => "record a payment".to_string(),
             Action::Recover => "record a recovery".to_string(),
             Action::Spend { region } => format!("record spend for {region}"),
@@ -141,7 +145,9 @@ impl Action<'_> {
     /// Who may, in words, for the refusal.
     fn allowed_to(&self) -> &'static str {
         match self {
-            Action::ImportDetermination | Action::ManageAccess => "only admin may",
+            Action::ImportDetermination | Action::ManageAccess | Action::RebuildModels => {
+                "only admin may"
+            }
             Action::Pay | Action::Recover | Action::ReverseMoney => "only finance may",
             Action::Spend { .. } => "only that region's own role may",
             Action::ReverseSpend { .. } => "only finance or that region's own role may",
@@ -156,7 +162,9 @@ pub fn permits(role: &Role, action: Action<'_>) -> bool {
     let own = |region: &str| role.region() == Some(region_slug(region).as_str());
     match action {
         Action::Read => true,
-        Action::ImportDetermination | Action::ManageAccess => *role == Role::Admin,
+        Action::ImportDetermination | Action::ManageAccess | Action::RebuildModels => {
+            *role == Role::Admin
+        }
         Action::Pay | Action::Recover | Action::ReverseMoney => *role == Role::Finance,
         Action::Spend { region } => own(region),
         Action::ReverseSpend { region } => *role == Role::Finance || own(region),
@@ -211,6 +219,8 @@ pub struct AccessEvent {
 pub enum AccessData {
     Granted(AccessGranted),
     Revoked(AccessRevoked),
+    /// Not a change of access, but administration of the same ledger: see `rebuild.rs`.
+    ModelsRebuilt(ModelsRebuilt),
 }
 
 /// The stored names of the access event types.
@@ -222,6 +232,7 @@ impl AccessData {
         match self {
             AccessData::Granted(_) => ACCESS_GRANTED,
             AccessData::Revoked(_) => ACCESS_REVOKED,
+            AccessData::ModelsRebuilt(_) => MODELS_REBUILT,
         }
     }
 
@@ -234,13 +245,16 @@ impl AccessData {
         match self {
             AccessData::Granted(g) => g.granted_at,
             AccessData::Revoked(r) => r.revoked_at,
+            AccessData::ModelsRebuilt(m) => m.rebuilt_at,
         }
     }
 
+    /// The token name a grant or revocation is about; none for a rebuild.
     pub fn name(&self) -> &str {
         match self {
             AccessData::Granted(g) => &g.name,
             AccessData::Revoked(r) => &r.name,
+            AccessData::ModelsRebuilt(_) => "",
         }
     }
 
@@ -249,6 +263,7 @@ impl AccessData {
         let encoded = match self {
             AccessData::Granted(g) => serde_json::to_vec(g),
             AccessData::Revoked(r) => serde_json::to_vec(r),
+            AccessData::ModelsRebuilt(m) => serde_json::to_vec(m),
         };
         // Plain structs of strings and a date always serialise.
         encoded.unwrap_or_default()
@@ -268,6 +283,11 @@ impl AccessData {
             ACCESS_REVOKED => Some(
                 serde_json::from_slice(payload)
                     .map(AccessData::Revoked)
+                    .map_err(bad),
+            ),
+            MODELS_REBUILT => Some(
+                serde_json::from_slice(payload)
+                    .map(AccessData::ModelsRebuilt)
                     .map_err(bad),
             ),
             _ => None,
@@ -378,6 +398,7 @@ pub fn evolve_access(mut state: AccessState, event: &AccessEvent) -> AccessState
         AccessData::Revoked(r) => {
             state.active.remove(&r.name);
         }
+        AccessData::ModelsRebuilt(_) => {}
     }
     state
 }

@@ -48,6 +48,7 @@ pub mod event;
 pub mod identifiers;
 pub mod limits;
 pub mod money;
+pub mod rebuild;
 pub mod region;
 pub mod register;
 pub mod state;
@@ -73,6 +74,7 @@ pub use event::{
 };
 pub use identifiers::{register_code, Funder};
 pub use money::{Money, MoneyError};
+pub use rebuild::{rebuild_reason, ModelsRebuilt, MODELS_REBUILT};
 pub use region::{region_matches, region_slug};
 pub use register::official_name;
 pub use state::{evolve, AllocationState, PaymentRecord, State};

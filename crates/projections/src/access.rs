@@ -83,6 +83,7 @@ impl AccessModel {
                     row.revoked_at = Some(r.revoked_at);
                 }
             }
+            AccessData::ModelsRebuilt(_) => {}
         }
         self.state = evolve_access(std::mem::take(&mut self.state), event);
     }

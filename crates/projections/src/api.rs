@@ -159,6 +159,8 @@ pub trait Api {
     ) -> Result<GrantedAccess, LedgerError>;
     fn list_access(&self) -> Result<Vec<AccessRow>, LedgerError>;
     fn revoke_access(&self, key: Option<&str>, name: &str) -> Result<Recorded, LedgerError>;
+    /// Every read model rebuilt from the log (admin): the `ModelsRebuilt` event.
+    fn rebuild(&self, reason: &str) -> Result<Recorded, LedgerError>;
     /// The grants as a 360Giving data package.
     fn export_360giving(&self, request: &ExportRequest) -> Result<GrantPackage, LedgerError>;
 }
@@ -340,6 +342,10 @@ impl<S: EventStore> Api for Session<S> {
     fn revoke_access(&self, key: Option<&str>, name: &str) -> Result<Recorded, LedgerError> {
         self.ledger
             .revoke_access(&self.caller, key, name, (self.now)())
+    }
+
+    fn rebuild(&self, reason: &str) -> Result<Recorded, LedgerError> {
+        self.ledger.rebuild(&self.caller, reason, (self.now)())
     }
 
     fn export_360giving(&self, request: &ExportRequest) -> Result<GrantPackage, LedgerError> {

@@ -42,6 +42,8 @@ pub struct Ledger<S: EventStore> {
     /// The store was damaged when this was made, so the models were not read: they are
     /// read after the first `verify` that passes.
     opened_damaged: std::sync::atomic::AtomicBool,
+    /// The stored model found not to match its seal when this was made, until a rebuild.
+    models_damaged: Mutex<Option<String>>,
 }
 
 impl<S: EventStore> Ledger<S> {
@@ -51,8 +53,16 @@ impl<S: EventStore> Ledger<S> {
     /// on a server, authenticate its caller): its models are read again once a `verify`
     /// passes, and until then the front ends answer nothing else (see [`Ledger::damaged`]).
     pub fn with_store(store: S) -> Result<Self, LedgerError> {
+        let mut models_damaged = None;
         let models = match Projections::open(&store) {
             Ok(models) => models,
+            // A stored model no longer matches its seal: the log is sound, so it is folded
+            // afresh here (the server can still authenticate), and every front end answers
+            // nothing but verify and rebuild until a rebuild stores the models again.
+            Err(LedgerError::Store(grant_ledger_store::StoreError::ModelDamaged { name })) => {
+                models_damaged = Some(name);
+                Projections::replay(&store)?
+            }
             // Models behind a damaged log cannot be caught up; they are read again once a
             // verify passes.
             Err(_) if store.damage().is_some() => Projections::access_only(&store)?,
@@ -61,6 +71,7 @@ impl<S: EventStore> Ledger<S> {
         let opened_damaged = store.damage().is_some();
         Ok(Ledger {
             opened_damaged: std::sync::atomic::AtomicBool::new(opened_damaged),
+            models_damaged: Mutex::new(models_damaged),
             store,
             snapshot: RwLock::new(Arc::new(models.clone())),
             models: Mutex::new(models),
@@ -110,12 +121,31 @@ impl<S: EventStore> Ledger<S> {
     /// The damage the store has found, as the error every front end answers with while
     /// there is some (all but `verify`).
     pub fn damaged(&self) -> Option<LedgerError> {
-        self.store.damage().map(|d| {
-            LedgerError::Store(grant_ledger_store::StoreError::Damaged {
-                position: d.position,
-                reason: d.reason,
-            })
-        })
+        if let Some(d) = self.store.damage() {
+            return Some(LedgerError::Store(
+                grant_ledger_store::StoreError::Damaged {
+                    position: d.position,
+                    reason: d.reason,
+                },
+            ));
+        }
+        self.models_damaged()
+            .map(|name| LedgerError::Store(grant_ledger_store::StoreError::ModelDamaged { name }))
+    }
+
+    /// The stored model found damaged (not matching its seal), until a rebuild.
+    pub fn models_damaged(&self) -> Option<String> {
+        self.models_damaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn models_mended(&self) {
+        *self
+            .models_damaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// The underlying store (for tests and tools that inspect it).

@@ -24,6 +24,7 @@ mod money_ops;
 mod projection;
 #[cfg(test)]
 mod property_tests;
+mod rebuild;
 mod report;
 mod rows;
 mod spend;

@@ -670,6 +670,7 @@ pub fn event_type_names() -> Vec<&'static str> {
     names.extend([
         grant_ledger_domain::ACCESS_GRANTED,
         grant_ledger_domain::ACCESS_REVOKED,
+        grant_ledger_domain::MODELS_REBUILT,
     ]);
     names
 }

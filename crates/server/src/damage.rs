@@ -1,8 +1,8 @@
 //! A damaged ledger answers nothing: once the store has found damage (see the store's
-//! damage latch), every request but `GET /api/v1/verify`, which names the first bad
-//! position, is answered 503 with the store's one sentence, before any handler runs, so no
-//! page or figure is served from read models built on what may be wrong, and nothing is
-//! written.
+//! damage latch), or a stored read model fails its seal, every request but `GET
+//! /api/v1/verify` (which names the first bad position) and `POST /api/v1/rebuild` is
+//! answered 503 with the store's one sentence, before any handler runs, so no page or
+//! figure is served from what may be wrong, and nothing is written.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -13,8 +13,10 @@ use grant_ledger_store::EventStore;
 use crate::problem::Problem;
 use crate::routes::AppState;
 
-/// Paths that still answer: the audit that finds (or clears) the damage, and the contract.
-const STILL_ANSWERED: &[&str] = &["/api/v1/verify", "/api/v1/openapi.json"];
+/// Paths that still answer: the audit that finds (or clears) the damage, the rebuild that
+/// mends a damaged read model (it reads only the log, and is refused if that is damaged),
+/// and the contract.
+const STILL_ANSWERED: &[&str] = &["/api/v1/verify", "/api/v1/rebuild", "/api/v1/openapi.json"];
 
 pub async fn refuse_when_damaged<S: EventStore + 'static>(
     State(state): State<AppState<S>>,

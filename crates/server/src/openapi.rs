@@ -34,6 +34,7 @@ use crate::{events, routes};
         routes::grant_access,
         routes::list_access,
         routes::revoke_access,
+        routes::rebuild,
         routes::export_360giving,
         document,
         routes::healthz,

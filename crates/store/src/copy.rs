@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::backend::{Backend, Commit, Staged, BULK_CHUNK_EVENTS};
-use crate::engine::{model_value, Engine};
+use crate::engine::{model_value, sealed, Engine};
 use crate::envelope::{self, Fields};
 use crate::error::StoreError;
 use crate::types::{Head, KeyRecord, RecordedEvent};
@@ -143,7 +143,15 @@ impl<B: Backend> Engine<B> {
             let mut models = Vec::new();
             for name in source.model_names()? {
                 if let Some((position, bytes)) = source.model(&name)? {
-                    models.push((name, model_value(position.min(last.position), &bytes)));
+                    // Sealed again to the same event of the copy, whose hashes are the
+                    // source's.
+                    let position = position.min(last.position);
+                    let hash = match position {
+                        0 => [0; 32],
+                        p => source.event_at(p)?.map_or([0xff; 32], |e| e.hash),
+                    };
+                    let doc = sealed(&name, position, &hash, &bytes);
+                    models.push((name, model_value(position, &doc)));
                 }
             }
             if last.position == 0 {

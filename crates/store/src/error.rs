@@ -114,6 +114,13 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A stored read model no longer matches its seal: it was changed outside the ledger
+    /// (or belongs to another log). The log itself is not in question.
+    #[error(
+        "the stored read model '{name}' does not match its seal, so it was changed outside the ledger; the log is not affected, and an admin rebuilds every model from it with `grant-ledger rebuild --reason TEXT`"
+    )]
+    ModelDamaged { name: String },
+
     /// An operating-system I/O failure.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -155,6 +162,7 @@ impl StoreError {
             | StoreError::NewerSchema { .. }
             | StoreError::Tampered { .. }
             | StoreError::Damaged { .. }
+            | StoreError::ModelDamaged { .. }
             | StoreError::Io(_) => ErrorKind::Unavailable,
         }
     }

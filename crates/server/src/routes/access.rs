@@ -1,4 +1,5 @@
-//! Access tokens: granting, listing and revoking (admin).
+//! Administration (admin): access tokens granted, listed and revoked, and the read models
+//! rebuilt from the log.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -73,4 +74,24 @@ pub async fn revoke_access<S: EventStore + 'static>(
     let mut response = recorded(answer, keyed);
     *response.status_mut() = StatusCode::OK;
     Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RebuildBody {
+    reason: String,
+}
+
+/// Rebuild every read model from the log (admin), recorded as a `ModelsRebuilt` event.
+#[utoipa::path(post, path = "/api/v1/rebuild", tag = "access",
+    request_body(content_type = "application/json", description = "{reason}"),
+    responses((status = 201, description = "the ModelsRebuilt event")))]
+pub async fn rebuild<S: EventStore + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    request: Body,
+) -> Answer {
+    let (caller, _key, b) = json_write::<S, RebuildBody>(&state, &headers, request).await?;
+    let rebuilt = blocking(&state, caller, move |s| s.rebuild(&b.reason)).await?;
+    Ok(recorded(rebuilt, false))
 }

@@ -81,6 +81,7 @@ pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
         .route("/events/stream", get(crate::events::stream::<S>))
         .route("/access", post(grant_access::<S>).get(list_access::<S>))
         .route("/access/{name}", delete(revoke_access::<S>))
+        .route("/rebuild", post(rebuild::<S>))
         .route("/export/360giving", get(export_360giving::<S>))
         .route("/openapi.json", get(crate::openapi::document))
         .fallback(no_such_path)

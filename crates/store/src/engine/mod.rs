@@ -16,6 +16,7 @@ mod checks;
 mod damage;
 mod forward;
 mod read;
+mod seal;
 mod verify;
 
 use chain::Chain;
@@ -26,6 +27,7 @@ use checks::{
 };
 pub use damage::Damage;
 use damage::Latch;
+pub(crate) use seal::sealed;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -151,7 +153,10 @@ impl<B: Backend> Engine<B> {
                 .collect(),
             models: models
                 .into_iter()
-                .map(|m| (m.name, model_value(head.position, &m.bytes)))
+                .map(|m| {
+                    let doc = seal::sealed(&m.name, head.position, &head.hash, &m.bytes);
+                    (m.name, model_value(head.position, &doc))
+                })
                 .collect(),
         };
         self.backend.commit(commit)?;

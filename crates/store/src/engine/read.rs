@@ -211,7 +211,14 @@ impl<B: Backend> Engine<B> {
     }
 
     pub fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        self.backend.model(name)
+        let Some((position, stored)) = self.backend.model(name)? else {
+            return Ok(None);
+        };
+        let hash = self.seal_hash(position)?;
+        Ok(Some((
+            position,
+            seal::unsealed(name, position, &hash, stored)?,
+        )))
     }
 
     pub fn model_names(&self) -> Result<Vec<String>, StoreError> {
@@ -229,6 +236,7 @@ impl<B: Backend> Engine<B> {
                 head.position
             )));
         }
-        self.backend.put_model(name, position, &bytes)
+        let doc = seal::sealed(name, position, &self.seal_hash(position)?, &bytes);
+        self.backend.put_model(name, position, &doc)
     }
 }

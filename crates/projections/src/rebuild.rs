@@ -1,0 +1,84 @@
+//! `rebuild`: every read model folded afresh from the log and stored again (sealed), in the
+//! same commit as a `ModelsRebuilt` event that says who did it and why. The remedy for a
+//! stored model that no longer matches its seal (damage of a model, not of the log): the
+//! log is the truth, and the rebuild itself is audited in the hash chain.
+
+use chrono::{DateTime, Utc};
+use grant_ledger_domain::{
+    rebuild_reason, AccessData, AccessEvent, Action, ModelsRebuilt, ACCESS_STREAM,
+};
+use grant_ledger_store::{AppendRequest, EventStore, ExpectedVersion, StreamBatch};
+use uuid::Uuid;
+
+use crate::access::Caller;
+use crate::codec::{history_entry, new_access_event, Logged};
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use crate::projection::Projections;
+use crate::rows::Recorded;
+use crate::writer::permit;
+
+impl<S: EventStore> Ledger<S> {
+    /// Rebuilds every read model from the log, by `caller` (admin), for `reason`.
+    pub fn rebuild(
+        &self,
+        caller: &Caller,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Recorded, LedgerError> {
+        permit(caller, Action::RebuildModels)?;
+        let reason = rebuild_reason(reason)?;
+        // Writers wait: the models written below must be the fold of the log as it stands
+        // when the event is appended.
+        let mut writer = self.lock();
+        let mut fresh = Projections::replay(self.store())?;
+        let determinations: Vec<String> = fresh.states.keys().cloned().collect();
+        let mut names: Vec<String> = fresh
+            .writes(determinations.iter().map(String::as_str))?
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        names.sort();
+        let event = AccessEvent {
+            id: Uuid::now_v7(),
+            data: AccessData::ModelsRebuilt(ModelsRebuilt {
+                reason,
+                models: names,
+                rebuilt_at: at,
+            }),
+        };
+        let expected = fresh.access.state.version;
+        let logged = Logged::Access(event.clone());
+        // The event changes no figure; folding it keeps the access stream's version (which
+        // the next grant expects) in step.
+        fresh.access.apply(&event, &caller.name);
+        let outcome = self.store().append(AppendRequest {
+            actor: caller.name.clone(),
+            keys: vec![],
+            batches: vec![StreamBatch {
+                stream: ACCESS_STREAM.to_string(),
+                expected: if expected == 0 {
+                    ExpectedVersion::NoStream
+                } else {
+                    ExpectedVersion::Exact(expected)
+                },
+                events: vec![new_access_event(&event, None)],
+            }],
+            models: fresh.writes(determinations.iter().map(String::as_str))?,
+        })?;
+        let position = outcome.appended().last_position;
+        fresh.position = position;
+        let rec = self
+            .store()
+            .event_at(position)?
+            .ok_or_else(|| LedgerError::corrupt("the rebuild's own event cannot be read back"))?;
+        let entry = history_entry(&rec, &logged)?;
+        self.publish(&fresh);
+        *writer = fresh;
+        self.models_mended();
+        Ok(Recorded {
+            duplicate: false,
+            events: vec![entry],
+        })
+    }
+}
