@@ -113,6 +113,7 @@ fn main() -> BenchResult {
         )?;
         let authorities = owner
             .determination(DETERMINATION)?
+            .determination
             .allocations
             .into_iter()
             .find(|a| a.region == row.region)

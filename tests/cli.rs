@@ -526,7 +526,7 @@ fn the_totals_row_adds_up_each_column() {
         .map(str::trim)
         .filter(|cell| cell.starts_with('£'))
         .collect();
-    // determined, paid, recovered, spent, unpaid, unspent
+    // determined, paid, recovered, spent, unpaid, unspent, outstanding
     assert_eq!(
         figures,
         [
@@ -535,7 +535,8 @@ fn the_totals_row_adds_up_each_column() {
             "£0.00",
             "£1,000.00",
             "£2,095,000.00",
-            "£317,000.00"
+            "£317,000.00",
+            "£2,095,000.00"
         ],
         "{total}"
     );
@@ -567,6 +568,8 @@ fn balances_as_of_totals_and_csv() {
         "unspent",
         "status",
         "paid_on",
+        "outstanding",
+        "instalments_paid",
     ] {
         assert!(se.get(field).is_some(), "missing {field}: {se}");
     }
@@ -591,10 +594,10 @@ fn balances_as_of_totals_and_csv() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("determination,region,lead_authority,determined,paid,recovered,spent,unpaid,unspent,status,paid_on")
+        Some("determination,region,lead_authority,determined,paid,recovered,spent,unpaid,unspent,status,paid_on,outstanding,instalments_paid")
     );
     assert!(csv.contains(
-        "31/7421,South East,East Sussex County Council,352000.00,352000.00,0.00,90000.00,0.00,262000.00,paid,2024-08-23"
+        "31/7421,South East,East Sussex County Council,352000.00,352000.00,0.00,90000.00,0.00,262000.00,paid,2024-08-23,0.00,1"
     ), "{csv}");
     assert_eq!(csv.lines().count(), 10, "no totals row in CSV");
     // Global options after the subcommand, and the ledger from the environment.

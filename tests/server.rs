@@ -12,11 +12,13 @@ use server_common::{
 };
 
 /// The endpoints of http.md, as (method, path) in the OpenAPI document's spelling.
-const CONTRACT: [(&str, &str); 20] = [
+const CONTRACT: [(&str, &str); 22] = [
     ("post", "/api/v1/determinations"),
     ("get", "/api/v1/determinations"),
     ("get", "/api/v1/determinations/{id}"),
     ("get", "/api/v1/determinations/{id}/check"),
+    ("post", "/api/v1/determinations/{id}/withdrawal"),
+    ("post", "/api/v1/determinations/{id}/variations"),
     ("post", "/api/v1/payments"),
     ("post", "/api/v1/spends"),
     ("post", "/api/v1/spends/import"),
@@ -324,6 +326,90 @@ fn only_admin_imports_a_determination() {
     let made = import(s.token("admin")).status(201).json();
     assert_eq!(made["type"], "DeterminationMade");
     assert_eq!(made["actor"], "admin");
+}
+
+#[test]
+fn only_admin_varies_and_withdraws_a_determination() {
+    let s = Shared::paid();
+    let vary_path = format!("/api/v1/determinations/{ID_PATH}/variations");
+    let variation = json!({
+        "allocations": [{"region": "north-east", "amount": "£200,000"}],
+        "reason": "letter of 1 September",
+        "date": "2024-09-01",
+    });
+    forbidden_for(
+        &s,
+        &["finance", "sw", "auditor", "reader"],
+        "a variation",
+        |t| s.http.post(&vary_path, Some(t), &variation),
+    );
+    let varied = s
+        .http
+        .post(&vary_path, Some(s.token("admin")), &variation)
+        .status(201)
+        .json();
+    assert_eq!(varied["type"], "DeterminationVaried");
+    assert_eq!(varied["data"]["allocations"][0]["amount"], "200000.00");
+    // Below what London was paid: refused with the figures, nothing written.
+    let below = s.unchanged("a variation below paid", || {
+        s.http.post(
+            &vary_path,
+            Some(s.token("admin")),
+            &json!({"allocations": [{"region": "london", "amount": "1000"}], "reason": "cut"}),
+        )
+    });
+    assert_problem(&below, 422, "refused");
+    assert!(
+        below
+            .body
+            .contains("would leave its paid of £318,000.00 above it"),
+        "{}",
+        below.body
+    );
+    let bad = s.unchanged("a variation with a bad amount", || {
+        s.http.post(
+            &vary_path,
+            Some(s.token("admin")),
+            &json!({"allocations": [{"region": "london", "amount": "-5"}], "reason": "cut"}),
+        )
+    });
+    assert_problem(&bad, 400, "malformed");
+
+    // 31/7421 has payments, so it cannot be withdrawn; a new one can.
+    let withdraw = |id: &str, t: &str| {
+        s.http.post(
+            &format!("/api/v1/determinations/{id}/withdrawal"),
+            Some(t),
+            &json!({"reason": "superseded", "date": "2024-09-01"}),
+        )
+    };
+    let paid_on = s.unchanged("withdrawing a paid determination", || {
+        withdraw(ID_PATH, s.token("admin"))
+    });
+    assert_problem(&paid_on, 422, "refused");
+    s.http
+        .send(
+            "POST",
+            "/api/v1/determinations",
+            Some(s.token("admin")),
+            &[],
+            Some(toml_body("31/9999")),
+        )
+        .status(201);
+    forbidden_for(
+        &s,
+        &["finance", "sw", "auditor", "reader"],
+        "a withdrawal",
+        |t| withdraw("31%2F9999", t),
+    );
+    let withdrawn = withdraw("31%2F9999", s.token("admin")).status(201).json();
+    assert_eq!(withdrawn["type"], "DeterminationWithdrawn");
+    let shown = s
+        .http
+        .get("/api/v1/determinations/31%2F9999", Some(s.token("reader")))
+        .status(200)
+        .json();
+    assert_eq!(shown["withdrawn"]["date"], "2024-09-01");
 }
 
 #[test]

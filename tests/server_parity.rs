@@ -103,7 +103,7 @@ fn masking_hides_only_the_volatile_parts() {
 /// The scenario: access for three more people, an import, payments, spends (one refused
 /// for overspend, one keyed and repeated in every format), a recovery, reversals, an
 /// import of spends, errors of each kind, and every query in table, json and csv.
-fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
+fn scenario(spends_csv: &str, tomls: &[String; 5]) -> Vec<Step> {
     let mut steps = vec![
         step(1, "admin", "access grant --name early --role region:south-west"),
         step(0, "admin", "determination import --builtin 31/7421"),
@@ -151,6 +151,17 @@ fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
         // keyed row is skipped and the other recorded anew, both ways alike.
         step(0, "sw", "--format json spend-import -"),
         step(0, "sw", "spend-import -"),
+        // A determination's life: a schedule, its last instalment, a variation, a withdrawal.
+        step_args(0, "admin", &["determination", "import", &tomls[3]]),
+        step(0, "finance", "pay 31/9002 --region london --amount 159000 --date 2024-08-20"),
+        step(1, "finance", "pay 31/9002 --region london --amount 1000 --date 2024-08-21"),
+        step(1, "finance", "pay 31/9002 --region north-east --amount 200000 --date 2024-08-21"),
+        step_args(0, "admin", &["--format", "json", "determination", "vary", "31/9002", &tomls[4], "--reason", "letter of 1 September", "--date", "2024-09-01"]),
+        step_args(1, "admin", &["determination", "vary", "31/9002", &tomls[4], "--reason", "again", "--date", "2024-09-01"]),
+        step(0, "finance", "pay 31/9002 --region london --amount 141000 --date 2024-10-01"),
+        step_args(0, "admin", &["determination", "withdraw", "31/9999", "--reason", "superseded", "--date", "2024-09-01"]),
+        step_args(1, "admin", &["--format", "json", "determination", "withdraw", "31/9999", "--reason", "again", "--date", "2024-09-02"]),
+        step(1, "finance", "pay 31/9999 --region london --amount 318000 --date 2024-08-20"),
     ];
     let queries = [
         "balances",
@@ -177,6 +188,11 @@ fn scenario(spends_csv: &str, tomls: &[String; 3]) -> Vec<Step> {
         "determination check 31/7421",
         "determination check 31/7421 --workings",
         "determination check 31/7421 --strict",
+        "deadlines 31/9002 --today 2024-08-25",
+        "balances 31/9002 --as-of 2024-08-31",
+        "spend-report 31/9002 --region london --as-of 2024-08-31",
+        "determination show 31/9002",
+        "determination show 31/9999",
     ];
     for format in ["table", "json", "csv"] {
         for query in queries {
@@ -291,6 +307,17 @@ fn the_same_scenario_prints_the_same_locally_and_through_the_server() {
             (
                 "broken.toml",
                 toml.replace("payment_deadline = 2024-08-30\n", ""),
+            ),
+            (
+                "scheduled.toml",
+                toml.replace("id = \"31/7421\"", "id = \"31/9002\"")
+                    .replace("instalments = 1", "instalments = 2")
+                    .replace("payment_deadline = 2024-08-30\n", "")
+                    + "\n[[instalment]]\ndue = 2024-08-30\nshare = \"50%\"\n\n[[instalment]]\ndue = 2024-10-31\nshare = \"50%\"\n",
+            ),
+            (
+                "variation.toml",
+                "[[allocation]]\nregion = \"London\"\namount = \"300000\"\n".to_string(),
             ),
         ]
         .map(|(name, text)| {

@@ -299,7 +299,12 @@ impl Command {
             | Command::Verify(_)
             | Command::Checkpoint(_)
             | Command::Export(_) => true,
-            Command::Determination(d) => !matches!(d, DeterminationCommand::Import(_)),
+            Command::Determination(d) => !matches!(
+                d,
+                DeterminationCommand::Import(_)
+                    | DeterminationCommand::Withdraw(_)
+                    | DeterminationCommand::Vary(_)
+            ),
             Command::Access(a) => matches!(a, AccessCommand::List),
             _ => false,
         }
@@ -441,6 +446,55 @@ only those). --strict exits 1 when any difference is non-zero.",
         after_help = "Example:\n  grant-ledger determination check 31/7421\n  grant-ledger determination check 31/7421 --workings --format json\n  grant-ledger determination check 31/7421 --strict"
     )]
     Check(CheckArgs),
+
+    /// Withdraw a determination nothing is paid on
+    #[command(
+        long_about = "Withdraw a determination while nothing is paid on it. It is recorded as an event (DeterminationWithdrawn); afterwards every payment and spend on it is refused, and determination list and show say it was withdrawn.",
+        after_help = "Example:\n  grant-ledger determination withdraw 31/7421 --reason \"superseded by 31/7422\""
+    )]
+    Withdraw(WithdrawArgs),
+
+    /// Vary a determination's allocations from a file of new amounts
+    #[command(
+        long_about = "Record a variation: a new allocation table, as a department issues by letter. FILE is TOML with one [[allocation]] per region that changes (region and amount); regions left out keep their allocation. Refused where a region's paid would be above its new amount. Recorded as an event (DeterminationVaried) effective on --date, so --as-of an earlier day shows the figures before it; determination show lists every variation.",
+        after_help = "Example:\n  grant-ledger determination vary 31/7421 ./variation.toml --reason \"letter of 1 November\" --date 2024-11-01"
+    )]
+    Vary(VaryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    pub id: String,
+    /// Why it is withdrawn
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// When it is withdrawn, YYYY-MM-DD [default: today's local date]
+    #[arg(long, value_name = "D")]
+    pub date: Option<String>,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VaryArgs {
+    /// The determination id, e.g. 31/7421
+    #[arg(value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    pub id: String,
+    /// The variation file (TOML): [[allocation]] tables of region and amount
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Why it is varied (e.g. the letter it comes from)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// When the variation takes effect, YYYY-MM-DD [default: today's local date]
+    #[arg(long, value_name = "D")]
+    pub date: Option<String>,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -620,7 +674,7 @@ pub struct HistoryArgs {
     /// Only events of this region, by name in any case or slug
     #[arg(long, value_name = "R")]
     pub region: Option<String>,
-    /// Only events of this type: DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed, AccessGranted, AccessRevoked
+    /// Only events of this type: DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed, DeterminationWithdrawn, DeterminationVaried, AccessGranted, AccessRevoked
     #[arg(long = "type", value_name = "T")]
     pub event_type: Option<String>,
     /// Only events effective on or after this date, YYYY-MM-DD

@@ -32,7 +32,7 @@ impl Context {
 
     /// The ledger for a command that adds to what it already holds; `unknown` is what it
     /// names, for the refusal when there is no ledger yet.
-    fn adding(&self, unknown: &str) -> CliResult<Box<dyn Api>> {
+    pub fn adding(&self, unknown: &str) -> CliResult<Box<dyn Api>> {
         self.target.api(Use::Add, unknown)
     }
 
@@ -86,6 +86,8 @@ fn determination(ctx: &Context, command: args::DeterminationCommand) -> CliResul
         }
         args::DeterminationCommand::Show(a) => determination_show(ctx, &a.id),
         args::DeterminationCommand::Check(a) => determination_check(ctx, a),
+        args::DeterminationCommand::Withdraw(a) => crate::lifecycle::withdraw(ctx, a),
+        args::DeterminationCommand::Vary(a) => crate::lifecycle::vary(ctx, a),
     }
 }
 
@@ -152,6 +154,7 @@ fn determination_list(ctx: &Context) -> CliResult {
                 "instalments",
                 "allocations",
                 "total",
+                "withdrawn",
             ]);
             for r in &rows {
                 report.push(vec![
@@ -165,6 +168,9 @@ fn determination_list(ctx: &Context) -> CliResult {
                     Cell::Int(i64::from(r.instalments)),
                     Cell::Int(count(r.allocations)),
                     Cell::Money(r.total),
+                    r.withdrawn
+                        .as_ref()
+                        .map_or(Cell::Null, |w| Cell::Date(w.date)),
                 ]);
             }
             report.write(&mut out, format == Format::Csv)?;
@@ -182,7 +188,7 @@ struct AuthorityRow<'a> {
 }
 
 fn determination_authorities(ctx: &Context, id: &str, region: Option<&str>) -> CliResult {
-    let d = ctx.reading()?.determination(id)?;
+    let d = ctx.reading()?.determination(id)?.determination;
     let allocations: Vec<_> = d
         .allocations
         .iter()
@@ -224,11 +230,12 @@ fn determination_authorities(ctx: &Context, id: &str, region: Option<&str>) -> C
 }
 
 fn determination_show(ctx: &Context, id: &str) -> CliResult {
-    let d = ctx.reading()?.determination(id)?;
+    let record = ctx.reading()?.determination(id)?;
+    let d = &record.determination;
     let mut out = output::stdout();
     match ctx.format {
-        Format::Json => output::write_json(&mut out, &d)?,
-        Format::Csv => render::allocations(&d).write(&mut out, true)?,
+        Format::Json => output::write_json(&mut out, &record)?,
+        Format::Csv => render::allocations(d).write(&mut out, true)?,
         Format::Table => {
             writeln!(out, "Determination {}: {}", d.id, d.title)?;
             writeln!(out, "  financial year    {}", d.financial_year)?;
@@ -244,6 +251,7 @@ fn determination_show(ctx: &Context, id: &str) -> CliResult {
                 d.grant_period.start, d.grant_period.end
             )?;
             writeln!(out, "  instalments       {}", d.instalments)?;
+            crate::lifecycle::write_withdrawn(&mut out, &record)?;
             if let Some(funder) = &d.funder {
                 writeln!(
                     out,
@@ -253,10 +261,12 @@ fn determination_show(ctx: &Context, id: &str) -> CliResult {
             }
             writeln!(out)?;
             writeln!(out, "Allocations")?;
-            render::allocations(&d).write(&mut out, false)?;
+            render::allocations(d).write(&mut out, false)?;
+            crate::lifecycle::write_schedule(&mut out, d)?;
             writeln!(out)?;
             writeln!(out, "Formula components")?;
-            render::components(&d).write(&mut out, false)?;
+            render::components(d).write(&mut out, false)?;
+            crate::lifecycle::write_variations(&mut out, &record)?;
         }
     }
     Ok(out.finish()?)
@@ -353,7 +363,7 @@ fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {
     announced(ctx, key.as_deref(), api.recover(key.as_deref(), request)?)
 }
 
-fn unknown_determination(id: &str) -> String {
+pub fn unknown_determination(id: &str) -> String {
     format!("unknown determination {}", id.trim())
 }
 
@@ -369,7 +379,7 @@ fn reverse(ctx: &Context, a: args::ReverseArgs) -> CliResult {
 }
 
 /// Prints what a recording command appended, saying so first if it was a repeat.
-fn announced(ctx: &Context, key: Option<&str>, recorded: Recorded) -> CliResult {
+pub fn announced(ctx: &Context, key: Option<&str>, recorded: Recorded) -> CliResult {
     announce_duplicate(key, &recorded);
     print_recorded(ctx.format, &recorded)
 }
@@ -531,7 +541,16 @@ fn deadlines(ctx: &Context, a: args::DeadlinesArgs) -> CliResult {
 pub fn write_deadlines(out: &mut dyn Write, format: Format, rows: &[DeadlineRow]) -> CliResult {
     match format {
         Format::Json => output::write_json(out, rows),
-        format => render::deadlines(rows).write(out, format == Format::Csv),
+        Format::Csv => render::deadlines(rows).write(out, true),
+        Format::Table => {
+            render::deadlines(rows).write(out, false)?;
+            if let Some(instalments) = render::instalments(rows) {
+                writeln!(out)?;
+                writeln!(out, "Instalments")?;
+                instalments.write(out, false)?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -786,7 +805,7 @@ fn access(ctx: &Context, command: args::AccessCommand) -> CliResult {
 
 // ---------------------------------------------------------------- helpers
 
-fn io_reason(e: &std::io::Error) -> String {
+pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use grant_ledger_domain::{Determination, FormulaCheck, RegionCheck, Role, WorkingCheck};
 use grant_ledger_projections::{
-    AccessRow, Api, BalanceRow, BalancesQuery, DeadlineRow, DeadlinesQuery, DeterminationSource,
-    DeterminationSummary, ErrorKind, ExportRequest, GrantPackage, GrantedAccess, HistoryEntry,
-    HistoryFilter, ImportSummary, LedgerError, PayRequest, Receipt, Recorded, RecoverRequest,
-    ReverseRequest, SpendReportQuery, SpendReportRow, SpendRequest, VerifySummary,
+    AccessRow, Api, BalanceRow, BalancesQuery, DeadlineRow, DeadlinesQuery, DeterminationRecord,
+    DeterminationSource, DeterminationSummary, ErrorKind, ExportRequest, GrantPackage,
+    GrantedAccess, HistoryEntry, HistoryFilter, ImportSummary, LedgerError, PayRequest, Receipt,
+    Recorded, RecoverRequest, ReverseRequest, SpendReportQuery, SpendReportRow, SpendRequest,
+    VaryRequest, VerifySummary, WithdrawRequest,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
@@ -216,6 +217,26 @@ impl Api for Remote {
         self.recorded(self.request("POST", "/reversals", key).send_json(request))
     }
 
+    fn withdraw(
+        &self,
+        key: Option<&str>,
+        determination: &str,
+        request: WithdrawRequest,
+    ) -> Result<Recorded, LedgerError> {
+        let path = format!("/determinations/{}/withdrawal", segment(determination));
+        self.recorded(self.request("POST", &path, key).send_json(request))
+    }
+
+    fn vary(
+        &self,
+        key: Option<&str>,
+        determination: &str,
+        request: VaryRequest,
+    ) -> Result<Recorded, LedgerError> {
+        let path = format!("/determinations/{}/variations", segment(determination));
+        self.recorded(self.request("POST", &path, key).send_json(request))
+    }
+
     fn import_spends(
         &self,
         key: Option<&str>,
@@ -233,7 +254,7 @@ impl Api for Remote {
         self.get("/determinations", &[])
     }
 
-    fn determination(&self, id: &str) -> Result<Determination, LedgerError> {
+    fn determination(&self, id: &str) -> Result<DeterminationRecord, LedgerError> {
         self.get(&format!("/determinations/{}", segment(id)), &[])
     }
 

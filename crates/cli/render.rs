@@ -270,6 +270,9 @@ pub fn balances(rows: &[BalanceRow]) -> Report {
         "unspent",
         "status",
         "paid_on",
+        // Added last, so that a script reading the older columns by position still finds them.
+        "outstanding",
+        "instalments_paid",
     ]);
     for r in rows {
         report.push(vec![
@@ -284,6 +287,8 @@ pub fn balances(rows: &[BalanceRow]) -> Report {
             Cell::Money(r.unspent),
             Cell::text(r.status.as_str()),
             r.paid_on.map_or(Cell::Null, Cell::Date),
+            Cell::Money(r.outstanding),
+            Cell::Int(i64::from(r.instalments_paid)),
         ]);
     }
     report.totals = Some(vec![
@@ -298,12 +303,22 @@ pub fn balances(rows: &[BalanceRow]) -> Report {
         Cell::Money(sum(rows.iter().map(|r| r.unspent))),
         Cell::Null,
         Cell::Null,
+        Cell::Money(sum(rows.iter().map(|r| r.outstanding))),
+        Cell::Null,
     ]);
     report
 }
 
 pub fn deadlines(rows: &[DeadlineRow]) -> Report {
-    let mut report = Report::new(["determination", "region", "deadline", "status", "days_left"]);
+    let mut report = Report::new([
+        "determination",
+        "region",
+        "deadline",
+        "status",
+        "days_left",
+        "outstanding",
+        "instalments_paid",
+    ]);
     for r in rows {
         report.push(vec![
             Cell::text(&r.determination),
@@ -311,9 +326,39 @@ pub fn deadlines(rows: &[DeadlineRow]) -> Report {
             Cell::Date(r.deadline),
             Cell::text(r.status.as_str()),
             r.days_left.map_or(Cell::Null, Cell::Int),
+            Cell::Money(r.outstanding),
+            Cell::Int(i64::from(r.instalments_paid)),
         ]);
     }
     report
+}
+
+/// Each scheduled instalment of `rows`, for the table under `deadlines`; `None` when no
+/// row's determination has a schedule.
+pub fn instalments(rows: &[DeadlineRow]) -> Option<Report> {
+    let mut report = Report::new([
+        "determination",
+        "region",
+        "instalment",
+        "due",
+        "amount",
+        "outstanding",
+    ]);
+    let mut any = false;
+    for r in rows {
+        for i in &r.schedule {
+            any = true;
+            report.push(vec![
+                Cell::text(&r.determination),
+                Cell::text(&r.region),
+                Cell::Int(i64::from(i.instalment)),
+                Cell::Date(i.due),
+                Cell::Money(i.amount),
+                Cell::Money(i.outstanding),
+            ]);
+        }
+    }
+    any.then_some(report)
 }
 
 pub fn spend_report(by: SpendReportBy, rows: &[SpendReportRow]) -> Report {
@@ -409,6 +454,32 @@ fn event_detail(entry: &HistoryEntry) -> String {
             }
             if let Some(id) = data_str(entry, "reversed_event_id") {
                 parts.push(id.to_string());
+            }
+            if let Some(reason) = data_str(entry, "reason") {
+                parts.push(reason.to_string());
+            }
+        }
+        "DeterminationWithdrawn" => {
+            if let Some(reason) = data_str(entry, "reason") {
+                parts.push(format!("withdrawn: {reason}"));
+            }
+        }
+        "DeterminationVaried" => {
+            let changes = entry.data.get("allocations").and_then(|a| a.as_array());
+            for change in changes.into_iter().flatten() {
+                let field = |name: &str| change.get(name).and_then(serde_json::Value::as_str);
+                let money = |name: &str| {
+                    field(name)
+                        .and_then(|m| Money::parse(m).ok())
+                        .map_or(String::new(), |m| m.to_string())
+                };
+                if let Some(region) = field("region") {
+                    parts.push(format!(
+                        "{region} {} to {}",
+                        money("previous"),
+                        money("amount")
+                    ));
+                }
             }
             if let Some(reason) = data_str(entry, "reason") {
                 parts.push(reason.to_string());

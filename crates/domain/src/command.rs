@@ -54,6 +54,22 @@ pub enum Command {
         reason: String,
         date: Option<NaiveDate>,
     },
+    /// Withdraws a determination on which nothing is paid.
+    WithdrawDetermination {
+        id: Uuid,
+        determination: String,
+        date: NaiveDate,
+        reason: String,
+    },
+    /// Varies the allocation table: each `(region as typed, new amount)`; regions left out
+    /// keep their allocation.
+    VaryDetermination {
+        id: Uuid,
+        determination: String,
+        date: NaiveDate,
+        reason: String,
+        allocations: Vec<(String, Money)>,
+    },
 }
 
 impl Command {
@@ -64,7 +80,9 @@ impl Command {
             Command::IssuePayment { determination, .. }
             | Command::SpendFunds { determination, .. }
             | Command::RecoverGrant { determination, .. }
-            | Command::ReverseEvent { determination, .. } => determination,
+            | Command::ReverseEvent { determination, .. }
+            | Command::WithdrawDetermination { determination, .. }
+            | Command::VaryDetermination { determination, .. } => determination,
         }
     }
 
@@ -80,7 +98,9 @@ impl Command {
             | Command::IssuePayment { id, .. }
             | Command::SpendFunds { id, .. }
             | Command::RecoverGrant { id, .. }
-            | Command::ReverseEvent { id, .. } => *id,
+            | Command::ReverseEvent { id, .. }
+            | Command::WithdrawDetermination { id, .. }
+            | Command::VaryDetermination { id, .. } => *id,
         }
     }
 }

@@ -13,7 +13,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use toml::{Table, Value};
 
-use crate::determination::{Allocation, Basis, Component, Determination, GrantPeriod, Working};
+use crate::determination::{
+    Allocation, Basis, Component, Determination, GrantPeriod, Instalment, Working,
+};
 use crate::error::DomainError;
 use crate::identifiers::Funder;
 use crate::limits::{
@@ -69,17 +71,31 @@ pub fn parse_determination(toml_text: &str) -> Result<Determination, DomainError
             "allocation",
             "component",
             "funder",
+            "instalment",
         ],
     )?;
     let period = top.table("grant_period")?;
     let period = Fields::new("grant_period", period, &["start", "end"])?;
     let instalments = top.integer("instalments")?;
+    let schedule = match top.optional("instalment") {
+        None => Vec::new(),
+        Some(_) => top
+            .tables("instalment", crate::limits::MAX_INSTALMENTS as usize)?
+            .into_iter()
+            .map(|fields| instalment(&fields))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    // With a schedule the deadline is its last due date, so it may be left out.
+    let payment_deadline = match (top.optional("payment_deadline"), schedule.last()) {
+        (None, Some(last)) => last.due,
+        _ => top.date("payment_deadline")?,
+    };
     let determination = Determination {
         id: top.string("id")?,
         title: top.string("title")?,
         financial_year: top.string("financial_year")?,
         made_on: top.date("made_on")?,
-        payment_deadline: top.date("payment_deadline")?,
+        payment_deadline,
         grant_period: GrantPeriod {
             start: period.date("start")?,
             end: period.date("end")?,
@@ -116,6 +132,7 @@ pub fn parse_determination(toml_text: &str) -> Result<Determination, DomainError
                 })
             }
         },
+        schedule,
     };
     determination.validate()?;
     Ok(determination)
@@ -130,6 +147,7 @@ fn allocation(fields: &Fields<'_>) -> Result<Allocation, DomainError> {
         "amount",
         "authorities",
         "authority_ons_codes",
+        "instalment_amounts",
     ])?;
     let mut authority_ons_codes = BTreeMap::new();
     if fields.optional("authority_ons_codes").is_some() {
@@ -160,6 +178,43 @@ fn allocation(fields: &Fields<'_>) -> Result<Allocation, DomainError> {
         org_id: fields.optional_string("org_id")?,
         region_ons_code: fields.optional_string("region_ons_code")?,
         authority_ons_codes,
+        instalment_amounts: match fields.optional("instalment_amounts") {
+            None => Vec::new(),
+            Some(_) => fields.array(
+                "instalment_amounts",
+                crate::limits::MAX_INSTALMENTS as usize,
+                "an array of amounts such as [\"29000.00\", \"29000.00\"]",
+                money_value,
+            )?,
+        },
+    })
+}
+
+/// One `[[instalment]]`: `due`, and `share` (per cent: `"50%"`, `"50"` or `50`) or `amount`.
+fn instalment(fields: &Fields<'_>) -> Result<Instalment, DomainError> {
+    fields.only(&["due", "share", "amount"])?;
+    let share = match fields.optional("share") {
+        None => None,
+        Some(value) => {
+            let key = fields.key("share");
+            let text = match value {
+                Value::String(text) => text.trim().trim_end_matches('%').trim().to_string(),
+                Value::Integer(n) => n.to_string(),
+                other => return Err(wrong_type(&key, "a share such as \"50%\"", other)),
+            };
+            Some(
+                fraction(&key, &Value::String(text.clone()))
+                    .map_err(|_| bad(&key, format!("\"{text}\" is not a share such as \"50%\"")))?,
+            )
+        }
+    };
+    Ok(Instalment {
+        due: fields.date("due")?,
+        share,
+        amount: match fields.optional("amount") {
+            None => None,
+            Some(_) => Some(fields.money("amount")?),
+        },
     })
 }
 
@@ -215,14 +270,18 @@ fn component(fields: &Fields<'_>) -> Result<Component, DomainError> {
 
 /// One TOML table and the key path that leads to it, so every accessor can
 /// name the full key in its error.
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     path: String,
     table: &'a Table,
 }
 
 impl<'a> Fields<'a> {
     /// Wraps a table, refusing keys it does not know.
-    fn new(path: &str, table: &'a Table, known: &[&str]) -> Result<Fields<'a>, DomainError> {
+    pub(crate) fn new(
+        path: &str,
+        table: &'a Table,
+        known: &[&str],
+    ) -> Result<Fields<'a>, DomainError> {
         let fields = Fields {
             path: path.to_string(),
             table,
@@ -231,7 +290,7 @@ impl<'a> Fields<'a> {
         Ok(fields)
     }
 
-    fn only(&self, known: &[&str]) -> Result<(), DomainError> {
+    pub(crate) fn only(&self, known: &[&str]) -> Result<(), DomainError> {
         match self.table.keys().find(|key| !known.contains(&key.as_str())) {
             Some(unknown) => Err(bad(
                 &self.key(unknown),
@@ -241,7 +300,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn key(&self, name: &str) -> String {
+    pub(crate) fn key(&self, name: &str) -> String {
         if self.path.is_empty() {
             name.to_string()
         } else {
@@ -249,7 +308,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn optional(&self, name: &str) -> Option<&'a Value> {
+    pub(crate) fn optional(&self, name: &str) -> Option<&'a Value> {
         self.table.get(name)
     }
 
@@ -259,7 +318,7 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| bad(&self.key(name), "is missing"))
     }
 
-    fn string(&self, name: &str) -> Result<String, DomainError> {
+    pub(crate) fn string(&self, name: &str) -> Result<String, DomainError> {
         match self.required(name)? {
             Value::String(text) => Ok(text.clone()),
             other => Err(wrong_type(&self.key(name), "a string", other)),
@@ -315,7 +374,7 @@ impl<'a> Fields<'a> {
     }
 
     /// An array of tables (`[[allocation]]`), each wrapped with its 1-based index.
-    fn tables(&self, name: &str, limit: usize) -> Result<Vec<Fields<'a>>, DomainError> {
+    pub(crate) fn tables(&self, name: &str, limit: usize) -> Result<Vec<Fields<'a>>, DomainError> {
         let shape = format!("an array of tables, written [[{name}]]");
         self.array(name, limit, &shape, |path, value| match value {
             Value::Table(table) => Ok(Fields {
@@ -349,7 +408,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A date, written as a TOML date (`2024-08-16`) or a string of one.
-    fn date(&self, name: &str) -> Result<NaiveDate, DomainError> {
+    pub(crate) fn date(&self, name: &str) -> Result<NaiveDate, DomainError> {
         let key = self.key(name);
         let text = match self.required(name)? {
             Value::Datetime(datetime) => {
@@ -371,21 +430,25 @@ impl<'a> Fields<'a> {
     /// Money, written as a string in any input form (`"233200.00"`,
     /// `"£233,200"`) or a whole number. Floats are refused: TOML floats are
     /// binary and cannot hold every penny exactly.
-    fn money(&self, name: &str) -> Result<Money, DomainError> {
-        let key = self.key(name);
-        let parsed = match self.required(name)? {
-            Value::String(text) => Money::parse(text),
-            Value::Integer(n) => Money::parse(&n.to_string()),
-            Value::Float(f) => {
-                return Err(bad(
-                    &key,
-                    format!("{f} is a float; write amounts as strings such as \"233200.00\""),
-                ))
-            }
-            other => return Err(wrong_type(&key, "an amount such as \"233200.00\"", other)),
-        };
-        parsed.map_err(|error| bad(&key, error))
+    pub(crate) fn money(&self, name: &str) -> Result<Money, DomainError> {
+        money_value(&self.key(name), self.required(name)?)
     }
+}
+
+/// Money under `key`, as [`Fields::money`] reads it.
+fn money_value(key: &str, value: &Value) -> Result<Money, DomainError> {
+    let parsed = match value {
+        Value::String(text) => Money::parse(text),
+        Value::Integer(n) => Money::parse(&n.to_string()),
+        Value::Float(f) => {
+            return Err(bad(
+                key,
+                format!("{f} is a float; write amounts as strings such as \"233200.00\""),
+            ))
+        }
+        other => return Err(wrong_type(key, "an amount such as \"233200.00\"", other)),
+    };
+    parsed.map_err(|error| bad(key, error))
 }
 
 /// An uplift fraction, written as a string (`"0.14"`) so it is exact.
@@ -416,7 +479,7 @@ fn fraction(key: &str, value: &Value) -> Result<Decimal, DomainError> {
     }
 }
 
-fn bad(key: &str, problem: impl std::fmt::Display) -> DomainError {
+pub(crate) fn bad(key: &str, problem: impl std::fmt::Display) -> DomainError {
     DomainError::malformed(format!("{key}: {problem}"))
 }
 

@@ -36,6 +36,8 @@ pub enum EventData {
     FundsSpent(FundsSpent),
     GrantRecovered(GrantRecovered),
     EventReversed(EventReversed),
+    DeterminationWithdrawn(DeterminationWithdrawn),
+    DeterminationVaried(DeterminationVaried),
 }
 
 /// A determination entered the ledger. Its effective date is `made_on`.
@@ -108,6 +110,38 @@ pub struct EventReversed {
     pub reason: String,
 }
 
+/// A determination was withdrawn before anything was paid on it: nothing more may be
+/// paid or spent on it. Its effective date is `date`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterminationWithdrawn {
+    pub determination: String,
+    pub date: NaiveDate,
+    pub reason: String,
+}
+
+/// A determination's allocation table was varied (as a department does by letter):
+/// the regions whose amount changed, each with its amount before and after. Effective
+/// from `date`, so figures as of an earlier day are the ones before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterminationVaried {
+    pub determination: String,
+    pub date: NaiveDate,
+    pub reason: String,
+    pub allocations: Vec<VariedAllocation>,
+}
+
+/// One region's allocation as a variation changed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariedAllocation {
+    /// Canonical region name, as in the determination.
+    pub region: String,
+    pub previous: Money,
+    pub amount: Money,
+}
+
 /// The names of the event types, as stored and as shown in `history`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum EventType {
@@ -116,15 +150,19 @@ pub enum EventType {
     FundsSpent,
     GrantRecovered,
     EventReversed,
+    DeterminationWithdrawn,
+    DeterminationVaried,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 7] = [
         EventType::DeterminationMade,
         EventType::PaymentIssued,
         EventType::FundsSpent,
         EventType::GrantRecovered,
         EventType::EventReversed,
+        EventType::DeterminationWithdrawn,
+        EventType::DeterminationVaried,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +172,8 @@ impl EventType {
             EventType::FundsSpent => "FundsSpent",
             EventType::GrantRecovered => "GrantRecovered",
             EventType::EventReversed => "EventReversed",
+            EventType::DeterminationWithdrawn => "DeterminationWithdrawn",
+            EventType::DeterminationVaried => "DeterminationVaried",
         }
     }
 }
@@ -154,7 +194,7 @@ impl FromStr for EventType {
             .find(|t| t.as_str().eq_ignore_ascii_case(name.trim()))
             .ok_or_else(|| {
                 DomainError::malformed(format!(
-                    "unknown event type \"{}\"; known types are DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed",
+                    "unknown event type \"{}\"; known types are DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed, DeterminationWithdrawn, DeterminationVaried",
                     crate::echo(name)
                 ))
             })
@@ -169,6 +209,8 @@ impl EventData {
             EventData::FundsSpent(_) => EventType::FundsSpent,
             EventData::GrantRecovered(_) => EventType::GrantRecovered,
             EventData::EventReversed(_) => EventType::EventReversed,
+            EventData::DeterminationWithdrawn(_) => EventType::DeterminationWithdrawn,
+            EventData::DeterminationVaried(_) => EventType::DeterminationVaried,
         }
     }
 
@@ -180,6 +222,8 @@ impl EventData {
             EventData::FundsSpent(e) => e.date,
             EventData::GrantRecovered(e) => e.date,
             EventData::EventReversed(e) => e.date,
+            EventData::DeterminationWithdrawn(e) => e.date,
+            EventData::DeterminationVaried(e) => e.date,
         }
     }
 
@@ -190,6 +234,8 @@ impl EventData {
             EventData::FundsSpent(e) => &e.determination,
             EventData::GrantRecovered(e) => &e.determination,
             EventData::EventReversed(e) => &e.determination,
+            EventData::DeterminationWithdrawn(e) => &e.determination,
+            EventData::DeterminationVaried(e) => &e.determination,
         }
     }
 
@@ -201,6 +247,7 @@ impl EventData {
             EventData::FundsSpent(e) => Some(&e.region),
             EventData::GrantRecovered(e) => Some(&e.region),
             EventData::EventReversed(e) => Some(&e.region),
+            EventData::DeterminationWithdrawn(_) | EventData::DeterminationVaried(_) => None,
         }
     }
 
@@ -212,6 +259,7 @@ impl EventData {
             EventData::FundsSpent(e) => Some(e.amount),
             EventData::GrantRecovered(e) => Some(e.amount),
             EventData::EventReversed(e) => Some(e.amount),
+            EventData::DeterminationWithdrawn(_) | EventData::DeterminationVaried(_) => None,
         }
     }
 
@@ -229,6 +277,8 @@ impl EventData {
             EventData::FundsSpent(e) => serde_json::to_vec(e),
             EventData::GrantRecovered(e) => serde_json::to_vec(e),
             EventData::EventReversed(e) => serde_json::to_vec(e),
+            EventData::DeterminationWithdrawn(e) => serde_json::to_vec(e),
+            EventData::DeterminationVaried(e) => serde_json::to_vec(e),
         };
         // These structs hold only strings, dates, numbers and string-keyed
         // maps, which serde_json always encodes.
@@ -279,6 +329,12 @@ impl EventData {
             EventType::EventReversed => {
                 EventData::EventReversed(serde_json::from_slice(payload).map_err(undecodable)?)
             }
+            EventType::DeterminationWithdrawn => EventData::DeterminationWithdrawn(
+                serde_json::from_slice(payload).map_err(undecodable)?,
+            ),
+            EventType::DeterminationVaried => EventData::DeterminationVaried(
+                serde_json::from_slice(payload).map_err(undecodable)?,
+            ),
         };
         Ok(data)
     }

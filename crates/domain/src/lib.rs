@@ -8,7 +8,8 @@
 //! - [`money`]: pounds as exact decimals; the one input parser.
 //! - [`echo()`]: how every refusal quotes the input it refuses (short, one line).
 //! - [`determination`], [`determination_file`], [`builtin`](mod@builtin): what was
-//!   determined, how it is read from TOML, and 31/7421 as shipped.
+//!   determined (with its instalment schedule, if any), how it is read from TOML, and
+//!   31/7421 as shipped; [`variation_file`]: a variation's new allocation table.
 //! - [`identifiers`], [`register`]: org ids and ONS codes a determination may carry,
 //!   and the official names of English local authorities by register code.
 //! - [`check`](mod@check): recomputing allocations from the formula, and lead
@@ -52,6 +53,7 @@ pub mod rebuild;
 pub mod region;
 pub mod register;
 pub mod state;
+pub mod variation_file;
 
 pub use access::{
     authorize, decide_access, evolve_access, permits, AccessCommand, AccessData, AccessEvent,
@@ -63,18 +65,21 @@ pub use check::{check, FormulaCheck, RegionCheck, RegisterName, WorkingCheck};
 pub use command::Command;
 pub use decide::{decide, decide_many};
 pub use determination::{
-    stream_for, Allocation, Basis, Component, Determination, GrantPeriod, Working,
+    schedule_amounts, stream_for, Allocation, Basis, Component, Determination, GrantPeriod,
+    Instalment, Working,
 };
 pub use determination_file::parse_determination;
 pub use echo::echo;
 pub use error::DomainError;
 pub use event::{
-    DeterminationMade, Event, EventData, EventReversed, EventType, FundsSpent, GrantRecovered,
-    PaymentIssued, SCHEMA_VERSION,
+    DeterminationMade, DeterminationVaried, DeterminationWithdrawn, Event, EventData,
+    EventReversed, EventType, FundsSpent, GrantRecovered, PaymentIssued, VariedAllocation,
+    SCHEMA_VERSION,
 };
 pub use identifiers::{register_code, Funder};
 pub use money::{Money, MoneyError};
 pub use rebuild::{rebuild_reason, ModelsRebuilt, MODELS_REBUILT};
 pub use region::{region_matches, region_slug};
 pub use register::official_name;
-pub use state::{evolve, AllocationState, PaymentRecord, State};
+pub use state::{evolve, AllocationState, PaymentRecord, State, Variation, Withdrawal};
+pub use variation_file::parse_variation;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::determination::Determination;
-use crate::event::{Event, EventData, EventType};
+use crate::event::{Event, EventData, EventType, VariedAllocation};
 use crate::money::Money;
 
 /// The state of one determination's stream after `version` events.
@@ -24,6 +24,28 @@ pub struct State {
     pub reversed: BTreeSet<Uuid>,
     /// Number of events folded: the stream version a writer expects.
     pub version: u64,
+    /// Set once the determination is withdrawn.
+    #[serde(default)]
+    pub withdrawn: Option<Withdrawal>,
+    /// Every variation, oldest first (rare letters, so this stays small).
+    #[serde(default)]
+    pub variations: Vec<Variation>,
+}
+
+/// When and why a determination was withdrawn.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    pub date: NaiveDate,
+    pub reason: String,
+}
+
+/// One variation of the allocation table, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variation {
+    pub id: Uuid,
+    pub date: NaiveDate,
+    pub reason: String,
+    pub allocations: Vec<VariedAllocation>,
 }
 
 /// One region's running figures.
@@ -42,6 +64,9 @@ pub struct AllocationState {
     /// tiny, and enough to recompute `paid_on` and `late` when one is reversed.
     #[serde(default)]
     pub payments: Vec<PaymentRecord>,
+    /// The allocation as last varied; `None` while it stands as determined.
+    #[serde(default)]
+    pub varied: Option<Money>,
 }
 
 /// One unreversed payment.
@@ -75,6 +100,21 @@ impl State {
     /// The running figures of a region, by canonical name.
     pub fn allocation_state(&self, region: &str) -> Option<&AllocationState> {
         self.allocations.get(region)
+    }
+
+    /// What a region is to be paid now: its allocation as last varied, else as determined.
+    /// Zero for a region the determination does not have.
+    pub fn allocated(&self, region: &str) -> Money {
+        self.allocations
+            .get(region)
+            .and_then(|a| a.varied)
+            .or_else(|| {
+                self.determination
+                    .as_ref()
+                    .and_then(|d| d.allocations.iter().find(|a| a.region == region))
+                    .map(|a| a.amount)
+            })
+            .unwrap_or(Money::ZERO)
     }
 }
 
@@ -138,8 +178,29 @@ pub fn evolve(mut state: State, event: &Event) -> State {
                     figures.recovered = figures.recovered.saturating_sub(reversal.amount)
                 }
                 // decide never reverses these; a stored one changes no figure.
-                EventType::DeterminationMade | EventType::EventReversed => {}
+                EventType::DeterminationMade
+                | EventType::EventReversed
+                | EventType::DeterminationWithdrawn
+                | EventType::DeterminationVaried => {}
             }
+        }
+        EventData::DeterminationWithdrawn(withdrawn) => {
+            state.withdrawn.get_or_insert(Withdrawal {
+                date: withdrawn.date,
+                reason: withdrawn.reason.clone(),
+            });
+        }
+        EventData::DeterminationVaried(varied) => {
+            for change in &varied.allocations {
+                let figures = state.allocations.entry(change.region.clone()).or_default();
+                figures.varied = Some(change.amount);
+            }
+            state.variations.push(Variation {
+                id: event.id,
+                date: varied.date,
+                reason: varied.reason.clone(),
+                allocations: varied.allocations.clone(),
+            });
         }
     }
     state

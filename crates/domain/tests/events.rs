@@ -15,7 +15,13 @@ fn one_of_each() -> Vec<grant_ledger_domain::Event> {
         .remove(0);
     ledger.accept(ledger.recover("London", "5", "2024-12-01"));
     ledger.accept(ledger.reverse(&spend, Some("2024-12-02")));
-    ledger.log
+    ledger.accept(ledger.vary("2024-12-03", &[("North East", "200000")]));
+    let mut log = ledger.log;
+    // A withdrawal needs a determination nothing is paid on.
+    let mut other = given_made();
+    other.accept(other.withdraw("2024-08-20"));
+    log.insert(5, other.last());
+    log
 }
 
 #[test]

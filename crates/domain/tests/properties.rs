@@ -42,6 +42,14 @@ enum Step {
         target: usize,
         later_by: Option<u64>,
     },
+    Vary {
+        region: usize,
+        cents: i64,
+        day: u64,
+    },
+    Withdraw {
+        day: u64,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -65,8 +73,10 @@ fn step() -> impl Strategy<Value = Step> {
         5 => (region(), cents.clone(), day.clone(), 0usize..6, proptest::option::of(0usize..40)).prop_map(
             |(region, cents, day, purpose, authority)| Step::Spend { region, cents, day, purpose, authority }
         ),
-        1 => (region(), cents, day).prop_map(|(region, cents, day)| Step::Recover { region, cents, day }),
+        1 => (region(), cents, day.clone()).prop_map(|(region, cents, day)| Step::Recover { region, cents, day }),
         1 => (0usize..64, proptest::option::of(0u64..30)).prop_map(|(target, later_by)| Step::Reverse { target, later_by }),
+        1 => (region(), 1i64..40_000_000, day.clone()).prop_map(|(region, cents, day)| Step::Vary { region, cents, day }),
+        1 => day.prop_map(|day| Step::Withdraw { day }),
     ]
 }
 
@@ -171,6 +181,15 @@ fn command(ledger: &Ledger, step: &Step) -> Command {
             });
             ledger.reverse(&target, on.as_deref())
         }
+        Step::Vary {
+            region,
+            cents: c,
+            day: o,
+        } => ledger.vary(
+            &day(*o).to_string(),
+            &[(region_name(*region).as_str(), cents(*c).plain().as_str())],
+        ),
+        Step::Withdraw { day: o } => ledger.withdraw(&day(*o).to_string()),
     }
 }
 
@@ -178,7 +197,9 @@ fn command(ledger: &Ledger, step: &Step) -> Command {
 fn assert_invariants(state: &State) {
     let d = state.determination.as_ref().unwrap();
     for (region, f) in &state.allocations {
-        let determined = d.allocation(region).unwrap().amount;
+        // What the region is to be paid now, as a variation may have changed it.
+        let determined = state.allocated(region);
+        assert!(d.allocation(region).is_some(), "{region} is not a region");
         for figure in [f.paid, f.recovered, f.spent] {
             assert!(!figure.is_negative(), "{region}: negative figure in {f:?}");
         }
@@ -196,6 +217,13 @@ fn assert_invariants(state: &State) {
             "{region}: too many instalments"
         );
         assert_eq!(f.instalments as usize, f.payments.len());
+        // The last permitted instalment completes the allocation: nothing is left unpayable.
+        if f.instalments == d.instalments {
+            assert_eq!(
+                f.paid, determined,
+                "{region}: all instalments paid, yet {f:?}"
+            );
+        }
         let unreversed: Money = f
             .payments
             .iter()
@@ -218,9 +246,12 @@ proptest! {
         ledger.accept(ledger.make(d));
         for step in &steps {
             let command = command(&ledger, step);
+            let withdrawn = ledger.state.withdrawn.is_some();
             match decide(&ledger.state, command) {
                 Ok(events) => {
                     for event in events {
+                        // Nothing is paid or spent on a withdrawn determination.
+                        prop_assert!(!(withdrawn && matches!(event.data, EventData::PaymentIssued(_) | EventData::FundsSpent(_))));
                         ledger.state = evolve(std::mem::take(&mut ledger.state), &event);
                         ledger.log.push(event);
                     }
@@ -238,7 +269,7 @@ proptest! {
     #[test]
     fn decide_never_panics_on_any_input(
         made in any::<bool>(),
-        kind in 0u8..5,
+        kind in 0u8..7,
         text in "\\PC{0,30}",
         other in "[ -~]{0,12}",
         amount in any::<i64>(),
@@ -288,6 +319,8 @@ proptest! {
             1 => Command::SpendFunds { id, determination, region: "london".into(), amount, date: on, purpose: text.clone(), authority: Some(other.clone()), description: Some(text.clone()), reference: None },
             2 => Command::RecoverGrant { id, determination, region: text.clone(), amount, date: on, reason: other.clone() },
             3 => Command::ReverseEvent { id, determination, target, reason: text.clone(), date: Some(on) },
+            5 => Command::WithdrawDetermination { id, determination, date: on, reason: text.clone() },
+            6 => Command::VaryDetermination { id, determination, date: on, reason: other.clone(), allocations: vec![(text.clone(), amount), ("London".into(), amount)] },
             _ => {
                 let mut d = d7421();
                 d.id = other.clone();

@@ -22,8 +22,8 @@ use crate::export::{ExportRequest, GrantPackage};
 use crate::input::non_empty;
 use crate::ledger::Ledger;
 use crate::rows::{
-    BalanceRow, DeadlineRow, DeterminationSummary, HistoryEntry, HistoryFilter, ImportSummary,
-    Recorded, SpendReportBy, SpendReportRow, SpendRow, VerifySummary,
+    BalanceRow, DeadlineRow, DeterminationRecord, DeterminationSummary, HistoryEntry,
+    HistoryFilter, ImportSummary, Recorded, SpendReportBy, SpendReportRow, SpendRow, VerifySummary,
 };
 use crate::writer::permit;
 
@@ -79,6 +79,28 @@ pub struct ReverseRequest {
     pub date: Option<NaiveDate>,
 }
 
+/// `determination withdraw`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawRequest {
+    pub reason: String,
+    pub date: NaiveDate,
+}
+
+/// `determination vary`: the new allocation table (regions left out keep theirs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaryRequest {
+    pub allocations: Vec<VariedAmount>,
+    pub reason: String,
+    pub date: NaiveDate,
+}
+
+/// One region's new allocation in a [`VaryRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariedAmount {
+    pub region: String,
+    pub amount: Money,
+}
+
 /// `balances`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BalancesQuery {
@@ -126,6 +148,18 @@ pub trait Api {
     fn spend(&self, key: Option<&str>, request: SpendRequest) -> Result<Recorded, LedgerError>;
     fn recover(&self, key: Option<&str>, request: RecoverRequest) -> Result<Recorded, LedgerError>;
     fn reverse(&self, key: Option<&str>, request: ReverseRequest) -> Result<Recorded, LedgerError>;
+    fn withdraw(
+        &self,
+        key: Option<&str>,
+        determination: &str,
+        request: WithdrawRequest,
+    ) -> Result<Recorded, LedgerError>;
+    fn vary(
+        &self,
+        key: Option<&str>,
+        determination: &str,
+        request: VaryRequest,
+    ) -> Result<Recorded, LedgerError>;
     /// Records every row of `csv` (the spend import format) or none; `progress` is called
     /// with the bytes of `csv` parsed so far.
     /// With `key`, the whole import is idempotent: the same key and the same bytes again
@@ -137,7 +171,7 @@ pub trait Api {
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportSummary, LedgerError>;
     fn determinations(&self) -> Result<Vec<DeterminationSummary>, LedgerError>;
-    fn determination(&self, id: &str) -> Result<Determination, LedgerError>;
+    fn determination(&self, id: &str) -> Result<DeterminationRecord, LedgerError>;
     fn check(&self, id: &str) -> Result<FormulaCheck, LedgerError>;
     fn balances(&self, query: &BalancesQuery) -> Result<Vec<BalanceRow>, LedgerError>;
     fn deadlines(&self, query: &DeadlinesQuery) -> Result<Vec<DeadlineRow>, LedgerError>;
@@ -251,6 +285,41 @@ impl<S: EventStore> Api for Session<S> {
             .reverse(&self.caller, key, &r.event, &r.reason, r.date)
     }
 
+    fn withdraw(
+        &self,
+        key: Option<&str>,
+        determination: &str,
+        r: WithdrawRequest,
+    ) -> Result<Recorded, LedgerError> {
+        let command = Command::WithdrawDetermination {
+            id: Uuid::now_v7(),
+            determination: determination.trim().to_string(),
+            date: r.date,
+            reason: r.reason,
+        };
+        self.ledger.record(&self.caller, key, command)
+    }
+
+    fn vary(
+        &self,
+        key: Option<&str>,
+        determination: &str,
+        r: VaryRequest,
+    ) -> Result<Recorded, LedgerError> {
+        let command = Command::VaryDetermination {
+            id: Uuid::now_v7(),
+            determination: determination.trim().to_string(),
+            date: r.date,
+            reason: r.reason,
+            allocations: r
+                .allocations
+                .into_iter()
+                .map(|a| (a.region, a.amount))
+                .collect(),
+        };
+        self.ledger.record(&self.caller, key, command)
+    }
+
     fn import_spends(
         &self,
         key: Option<&str>,
@@ -279,16 +348,11 @@ impl<S: EventStore> Api for Session<S> {
     }
 
     fn determinations(&self) -> Result<Vec<DeterminationSummary>, LedgerError> {
-        Ok(self
-            .ledger
-            .determinations()?
-            .iter()
-            .map(DeterminationSummary::of)
-            .collect())
+        Ok(self.ledger.summaries())
     }
 
-    fn determination(&self, id: &str) -> Result<Determination, LedgerError> {
-        self.ledger.determination(id)
+    fn determination(&self, id: &str) -> Result<DeterminationRecord, LedgerError> {
+        self.ledger.determination_record(id)
     }
 
     fn check(&self, id: &str) -> Result<FormulaCheck, LedgerError> {

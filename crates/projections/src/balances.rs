@@ -23,6 +23,21 @@ pub(crate) struct AllocationBalance {
     /// was paid, whether late, when and by which day are all derived from them, so a
     /// reversal has one thing to undo.
     pub payments: Vec<CountedPayment>,
+    /// The determination was withdrawn: nothing more is to be paid.
+    #[serde(default)]
+    pub withdrawn: bool,
+    /// Each variation of this allocation, in date order (the domain refuses one dated
+    /// before the last), so that a day before one reads the allocation before it.
+    #[serde(default)]
+    pub variations: Vec<VariedOn>,
+}
+
+/// One variation of an allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct VariedOn {
+    pub date: NaiveDate,
+    pub previous: Money,
+    pub amount: Money,
 }
 
 /// One unreversed payment.
@@ -45,8 +60,19 @@ impl AllocationBalance {
         let paid = counted
             .clone()
             .fold(Money::ZERO, |sum, p| plus(sum, p.amount));
-        (paid == self.determined && !self.determined.is_zero())
-            .then(|| counted.clone().any(|p| p.late))
+        let determined = self.determined_on(day);
+        (paid == determined && !determined.is_zero()).then(|| counted.clone().any(|p| p.late))
+    }
+
+    /// The allocation in force on `day`: as varied by then, else as first determined.
+    pub fn determined_on(&self, day: NaiveDate) -> Money {
+        match self.variations.iter().rev().find(|v| v.date <= day) {
+            Some(v) => v.amount,
+            None => self
+                .variations
+                .first()
+                .map_or(self.determined, |v| v.previous),
+        }
     }
 
     /// Everything paid and not reversed.
@@ -54,6 +80,21 @@ impl AllocationBalance {
         self.payments
             .iter()
             .fold(Money::ZERO, |sum, p| plus(sum, p.amount))
+    }
+
+    /// What is still to be paid of `determined` once `paid` is: nothing once the
+    /// determination is withdrawn.
+    pub fn outstanding(&self, determined: Money, paid: Money) -> Money {
+        if self.withdrawn {
+            Money::ZERO
+        } else {
+            minus(determined, paid)
+        }
+    }
+
+    /// Instalments paid and not reversed.
+    pub fn instalments_paid(&self) -> u32 {
+        u32::try_from(self.payments.len()).unwrap_or(u32::MAX)
     }
 
     pub fn row(&self, determination: &str) -> BalanceRow {
@@ -74,6 +115,8 @@ impl AllocationBalance {
             spent: self.spent,
             unpaid: minus(self.determined, paid),
             unspent: minus(minus(paid, self.recovered), self.spent),
+            outstanding: self.outstanding(self.determined, paid),
+            instalments_paid: self.instalments_paid(),
             status,
             // The date of the last counted payment: the one that completed the allocation.
             paid_on: if in_full.is_some() {
@@ -110,6 +153,8 @@ impl Balances {
                             recovered: Money::ZERO,
                             spent: Money::ZERO,
                             payments: Vec::new(),
+                            withdrawn: false,
+                            variations: Vec::new(),
                         })
                         .collect()
                 });
@@ -143,7 +188,32 @@ impl Balances {
                         EventType::FundsSpent => a.spent = minus(a.spent, r.amount),
                         EventType::GrantRecovered => a.recovered = minus(a.recovered, r.amount),
                         // The domain refuses reversing a determination or a reversal.
-                        EventType::DeterminationMade | EventType::EventReversed => {}
+                        EventType::DeterminationMade
+                        | EventType::EventReversed
+                        | EventType::DeterminationWithdrawn
+                        | EventType::DeterminationVaried => {}
+                    }
+                }
+            }
+            EventData::DeterminationWithdrawn(w) => {
+                for a in self
+                    .determinations
+                    .get_mut(&w.determination)
+                    .into_iter()
+                    .flatten()
+                {
+                    a.withdrawn = true;
+                }
+            }
+            EventData::DeterminationVaried(v) => {
+                for change in &v.allocations {
+                    if let Some(a) = self.allocation(&v.determination, &change.region) {
+                        a.determined = change.amount;
+                        a.variations.push(VariedOn {
+                            date: v.date,
+                            previous: change.previous,
+                            amount: change.amount,
+                        });
                     }
                 }
             }

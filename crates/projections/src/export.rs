@@ -272,7 +272,8 @@ fn grant(
             allocation.authorities.len()
         ),
         currency: "GBP".to_string(),
-        amount_awarded: allocation.amount,
+        // As last varied by `as_of`: a variation changes what was awarded.
+        amount_awarded: balance.determined,
         amount_disbursed: minus(paid, balance.recovered),
         award_date: d.made_on,
         planned_dates: vec![PlannedDates {

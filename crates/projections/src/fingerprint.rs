@@ -95,6 +95,33 @@ pub(crate) fn fingerprint(command: &Command) -> [u8; 32] {
             "reason": t(reason),
             "date": date,
         }),
+        Command::WithdrawDetermination {
+            determination,
+            date,
+            reason,
+            ..
+        } => json!({
+            "command": "WithdrawDetermination",
+            "determination": t(determination),
+            "date": date,
+            "reason": t(reason),
+        }),
+        Command::VaryDetermination {
+            determination,
+            date,
+            reason,
+            allocations,
+            ..
+        } => json!({
+            "command": "VaryDetermination",
+            "determination": t(determination),
+            "date": date,
+            "reason": t(reason),
+            "allocations": allocations
+                .iter()
+                .map(|(region, amount)| json!([region_slug(region), amount]))
+                .collect::<Vec<_>>(),
+        }),
     };
     let mut hasher = Sha256::new();
     hasher.update(DOMAIN_TAG);

@@ -17,9 +17,7 @@ use crate::checkpoint::{PublicKey, Receipt, Signer};
 use crate::codec::{decode, history_entry, Logged};
 use crate::error::LedgerError;
 use crate::projection::Projections;
-use crate::rows::{
-    BalanceRow, DeadlineRow, DeadlineStatus, HistoryEntry, HistoryFilter, VerifySummary,
-};
+use crate::rows::{BalanceRow, DeadlineRow, HistoryEntry, HistoryFilter, VerifySummary};
 use crate::writer::WriteQueue;
 
 /// Called with the new head position after every commit (e.g. to wake event streams).
@@ -328,6 +326,33 @@ impl<S: EventStore> Ledger<S> {
             .collect())
     }
 
+    /// Every determination as `determination list` shows it, by id.
+    pub fn summaries(&self) -> Vec<crate::rows::DeterminationSummary> {
+        self.snapshot()
+            .states
+            .values()
+            .filter_map(crate::rows::DeterminationSummary::of)
+            .collect()
+    }
+
+    /// One determination with its withdrawal and variations; an unknown id is refused.
+    pub fn determination_record(
+        &self,
+        id: &str,
+    ) -> Result<crate::rows::DeterminationRecord, LedgerError> {
+        let id = id.trim();
+        let snapshot = self.snapshot();
+        let state = snapshot.states.get(id);
+        let determination = state
+            .and_then(|s| s.determination.clone())
+            .ok_or_else(|| LedgerError::refused(format!("unknown determination {id}")))?;
+        Ok(crate::rows::DeterminationRecord {
+            determination,
+            withdrawn: state.and_then(|s| s.withdrawn.clone()),
+            variations: state.map(|s| s.variations.clone()).unwrap_or_default(),
+        })
+    }
+
     /// One determination; an unknown id is refused.
     pub fn determination(&self, id: &str) -> Result<Determination, LedgerError> {
         let id = id.trim();
@@ -432,27 +457,15 @@ impl<S: EventStore> Ledger<S> {
             else {
                 continue;
             };
-            // Not yet made on `today`: nothing of it is due yet.
-            if determination.made_on > today {
+            // Not yet made on `today`, or withdrawn: nothing of it is due.
+            if determination.made_on > today || allocation.withdrawn {
                 continue;
             }
-            let deadline = determination.payment_deadline;
-            // As of `today`: a payment dated later has not happened yet on that day.
-            let (status, days_left) = match allocation.paid_by(today) {
-                Some(false) => (DeadlineStatus::Paid, None),
-                Some(true) => (DeadlineStatus::PaidLate, None),
-                None if today <= deadline => {
-                    (DeadlineStatus::Due, Some((deadline - today).num_days()))
-                }
-                None => (DeadlineStatus::Overdue, Some((deadline - today).num_days())),
-            };
-            rows.push(DeadlineRow {
-                determination: id.to_string(),
-                region: allocation.region.clone(),
-                deadline,
-                status,
-                days_left,
-            });
+            rows.push(crate::deadlines::deadline_row(
+                determination,
+                allocation,
+                today,
+            ));
         }
         Ok(rows)
     }

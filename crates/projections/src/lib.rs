@@ -13,6 +13,7 @@ mod as_of;
 mod balances;
 mod checkpoint;
 mod codec;
+mod deadlines;
 mod error;
 mod export;
 mod fingerprint;
@@ -35,7 +36,8 @@ mod writer;
 pub use access::{AccessRow, Caller, GrantedAccess};
 pub use api::{
     may_read, Api, BalancesQuery, DeadlinesQuery, DeterminationSource, PayRequest, RecoverRequest,
-    ReverseRequest, Session, SpendReportQuery, SpendRequest,
+    ReverseRequest, Session, SpendReportQuery, SpendRequest, VariedAmount, VaryRequest,
+    WithdrawRequest,
 };
 pub use checkpoint::{signed_text, PublicKey, Receipt, Signer, RECEIPT_FORMAT};
 pub use error::{ErrorKind, LedgerError};
@@ -46,9 +48,9 @@ pub use export::{
 pub use import::IMPORT_BUFFER_ROWS;
 pub use ledger::Ledger;
 pub use rows::{
-    BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, DeterminationSummary, HistoryEntry,
-    HistoryFilter, ImportSummary, Recorded, SpendLine, SpendReportBy, SpendReportRow, SpendRow,
-    VerifySummary,
+    BalanceRow, BalanceStatus, DeadlineRow, DeadlineStatus, DeterminationRecord,
+    DeterminationSummary, HistoryEntry, HistoryFilter, ImportSummary, InstalmentRow, Recorded,
+    SpendLine, SpendReportBy, SpendReportRow, SpendRow, VerifySummary,
 };
 pub use spend_csv::{SpendRows, HEADER as SPEND_CSV_HEADER};
 pub use writer::{event_type_names, MAX_GROUP};

@@ -20,13 +20,15 @@ use crate::error::LedgerError;
 use crate::spend::SpendByPurpose;
 
 pub(crate) const BALANCES: &str = "balances";
-pub(crate) const BALANCES_VERSION: u32 = 3;
+// 4: allocations know whether their determination was withdrawn.
+pub(crate) const BALANCES_VERSION: u32 = 4;
 pub(crate) const SPEND: &str = "spend";
 pub(crate) const SPEND_VERSION: u32 = 2;
 pub(crate) const ACCESS: &str = "access";
 pub(crate) const ACCESS_VERSION: u32 = 1;
 pub(crate) const STATE_KIND: &str = "state";
-pub(crate) const STATE_VERSION: u32 = 1;
+// 2: withdrawal, variations and each allocation's varied amount.
+pub(crate) const STATE_VERSION: u32 = 2;
 
 /// The store name of a determination's decision-state snapshot.
 pub(crate) fn state_model_name(determination: &str) -> String {

@@ -3,7 +3,7 @@
 //! finance teams' scripts.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use grant_ledger_domain::{Determination, Money};
+use grant_ledger_domain::{Determination, Money, State, Variation, Withdrawal};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -40,6 +40,12 @@ pub struct BalanceRow {
     pub unpaid: Money,
     /// paid − recovered − spent
     pub unspent: Money,
+    /// What is still to be paid: determined − paid, and nothing once withdrawn.
+    #[serde(default)]
+    pub outstanding: Money,
+    /// Payments counted (not reversed), each one instalment.
+    #[serde(default)]
+    pub instalments_paid: u32,
     pub status: BalanceStatus,
     pub paid_on: Option<NaiveDate>,
 }
@@ -74,6 +80,26 @@ pub struct DeadlineRow {
     pub status: DeadlineStatus,
     /// deadline − today; negative when overdue, `None` once paid.
     pub days_left: Option<i64>,
+    /// What is still to be paid on `today`: determined − paid, nothing once withdrawn.
+    #[serde(default)]
+    pub outstanding: Money,
+    /// Payments dated by `today` and not reversed, each one instalment.
+    #[serde(default)]
+    pub instalments_paid: u32,
+    /// Each instalment of the determination's schedule; empty without one.
+    #[serde(default)]
+    pub schedule: Vec<InstalmentRow>,
+}
+
+/// One instalment of a schedule, on `today`: payments are counted towards the
+/// instalments in order, so an instalment is paid once everything before it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalmentRow {
+    /// 1-based.
+    pub instalment: u32,
+    pub due: NaiveDate,
+    pub amount: Money,
+    pub outstanding: Money,
 }
 
 /// How `spend-report` divides a region's allocation into lines.
@@ -268,12 +294,18 @@ pub struct DeterminationSummary {
     pub grant_period_end: NaiveDate,
     pub instalments: u32,
     pub allocations: usize,
+    /// The allocations as last varied.
     pub total: Money,
+    /// When and why it was withdrawn; null while it stands.
+    #[serde(default)]
+    pub withdrawn: Option<Withdrawal>,
 }
 
 impl DeterminationSummary {
-    pub fn of(d: &Determination) -> Self {
-        DeterminationSummary {
+    /// The summary of a stream's state; `None` before its determination is made.
+    pub fn of(state: &State) -> Option<Self> {
+        let d = state.determination.as_ref()?;
+        Some(DeterminationSummary {
             id: d.id.clone(),
             title: d.title.clone(),
             financial_year: d.financial_year.clone(),
@@ -283,10 +315,46 @@ impl DeterminationSummary {
             grant_period_end: d.grant_period.end,
             instalments: d.instalments,
             allocations: d.allocations.len(),
-            total: d
-                .allocations
-                .iter()
-                .fold(Money::ZERO, |sum, a| crate::money_ops::plus(sum, a.amount)),
-        }
+            total: d.allocations.iter().fold(Money::ZERO, |sum, a| {
+                crate::money_ops::plus(sum, state.allocated(&a.region))
+            }),
+            withdrawn: state.withdrawn.clone(),
+        })
+    }
+}
+
+/// One determination as `determination show` gives it: the determination as made, and
+/// (only when there are any, so an untouched determination reads as it always did)
+/// its withdrawal and its variations, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeterminationRecord {
+    #[serde(flatten)]
+    pub determination: Determination,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variations: Vec<Variation>,
+}
+
+/// Read back from the JSON a server sends: the determination refuses unknown keys, so
+/// the two additions are taken off first.
+impl<'de> Deserialize<'de> for DeterminationRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut value = serde_json::Value::deserialize(deserializer)?;
+        let object = value
+            .as_object_mut()
+            .ok_or_else(|| D::Error::custom("a determination must be a JSON object"))?;
+        let withdrawn = object.remove("withdrawn").unwrap_or_default();
+        let variations = object.remove("variations").unwrap_or_default();
+        Ok(DeterminationRecord {
+            withdrawn: serde_json::from_value(withdrawn).map_err(D::Error::custom)?,
+            variations: if variations.is_null() {
+                Vec::new()
+            } else {
+                serde_json::from_value(variations).map_err(D::Error::custom)?
+            },
+            determination: serde_json::from_value(value).map_err(D::Error::custom)?,
+        })
     }
 }

@@ -126,7 +126,10 @@ impl<S: EventStore> Ledger<S> {
         command: Command,
     ) -> Result<Recorded, LedgerError> {
         let action = match &command {
-            Command::MakeDetermination { .. } => Action::ImportDetermination,
+            // Varying or withdrawing a determination is the department's act, as making it is.
+            Command::MakeDetermination { .. }
+            | Command::WithdrawDetermination { .. }
+            | Command::VaryDetermination { .. } => Action::ImportDetermination,
             Command::IssuePayment { .. } => Action::Pay,
             Command::RecoverGrant { .. } => Action::Recover,
             Command::SpendFunds { region, .. } => Action::Spend { region },

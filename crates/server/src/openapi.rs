@@ -19,6 +19,8 @@ use crate::{events, routes};
         routes::list_determinations,
         routes::show_determination,
         routes::check_determination,
+        routes::withdraw_determination,
+        routes::vary_determination,
         routes::pay,
         routes::spend,
         routes::import_spends,

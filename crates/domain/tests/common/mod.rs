@@ -45,7 +45,41 @@ pub fn given_made() -> Ledger {
     ledger
 }
 
-/// What `when` yields: the events decided, or the error.
+/// 31/7421 as if paid in two instalments (no schedule): one payment deadline.
+pub fn d7421_in_two() -> Determination {
+    let mut d = d7421();
+    d.instalments = 2;
+    d
+}
+
+/// 31/7421 paid 50% by 2024-08-30 and 50% by 2024-10-31.
+pub fn d7421_scheduled() -> Determination {
+    let mut d = d7421();
+    d.instalments = 2;
+    d.payment_deadline = date("2024-10-31");
+    d.schedule = vec![
+        grant_ledger_domain::Instalment {
+            due: date("2024-08-30"),
+            share: Some(50.into()),
+            amount: None,
+        },
+        grant_ledger_domain::Instalment {
+            due: date("2024-10-31"),
+            share: Some(50.into()),
+            amount: None,
+        },
+    ];
+    d
+}
+
+/// `given` this determination, made and nothing else.
+pub fn given(determination: Determination) -> Ledger {
+    let mut ledger = given_empty();
+    ledger.accept(ledger.make(determination));
+    ledger
+}
+
+/// What `when` yields/// What `when` yields: the events decided, or the error.
 pub struct Outcome(pub Result<Vec<Event>, DomainError>);
 
 impl Ledger {
@@ -174,6 +208,28 @@ impl Ledger {
             amount: money(amount),
             date: date(on),
             reason: "underspend returned".to_string(),
+        }
+    }
+
+    pub fn withdraw(&self, on: &str) -> Command {
+        Command::WithdrawDetermination {
+            id: self.id(),
+            determination: ID.to_string(),
+            date: date(on),
+            reason: "superseded by 31/7422".to_string(),
+        }
+    }
+
+    pub fn vary(&self, on: &str, table: &[(&str, &str)]) -> Command {
+        Command::VaryDetermination {
+            id: self.id(),
+            determination: ID.to_string(),
+            date: date(on),
+            reason: "letter of 1 November".to_string(),
+            allocations: table
+                .iter()
+                .map(|(region, amount)| (region.to_string(), money(amount)))
+                .collect(),
         }
     }
 

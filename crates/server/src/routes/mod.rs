@@ -26,12 +26,14 @@ use crate::problem::Problem;
 mod access;
 mod determinations;
 mod history;
+mod lifecycle;
 mod queries;
 mod recording;
 
 pub use access::*;
 pub use determinations::*;
 pub use history::*;
+pub use lifecycle::*;
 pub use queries::*;
 pub use recording::*;
 
@@ -67,6 +69,14 @@ pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
         )
         .route("/determinations/{id}", get(show_determination::<S>))
         .route("/determinations/{id}/check", get(check_determination::<S>))
+        .route(
+            "/determinations/{id}/withdrawal",
+            post(withdraw_determination::<S>),
+        )
+        .route(
+            "/determinations/{id}/variations",
+            post(vary_determination::<S>),
+        )
         .route("/payments", post(pay::<S>))
         .route("/spends", post(spend::<S>))
         .route("/spends/import", post(import_spends::<S>))

@@ -114,7 +114,7 @@ pub fn determination_options(api: &dyn Api) -> Result<Vec<(String, String)>, Led
 pub fn region_options(api: &dyn Api) -> Result<Vec<(String, String)>, LedgerError> {
     let mut regions: Vec<(String, String)> = Vec::new();
     for d in api.determinations()? {
-        for a in api.determination(&d.id)?.allocations {
+        for a in api.determination(&d.id)?.determination.allocations {
             let slug = grant_ledger_domain::region_slug(&a.region);
             if !regions.iter().any(|(s, _)| *s == slug) {
                 regions.push((slug, a.region));

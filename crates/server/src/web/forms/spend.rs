@@ -53,7 +53,7 @@ async fn choices<S: EventStore + 'static>(
 ) -> Result<Choices, Response> {
     blocking(state, viewer.caller.clone(), move |s| {
         let determination = chosen(s, determination)?;
-        let d = s.determination(&determination)?;
+        let d = s.determination(&determination)?.determination;
         let allocation = d
             .allocations
             .iter()

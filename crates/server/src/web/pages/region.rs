@@ -41,7 +41,7 @@ pub fn chosen(
     asked: Option<String>,
 ) -> Result<String, grant_ledger_projections::LedgerError> {
     match asked.filter(|d| !d.trim().is_empty()) {
-        Some(id) => Ok(s.determination(id.trim())?.id),
+        Some(id) => Ok(s.determination(id.trim())?.determination.id),
         None => match s.determinations()?.into_iter().next() {
             Some(d) => Ok(d.id),
             None => Err(grant_ledger_projections::LedgerError::NotFound(

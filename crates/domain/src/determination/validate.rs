@@ -1,207 +1,23 @@
-//! A section 31 grant determination as the ledger holds it: who is to be paid
-//! how much, by when, and the formula the amounts were built from. Owns the
-//! validation every determination passes before it can enter the ledger,
-//! however it arrived (file, built-in, or a stored event).
+//! The checks every determination passes before it can enter the ledger,
+//! however it arrived (file, built-in, or a stored event). Each refusal names
+//! the offending key in the file's terms (`allocation[3].amount`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
+use super::{component_amount_checked, working_amount, Basis, Component, Determination};
 use crate::error::DomainError;
-use crate::identifiers::{validate_identifiers, Funder};
+use crate::identifiers::validate_identifiers;
 use crate::limits::{
     MAX_ALLOCATIONS, MAX_AUTHORITIES_PER_ALLOCATION, MAX_COMPONENTS, MAX_INSTALMENTS, MAX_NAME_LEN,
     MAX_TEXT_LEN, MAX_UPLIFT, MAX_UPLIFT_SCALE, MAX_WORKING_FACTOR, MAX_WORKING_FACTORS,
 };
 use crate::money::Money;
-use crate::region::{region_matches, region_slug};
-
-/// One determination. `allocations` are what is legally determined;
-/// `components` are how those amounts were built, used only to check them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Determination {
-    pub id: String,
-    pub title: String,
-    pub financial_year: String,
-    pub made_on: NaiveDate,
-    /// The last day a payment is on time (inclusive).
-    pub payment_deadline: NaiveDate,
-    pub grant_period: GrantPeriod,
-    pub instalments: u32,
-    pub allocations: Vec<Allocation>,
-    pub components: Vec<Component>,
-    /// Who made it. Optional, and left out of the stored event when absent, so events
-    /// written before identifiers existed read and re-encode byte for byte.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub funder: Option<Funder>,
-}
-
-/// The period spend must fall in, both ends inclusive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantPeriod {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-}
-
-impl GrantPeriod {
-    pub fn contains(&self, date: NaiveDate) -> bool {
-        self.start <= date && date <= self.end
-    }
-}
-
-/// One region's share: paid to its lead authority, spendable by its authorities.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Allocation {
-    pub region: String,
-    pub lead_authority: String,
-    pub amount: Money,
-    pub authorities: Vec<String>,
-    /// The lead authority's org-id.guide identifier, e.g. `GB-LAE-WIL`. The identifiers
-    /// are optional and skipped when absent, as [`Determination::funder`] is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org_id: Option<String>,
-    /// The region's ONS code, e.g. `E12000009`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region_ons_code: Option<String>,
-    /// Authority (canonical name) -> its ONS code.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub authority_ons_codes: BTreeMap<String, String>,
-}
-
-impl Allocation {
-    /// The canonical name of one of this region's authorities, matched in any case.
-    pub fn authority(&self, query: &str) -> Option<&str> {
-        let query = query.trim().to_lowercase();
-        self.authorities
-            .iter()
-            .find(|a| a.to_lowercase() == query)
-            .map(String::as_str)
-    }
-}
-
-/// One purpose of the grant and how much of each allocation it accounts for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Component {
-    pub purpose: String,
-    pub basis: Basis,
-    pub amount: Money,
-    /// Region name -> fractional uplift (0.14 = +14%) applied to this
-    /// component's amount for that region.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub uplift: BTreeMap<String, Decimal>,
-    /// The one region a `fixed` component goes to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// The letter's stated working, when it gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub working: Option<Working>,
-}
-
-/// How a component's amount is spread over regions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Basis {
-    /// The amount goes to every region.
-    PerRegion,
-    /// The amount goes to every region once per authority in it.
-    PerAuthority,
-    /// The whole amount goes to the one named region.
-    Fixed,
-}
-
-impl Basis {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Basis::PerRegion => "per-region",
-            Basis::PerAuthority => "per-authority",
-            Basis::Fixed => "fixed",
-        }
-    }
-}
-
-/// A stated working such as "4 authorities x 39 days at £600": the product of
-/// `factors` times `rate` is what the amount should be.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Working {
-    pub factors: Vec<u32>,
-    pub rate: Money,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-/// The stream every event of one determination belongs to.
-pub fn stream_for(determination_id: &str) -> String {
-    format!("determination/{determination_id}")
-}
+use crate::region::region_slug;
 
 impl Determination {
-    /// The allocation for a region named in any case or by slug.
-    pub fn allocation(&self, region_query: &str) -> Option<&Allocation> {
-        self.allocations
-            .iter()
-            .find(|a| region_matches(&a.region, region_query))
-    }
-
-    /// The component for a purpose, matched in any case.
-    /// The component of a purpose named in any case, with spaces or hyphens
-    /// (`"self assessment"`, `Self-Assessment`), as regions are matched.
-    pub fn purpose(&self, purpose: &str) -> Option<&Component> {
-        let purpose = crate::region::region_slug(purpose);
-        if purpose.is_empty() {
-            return None;
-        }
-        self.components
-            .iter()
-            .find(|c| crate::region::region_slug(&c.purpose) == purpose)
-    }
-
-    /// This determination's stream.
-    pub fn stream(&self) -> String {
-        stream_for(&self.id)
-    }
-
-    /// Purpose -> the formula amount of that purpose for one region (zero for
-    /// a fixed component that goes elsewhere). Empty for an unknown region.
-    pub fn budget(&self, region: &str) -> BTreeMap<String, Money> {
-        let Some(allocation) = self.allocation(region) else {
-            return BTreeMap::new();
-        };
-        self.components
-            .iter()
-            .map(|component| {
-                (
-                    component.purpose.clone(),
-                    component_amount(component, allocation),
-                )
-            })
-            .collect()
-    }
-
-    /// The names of all regions, for messages listing what is valid.
-    pub fn region_names(&self) -> String {
-        self.allocations
-            .iter()
-            .map(|a| a.region.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// The names of all purposes, for messages listing what is valid.
-    pub fn purpose_names(&self) -> String {
-        self.components
-            .iter()
-            .map(|c| c.purpose.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
     /// Checks everything a determination must satisfy to enter the ledger.
     /// Errors are malformed-input errors naming the offending key in the
     /// file's terms (`allocation[3].amount`, counting from 1).
@@ -249,6 +65,7 @@ impl Determination {
                 ),
             ));
         }
+        self.validate_schedule()?;
         if self.allocations.is_empty() {
             return Err(bad(
                 "allocation",
@@ -326,7 +143,186 @@ impl Determination {
                 }
             }
         }
+        self.validate_schedule_sums()?;
         validate_identifiers(self)
+    }
+
+    /// The schedule's own shape: one table per instalment, each with a share or an
+    /// amount, due dates ascending from `made_on` to `payment_deadline`.
+    fn validate_schedule(&self) -> Result<(), DomainError> {
+        let Some(last) = self.schedule.last() else {
+            return Ok(());
+        };
+        if usize::try_from(self.instalments).ok() != Some(self.schedule.len()) {
+            return Err(bad(
+                "instalments",
+                format!(
+                    "{} is not the number of [[instalment]] tables ({})",
+                    self.instalments,
+                    self.schedule.len()
+                ),
+            ));
+        }
+        let by_share = self.schedule[0].share.is_some();
+        // Where every allocation gives its own amount for each instalment, the
+        // instalments need only their due dates.
+        let all_fixed = self
+            .allocations
+            .iter()
+            .all(|a| !a.instalment_amounts.is_empty());
+        let mut previous: Option<NaiveDate> = None;
+        for (index, instalment) in self.schedule.iter().enumerate() {
+            let key = format!("instalment[{}]", index + 1);
+            match (instalment.share, instalment.amount) {
+                (Some(_), Some(_)) => {
+                    return Err(bad(&key, "gives both a share and an amount; give one"))
+                }
+                (None, None) if all_fixed => {}
+                (None, None) => return Err(bad(
+                    &key,
+                    "needs a share or an amount, unless every allocation gives its instalment_amounts",
+                )),
+                (Some(share), None) => {
+                    if !by_share {
+                        return Err(bad(
+                            &format!("{key}.share"),
+                            "every instalment gives an amount, as instalment[1] does, or every one a share",
+                        ));
+                    }
+                    if share <= Decimal::ZERO || share > Decimal::ONE_HUNDRED {
+                        return Err(bad(
+                            &format!("{key}.share"),
+                            format!("{share}% must be more than 0% and at most 100%"),
+                        ));
+                    }
+                    if share.normalize().scale() > 2 {
+                        return Err(bad(
+                            &format!("{key}.share"),
+                            format!("{share}% has more than 2 decimal places"),
+                        ));
+                    }
+                }
+                (None, Some(amount)) => {
+                    if by_share {
+                        return Err(bad(
+                            &format!("{key}.amount"),
+                            "every instalment gives a share, as instalment[1] does, or every one an amount",
+                        ));
+                    }
+                    if !amount.is_positive() {
+                        return Err(bad(&format!("{key}.amount"), "must be greater than zero"));
+                    }
+                }
+            }
+            let due_key = format!("{key}.due");
+            if instalment.due < self.made_on {
+                return Err(bad(
+                    &due_key,
+                    format!("{} is before made_on {}", instalment.due, self.made_on),
+                ));
+            }
+            if let Some(previous) = previous.filter(|p| instalment.due <= *p) {
+                return Err(bad(
+                    &due_key,
+                    format!(
+                        "{} is not after instalment[{index}].due {previous}; due dates must ascend",
+                        instalment.due
+                    ),
+                ));
+            }
+            previous = Some(instalment.due);
+        }
+        if self.payment_deadline != last.due {
+            return Err(bad(
+                "payment_deadline",
+                format!(
+                    "{} is not the last instalment's due date {}",
+                    self.payment_deadline, last.due
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Shares must make 100%, and amounts every allocation (but those that give their own
+    /// instalment amounts, which must make it themselves).
+    fn validate_schedule_sums(&self) -> Result<(), DomainError> {
+        for (index, allocation) in self.allocations.iter().enumerate() {
+            let fixed = &allocation.instalment_amounts;
+            if fixed.is_empty() {
+                continue;
+            }
+            let key = format!("allocation[{}].instalment_amounts", index + 1);
+            if self.schedule.is_empty() {
+                return Err(bad(
+                    &key,
+                    "gives instalment amounts, but the determination has no [[instalment]] due dates",
+                ));
+            }
+            if fixed.len() != self.schedule.len() {
+                return Err(bad(
+                    &key,
+                    format!(
+                        "has {} amounts, not one for each of the {} instalments",
+                        fixed.len(),
+                        self.schedule.len()
+                    ),
+                ));
+            }
+            if fixed.iter().any(|a| !a.is_positive()) {
+                return Err(bad(&key, "every amount must be greater than zero"));
+            }
+            let total = fixed
+                .iter()
+                .try_fold(Money::ZERO, |sum, a| sum.checked_add(*a))
+                .unwrap_or(Money::MAX);
+            if total != allocation.amount {
+                return Err(bad(
+                    &key,
+                    format!(
+                        "adds up to {total}, not the allocation's amount of {}",
+                        allocation.amount
+                    ),
+                ));
+            }
+        }
+        if self.schedule.is_empty()
+            || self.schedule[0].amount.is_none() && self.schedule[0].share.is_none()
+        {
+            return Ok(());
+        }
+        if self.schedule[0].share.is_some() {
+            let total = self
+                .schedule
+                .iter()
+                .filter_map(|i| i.share)
+                .fold(Decimal::ZERO, |sum, share| sum.saturating_add(share));
+            if total != Decimal::ONE_HUNDRED {
+                return Err(bad(
+                    "instalment",
+                    format!("the shares add up to {}%, not 100%", total.normalize()),
+                ));
+            }
+            return Ok(());
+        }
+        let mut total = Money::ZERO;
+        for amount in self.schedule.iter().filter_map(|i| i.amount) {
+            total = total.checked_add(amount).unwrap_or(Money::MAX);
+        }
+        for (index, allocation) in self.allocations.iter().enumerate() {
+            if allocation.instalment_amounts.is_empty() && allocation.amount != total {
+                return Err(bad(
+                    "instalment",
+                    format!(
+                        "the amounts add up to {total}, not allocation[{}]'s ({}) amount of {}",
+                        index + 1,
+                        allocation.region,
+                        allocation.amount
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_component(
@@ -446,57 +442,6 @@ impl Determination {
         }
         Ok(())
     }
-}
-
-/// One component's formula amount for one region, before nothing else: the
-/// amount per region, times the region's authorities for per-authority, only
-/// for its own region if fixed; times (1 + uplift) for an uplifted region,
-/// rounded to the penny (half away from zero) because an uplift fraction can
-/// yield fractions of a penny.
-pub(crate) fn component_amount_checked(
-    component: &Component,
-    allocation: &Allocation,
-) -> Option<Money> {
-    let base = match component.basis {
-        Basis::PerRegion => component.amount.amount(),
-        Basis::PerAuthority => {
-            let count = u32::try_from(allocation.authorities.len()).ok()?;
-            component
-                .amount
-                .amount()
-                .checked_mul(Decimal::from(count))?
-        }
-        Basis::Fixed => match &component.region {
-            Some(region) if region_matches(&allocation.region, region) => component.amount.amount(),
-            _ => Decimal::ZERO,
-        },
-    };
-    let uplift = component
-        .uplift
-        .iter()
-        .find(|(region, _)| region_matches(&allocation.region, region))
-        .map(|(_, fraction)| *fraction)
-        .unwrap_or(Decimal::ZERO);
-    let factor = Decimal::ONE.checked_add(uplift)?;
-    let amount = base
-        .checked_mul(factor)?
-        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    Money::from_decimal(amount).ok()
-}
-
-/// As [`component_amount_checked`], clamped for determinations built by hand
-/// that skipped [`Determination::validate`].
-pub(crate) fn component_amount(component: &Component, allocation: &Allocation) -> Money {
-    component_amount_checked(component, allocation).unwrap_or(Money::MAX)
-}
-
-/// The product of a working's factors times its rate, if representable.
-pub(crate) fn working_amount(working: &Working) -> Option<Money> {
-    let mut total = working.rate.amount();
-    for factor in &working.factors {
-        total = total.checked_mul(Decimal::from(*factor))?;
-    }
-    Money::from_decimal(total).ok()
 }
 
 fn bad(key: &str, problem: impl std::fmt::Display) -> DomainError {

@@ -1,0 +1,148 @@
+//! Paying a region's lead authority: against the allocation, the instalments
+//! and the payment deadline.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::{allocation, figures, not_withdrawn, positive};
+use crate::determination::Determination;
+use crate::error::DomainError;
+use crate::event::{Event, EventData, PaymentIssued};
+use crate::money::Money;
+use crate::state::State;
+
+/// The fields of a payment command, gathered so the rule reads as one unit.
+pub(super) struct Payment {
+    pub(super) region: String,
+    pub(super) amount: Money,
+    pub(super) date: NaiveDate,
+    pub(super) reference: Option<String>,
+    pub(super) late_reason: Option<String>,
+}
+
+pub(super) fn issue_payment(
+    state: &State,
+    d: &Determination,
+    id: Uuid,
+    payment: Payment,
+) -> Result<Vec<Event>, DomainError> {
+    let Payment {
+        region,
+        amount,
+        date,
+        reference,
+        late_reason,
+    } = payment;
+    positive("payment", amount)?;
+    let allocation = allocation(d, &region)?;
+    not_withdrawn(state, d, "paid")?;
+    let figures = figures(state, allocation);
+    // What the region is to be paid now: a variation may have changed it.
+    let allocated = state.allocated(&allocation.region);
+    if date < d.made_on {
+        return Err(DomainError::refused(format!(
+            "payment dated {date} is before determination {} was made on {}",
+            d.id, d.made_on
+        )));
+    }
+    let instalment = figures.instalments.saturating_add(1);
+    // Each instalment of a schedule is late against its own due date.
+    let due = d.due_date(instalment);
+    let late = date > due;
+    let deadline = if d.schedule.is_empty() {
+        format!("the deadline of determination {} is {due}", d.id)
+    } else {
+        format!(
+            "instalment {instalment} of determination {} is due by {due}",
+            d.id
+        )
+    };
+    if !late && late_reason.is_some() {
+        // Stored but shown nowhere a reader would look, a late reason on an on-time
+        // payment would only mislead.
+        return Err(DomainError::refused(format!(
+            "payment dated {date} is on time ({deadline}), so it takes no late reason; leave the late reason out"
+        )));
+    }
+    if late && late_reason.is_none() {
+        let after = if d.schedule.is_empty() {
+            format!("the deadline {due} of determination {}", d.id)
+        } else {
+            format!(
+                "the due date {due} of instalment {instalment} of determination {}",
+                d.id
+            )
+        };
+        return Err(DomainError::refused(format!(
+            "payment dated {date} is after {after} and no late reason was given"
+        )));
+    }
+    if figures.instalments >= d.instalments {
+        // Name what is on record, so the officer can see which payment stands.
+        let on_record = figures
+            .payments
+            .iter()
+            .map(|p| format!("{} on {}", p.amount, p.date))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(DomainError::refused(format!(
+            "{} is already paid in its {} instalment(s) of determination {} ({on_record})",
+            allocation.region, d.instalments, d.id
+        )));
+    }
+    if d.instalments == 1 && amount != allocated {
+        return Err(DomainError::refused(format!(
+            "payment of {amount} to {} is not its allocation of {allocated}; determination {} is paid in one instalment",
+            allocation.region, d.id
+        )));
+    }
+    let paid = figures
+        .paid
+        .checked_add(amount)
+        .filter(|paid| *paid <= allocated)
+        .ok_or_else(|| {
+            DomainError::refused(format!(
+                "payment of {amount} would take {}'s paid to {}, above its allocation of {allocated}",
+                allocation.region,
+                figures.paid.saturating_add(amount),
+            ))
+        })?;
+    // A schedule says how much is due by each instalment: no more may be paid by then.
+    let due_so_far = d
+        .instalment_amounts(&allocation.region, allocated)
+        .into_iter()
+        .take(usize::try_from(instalment).unwrap_or(usize::MAX))
+        .fold(Money::ZERO, Money::saturating_add);
+    if !d.schedule.is_empty() && paid > due_so_far {
+        return Err(DomainError::refused(format!(
+            "payment of {amount} would take {}'s paid to {paid}, beyond the {due_so_far} due by instalment {instalment} of determination {} (due {due})",
+            allocation.region, d.id
+        )));
+    }
+    // The last permitted instalment must complete the allocation: any less could never
+    // be paid afterwards.
+    if instalment == d.instalments && paid != allocated {
+        return Err(DomainError::refused(format!(
+            "payment of {amount} is {}'s last permitted instalment ({instalment} of {}) of determination {}, so it must complete the allocation of {allocated}: it must be {}",
+            allocation.region,
+            d.instalments,
+            d.id,
+            allocated.saturating_sub(figures.paid)
+        )));
+    }
+    debug_assert!(paid.is_positive());
+    Ok(vec![Event {
+        id,
+        data: EventData::PaymentIssued(PaymentIssued {
+            determination: d.id.clone(),
+            region: allocation.region.clone(),
+            lead_authority: allocation.lead_authority.clone(),
+            amount,
+            date,
+            instalment,
+            reference,
+            late,
+            late_reason,
+        }),
+    }])
+}

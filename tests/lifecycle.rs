@@ -1,0 +1,272 @@
+//! End-to-end: the whole life of a two-instalment determination with the real binary, from
+//! import to the final payment, with a variation in between and `--as-of` before and after
+//! it; and a withdrawal.
+
+mod common;
+
+use common::{money, row, Ledger};
+
+/// 31/9001: North East £58,000 and London £100,000, 50% due by 2025-06-30 and 50% by
+/// 2025-10-31.
+const TWO_INSTALMENTS: &str = include_str!("fixtures/two-instalments-9001.toml");
+
+const VARIATION: &str = "[[allocation]]\nregion = \"london\"\namount = \"90,000\"\n";
+
+fn imported() -> Ledger {
+    let l = Ledger::empty();
+    let file = l.file("two.toml", TWO_INSTALMENTS);
+    l.ok(&["determination", "import", &file]);
+    l
+}
+
+#[test]
+fn a_two_instalment_determination_from_import_to_the_final_payment() {
+    let l = imported();
+    // Nothing is paid: each region's first instalment is due by 2025-06-30.
+    let due = l.json_line("deadlines 31/9001 --today 2025-06-01");
+    let ne = row(&due, "North East");
+    assert_eq!(
+        (ne["deadline"].as_str(), ne["status"].as_str()),
+        (Some("2025-06-30"), Some("due"))
+    );
+    assert_eq!(money(&ne["outstanding"]), "58000.00");
+    assert_eq!(ne["instalments_paid"], 0);
+    let schedule = ne["schedule"].as_array().expect("schedule");
+    assert_eq!(schedule.len(), 2);
+    assert_eq!(money(&schedule[0]["amount"]), "29000.00");
+    assert_eq!(schedule[1]["due"], "2025-10-31");
+
+    // More than is due by the first instalment is refused; its share is accepted.
+    l.fails_line(
+        "pay 31/9001 --region north-east --amount 30000 --date 2025-06-01",
+        1,
+        &["beyond the £29,000.00 due by instalment 1 of determination 31/9001 (due 2025-06-30)"],
+    );
+    l.ok_line("pay 31/9001 --region north-east --amount 20000 --date 2025-06-01");
+    // The last permitted instalment must complete the allocation.
+    l.fails_line(
+        "pay 31/9001 --region north-east --amount 20000 --date 2025-09-01",
+        1,
+        &["it must be £38,000.00"],
+    );
+    // Between the two due dates the first instalment is what is outstanding.
+    let mid = l.json_line("deadlines 31/9001 --today 2025-06-15");
+    let ne = row(&mid, "North East");
+    assert_eq!(ne["deadline"], "2025-06-30");
+    assert_eq!(money(&ne["schedule"][0]["outstanding"]), "9000.00");
+    assert_eq!(money(&ne["schedule"][1]["outstanding"]), "29000.00");
+    assert_eq!(ne["instalments_paid"], 1);
+
+    // The second instalment is judged against its own due date: on time in September.
+    let paid = l.json_line("pay 31/9001 --region north-east --amount 38000 --date 2025-09-01");
+    assert_eq!(paid["data"]["late"], false);
+    assert_eq!(paid["data"]["instalment"], 2);
+    let balances = l.json_line("balances 31/9001");
+    let ne = row(&balances, "North East");
+    assert_eq!(ne["status"], "paid");
+    assert_eq!(money(&ne["outstanding"]), "0.00");
+    assert_eq!(ne["instalments_paid"], 2);
+    let table = l.ok_line("deadlines 31/9001 --today 2025-09-02").stdout;
+    assert!(
+        table.contains("Instalments") && table.contains("£29,000.00"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_variation_changes_the_figures_from_its_date_and_as_of_before_it_they_stand() {
+    let l = imported();
+    l.ok_line("pay 31/9001 --region london --amount 50000 --date 2025-06-20");
+    let file = l.file("variation.toml", VARIATION);
+    let varied = l.json(&[
+        "determination",
+        "vary",
+        "31/9001",
+        &file,
+        "--reason",
+        "letter of 1 September",
+        "--date",
+        "2025-09-01",
+    ]);
+    assert_eq!(varied["type"], "DeterminationVaried");
+    assert_eq!(varied["effective_date"], "2025-09-01");
+    assert_eq!(
+        money(&varied["data"]["allocations"][0]["previous"]),
+        "100000.00"
+    );
+
+    let before = l.json_line("balances 31/9001 --region london --as-of 2025-08-31");
+    assert_eq!(money(&row(&before, "London")["determined"]), "100000.00");
+    assert_eq!(money(&row(&before, "London")["outstanding"]), "50000.00");
+    let after = l.json_line("balances 31/9001 --region london --as-of 2025-09-01");
+    assert_eq!(money(&row(&after, "London")["determined"]), "90000.00");
+    assert_eq!(money(&row(&after, "London")["unpaid"]), "40000.00");
+
+    // Deadlines on a day before the variation count the allocation before it.
+    let on = |today: &str| {
+        let rows = l.json_line(&format!("deadlines 31/9001 --today {today}"));
+        let london = row(&rows, "London");
+        (
+            money(&london["outstanding"]).to_string(),
+            money(&london["schedule"][1]["amount"]).to_string(),
+        )
+    };
+    assert_eq!(on("2025-08-31"), ("50000.00".into(), "50000.00".into()));
+    assert_eq!(on("2025-09-01"), ("40000.00".into(), "45000.00".into()));
+
+    // The spend report's lines add up to the allocation in force on the day.
+    let sum = |rows: &serde_json::Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["region"] == "London")
+            .map(|r| money(&r["budget"]).parse::<f64>().unwrap())
+            .sum::<f64>()
+    };
+    assert_eq!(
+        sum(&l.json_line("spend-report 31/9001 --as-of 2025-08-31")),
+        100000.0
+    );
+    assert_eq!(sum(&l.json_line("spend-report 31/9001")), 90000.0);
+
+    // The final instalment now completes the varied allocation.
+    l.fails_line(
+        "pay 31/9001 --region london --amount 50000 --date 2025-10-01",
+        1,
+        &["above its allocation of £90,000.00"],
+    );
+    l.ok_line("pay 31/9001 --region london --amount 40000 --date 2025-10-01");
+
+    let show = l.ok_line("determination show 31/9001").stdout;
+    assert!(
+        show.contains("Variations")
+            && show.contains("letter of 1 September")
+            && show.contains("£90,000.00"),
+        "{show}"
+    );
+    let shown = l.json_line("determination show 31/9001");
+    assert_eq!(shown["variations"][0]["date"], "2025-09-01");
+    assert_eq!(
+        money(&l.json_line("determination list")[0]["total"]),
+        "148000.00"
+    );
+}
+
+#[test]
+fn a_variation_below_what_is_paid_is_refused() {
+    let l = imported();
+    l.ok_line("pay 31/9001 --region london --amount 50000 --date 2025-06-20");
+    let file = l.file(
+        "variation.toml",
+        "[[allocation]]\nregion = \"London\"\namount = \"40000\"\n",
+    );
+    l.fails(
+        &[
+            "determination",
+            "vary",
+            "31/9001",
+            &file,
+            "--reason",
+            "cut",
+            "--date",
+            "2025-09-01",
+        ],
+        1,
+        &["varying London's allocation to £40,000.00 would leave its paid of £50,000.00 above it"],
+    );
+    let broken = l.file("broken.toml", "[[allocation]]\nregion = \"London\"\n");
+    l.fails(
+        &[
+            "determination",
+            "vary",
+            "31/9001",
+            &broken,
+            "--reason",
+            "cut",
+        ],
+        2,
+        &["allocation[1].amount: is missing"],
+    );
+}
+
+#[test]
+fn a_withdrawn_determination_takes_no_payment_and_says_it_was_withdrawn() {
+    let l = imported();
+    let withdrawn =
+        l.json_line("determination withdraw 31/9001 --reason superseded --date 2025-05-10");
+    assert_eq!(withdrawn["type"], "DeterminationWithdrawn");
+    l.fails_line(
+        "pay 31/9001 --region london --amount 50000 --date 2025-06-20",
+        1,
+        &["determination 31/9001 was withdrawn on 2025-05-10 (superseded), so nothing more can be paid on it"],
+    );
+    l.fails_line(
+        "determination withdraw 31/9001 --reason again --date 2025-05-11",
+        1,
+        &["already withdrawn"],
+    );
+    let list = l.json_line("determination list");
+    assert_eq!(list[0]["withdrawn"]["date"], "2025-05-10");
+    assert_eq!(
+        l.json_line("determination show 31/9001")["withdrawn"]["reason"],
+        "superseded"
+    );
+    assert!(l
+        .ok_line("determination show 31/9001")
+        .stdout
+        .contains("withdrawn         2025-05-10 (superseded)"));
+    // Nothing is due on it any more.
+    assert_eq!(
+        l.json_line("deadlines 31/9001 --today 2025-06-01"),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn a_determination_with_a_payment_cannot_be_withdrawn() {
+    let l = imported();
+    l.ok_line("pay 31/9001 --region london --amount 50000 --date 2025-06-20");
+    l.fails_line(
+        "determination withdraw 31/9001 --reason superseded --date 2025-07-01",
+        1,
+        &["cannot be withdrawn, because London has been paid £50,000.00"],
+    );
+}
+
+#[test]
+fn a_keyed_variation_repeated_appends_nothing_and_the_key_cannot_be_reused() {
+    let l = imported();
+    let file = l.file("variation.toml", VARIATION);
+    let vary = |file: &str| {
+        vec![
+            "determination".to_string(),
+            "vary".into(),
+            "31/9001".into(),
+            file.to_string(),
+            "--reason".into(),
+            "letter".into(),
+            "--date".into(),
+            "2025-09-01".into(),
+            "--key".into(),
+            "letter-1".into(),
+        ]
+    };
+    let args = vary(&file);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    l.ok(&args);
+    let events = l.events();
+    let again = l.ok(&args);
+    assert!(
+        again.stderr.contains("already recorded with key letter-1"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(l.events(), events);
+    let other = l.file(
+        "other.toml",
+        "[[allocation]]\nregion = \"london\"\namount = \"80000\"\n",
+    );
+    let args = vary(&other);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    l.fails(&args, 1, &["letter-1"]);
+}
