@@ -6,14 +6,18 @@
 //!
 //! The signed bytes are a fixed, versioned text (see [`signed_text`] and
 //! docs/storage.md), so an auditor can check a receipt with any Ed25519 tool. This module
-//! owns the format and the cryptography; where the key is kept is the binary's business.
+//! owns the format, the cryptography and `Ledger::checkpoint`; where the key is kept is the
+//! binary's business.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use grant_ledger_store::EventStore;
+
 use crate::error::LedgerError;
+use crate::ledger::Ledger;
 
 /// The first line of the signed text and the `format` of a receipt.
 pub const RECEIPT_FORMAT: &str = "grant-ledger checkpoint v1";
@@ -194,6 +198,39 @@ impl Signer {
             public_key: public_key.hex(),
             signature: hex::encode(signature.to_bytes()),
         }
+    }
+}
+
+impl<S: EventStore> Ledger<S> {
+    /// The public key of this ledger's signing key, if it has one.
+    pub fn public_key(&self) -> Option<PublicKey> {
+        self.signer.as_ref().map(Signer::public_key)
+    }
+
+    /// A receipt for the committed head, signed at `now`. It records nothing: a checkpoint
+    /// is a statement about the log, and an event would move the head past what it signs.
+    /// The head is signed only if the event stored at its position has its hash.
+    pub fn checkpoint(&self, now: DateTime<Utc>) -> Result<Receipt, LedgerError> {
+        let signer = self.signer.as_ref().ok_or_else(|| LedgerError::Reported {
+            kind: crate::ErrorKind::Unavailable,
+            message: "this ledger has no signing key, so it can neither sign a checkpoint nor prove one (a ledger directory keeps its key in signing.key; a ledger in PostgreSQL needs --signing-key FILE or GRANT_LEDGER_SIGNING_KEY=FILE, for serve too)".to_string(),
+        })?;
+        let head = self.store().head()?;
+        if head.position == 0 {
+            return Err(LedgerError::refused(
+                "the ledger holds no event yet, so there is no head to sign",
+            ));
+        }
+        match self.store().event_at(head.position)? {
+            Some(event) if event.hash == head.hash => {}
+            _ => {
+                return Err(LedgerError::corrupt(format!(
+                    "the head at position {} does not match the event stored there, so no checkpoint is signed; run grant-ledger verify",
+                    head.position
+                )))
+            }
+        }
+        Ok(signer.sign(head.position, &head.hash, now))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use grant_ledger_domain::{
     check, region_matches, region_slug, Determination, EventType, FormulaCheck,
 };
@@ -13,7 +13,7 @@ use grant_ledger_store::{EventStore, RecordedEvent};
 use uuid::Uuid;
 
 use crate::access::Caller;
-use crate::checkpoint::{PublicKey, Receipt, Signer};
+use crate::checkpoint::Signer;
 use crate::codec::{decode, history_entry, Logged};
 use crate::error::LedgerError;
 use crate::projection::Projections;
@@ -36,7 +36,7 @@ pub struct Ledger<S: EventStore> {
     pub(crate) writes: WriteQueue,
     observers: Mutex<Vec<Observer>>,
     /// The key checkpoints are signed with, if the binary found or made one.
-    signer: Option<Signer>,
+    pub(crate) signer: Option<Signer>,
     /// The store was damaged when this was made, so the models were not read: they are
     /// read after the first `verify` that passes.
     opened_damaged: std::sync::atomic::AtomicBool,
@@ -83,37 +83,6 @@ impl<S: EventStore> Ledger<S> {
     pub fn with_signer(mut self, signer: Signer) -> Self {
         self.signer = Some(signer);
         self
-    }
-
-    /// The public key of this ledger's signing key, if it has one.
-    pub fn public_key(&self) -> Option<PublicKey> {
-        self.signer.as_ref().map(Signer::public_key)
-    }
-
-    /// A receipt for the committed head, signed at `now`. It records nothing: a checkpoint
-    /// is a statement about the log, and an event would move the head past what it signs.
-    /// The head is signed only if the event stored at its position has its hash.
-    pub fn checkpoint(&self, now: DateTime<Utc>) -> Result<Receipt, LedgerError> {
-        let signer = self.signer.as_ref().ok_or_else(|| LedgerError::Reported {
-            kind: crate::ErrorKind::Unavailable,
-            message: "this ledger has no signing key, so it can neither sign a checkpoint nor prove one (a ledger directory keeps its key in signing.key; a ledger in PostgreSQL needs --signing-key FILE or GRANT_LEDGER_SIGNING_KEY=FILE, for serve too)".to_string(),
-        })?;
-        let head = self.store.head()?;
-        if head.position == 0 {
-            return Err(LedgerError::refused(
-                "the ledger holds no event yet, so there is no head to sign",
-            ));
-        }
-        match self.store.event_at(head.position)? {
-            Some(event) if event.hash == head.hash => {}
-            _ => {
-                return Err(LedgerError::corrupt(format!(
-                    "the head at position {} does not match the event stored there, so no checkpoint is signed; run grant-ledger verify",
-                    head.position
-                )))
-            }
-        }
-        Ok(signer.sign(head.position, &head.hash, now))
     }
 
     /// The damage the store has found, as the error every front end answers with while
