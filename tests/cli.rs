@@ -777,7 +777,7 @@ fn queries_need_an_existing_ledger_and_create_nothing() {
 }
 
 #[test]
-fn a_ledger_holds_only_sleds_files() {
+fn a_ledger_holds_only_sleds_files_and_its_signing_key() {
     let l = Ledger::paid();
     for entry in std::fs::read_dir(l.dir()).expect("read dir") {
         let name = entry
@@ -786,11 +786,12 @@ fn a_ledger_holds_only_sleds_files() {
             .to_string_lossy()
             .into_owned();
         assert!(
-            ["blobs", "conf", "db"].contains(&name.as_str()) || name.starts_with("snap."),
-            "{name} is not one of sled's files"
+            ["blobs", "conf", "db", "signing.key"].contains(&name.as_str())
+                || name.starts_with("snap."),
+            "{name} is not one of sled's files nor the checkpoint signing key"
         );
     }
-    // And sled alone opens it, as the contract says.
+    // And sled alone opens it, as the contract says, the key beside its files.
     let db = common::sled_open(&l.dir());
     let events = db.open_tree("events").expect("events tree");
     assert_eq!(events.len(), 10);

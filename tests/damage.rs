@@ -116,8 +116,8 @@ fn no_sled_internal_text_reaches_a_user() {
     }
 }
 
-#[test]
-fn a_server_on_a_ledger_found_damaged_answers_503_to_all_but_verify() {
+/// A ledger directory with 31/7421 imported, and tokens for an admin and London's lead.
+fn admin_and_london() -> (Dir, String, String) {
     let dir = Dir::new();
     let admin = dir.grant_local("root", "admin", "admin");
     dir.local_ok(
@@ -125,6 +125,12 @@ fn a_server_on_a_ledger_found_damaged_answers_503_to_all_but_verify() {
         &["determination", "import", "--builtin", "31/7421"],
     );
     let lead = dir.grant_local("root", "lead-london", "region:london");
+    (dir, admin, lead)
+}
+
+#[test]
+fn a_server_on_a_ledger_found_damaged_answers_503_to_all_but_verify() {
+    let (dir, admin, lead) = admin_and_london();
     dir.local_ok("finance", &words(PAY_LONDON));
     dir.local_ok("finance", &words(PAY_NORTH_EAST));
     // Event 4 is the first payment, in the middle of the log.
@@ -270,13 +276,7 @@ fn rebuild_is_refused_while_the_log_itself_is_damaged() {
 
 #[test]
 fn only_admin_may_rebuild_through_the_server() {
-    let dir = Dir::new();
-    let admin = dir.grant_local("root", "admin", "admin");
-    dir.local_ok(
-        "admin",
-        &["determination", "import", "--builtin", "31/7421"],
-    );
-    let lead = dir.grant_local("root", "lead-london", "region:london");
+    let (dir, admin, lead) = admin_and_london();
     let server = dir.serve();
     let http = server.http();
     let body = serde_json::json!({ "reason": "routine" });

@@ -16,6 +16,7 @@ fn bin() -> Command {
     cmd.env_remove("GRANT_LEDGER_DIR")
         .env_remove("GRANT_LEDGER_SERVER")
         .env_remove("GRANT_LEDGER_STORE")
+        .env_remove("GRANT_LEDGER_SIGNING_KEY")
         .env("USER", "tester")
         .env("NO_COLOR", "1");
     cmd
@@ -348,4 +349,44 @@ fn migrate_copies_sled_to_postgresql_and_back_with_every_hash_unchanged() {
     let r = run(&["--ledger", dir], &["migrate", "--to", back]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("already holds a ledger"), "{}", r.stderr);
+}
+
+#[test]
+fn a_ledger_in_postgresql_signs_only_with_the_key_file_it_is_given() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let tmp = tempfile::TempDir::new().expect("temp dir");
+    let dir = tmp.path().join("ledger");
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let r = run(
+        &["--ledger", dir],
+        &["determination", "import", "--builtin", "31/7421"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let receipt = tmp.path().join("receipt.json");
+    let r = run(&["--ledger", dir], &["checkpoint"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::write(&receipt, &r.stdout).expect("keep the receipt");
+    let receipt = receipt.to_str().expect("a UTF-8 path");
+
+    // Moved into the database, the key stays a file: the note names it.
+    let r = run(&["--ledger", dir], &["migrate", "--to", &db.url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let key = format!("{dir}/signing.key");
+    assert!(r.stderr.contains(&key), "{}", r.stderr);
+    // Without it the database cannot sign, nor check a receipt.
+    let r = run(&["--store", &db.url], &["checkpoint"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("--signing-key"), "{}", r.stderr);
+    let r = run(&["--store", &db.url], &["verify", "--against", receipt]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    // With it, the receipt taken on the directory verifies against the database.
+    let keyed = ["--store", db.url.as_str(), "--signing-key", key.as_str()];
+    let r = run(&keyed, &["verify", "--against", receipt]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&keyed, &["--format", "json", "checkpoint"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let signed: Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(signed["position"], 1);
 }

@@ -12,7 +12,7 @@ use server_common::{
 };
 
 /// The endpoints of http.md, as (method, path) in the OpenAPI document's spelling.
-const CONTRACT: [(&str, &str); 21] = [
+const CONTRACT: [(&str, &str); 22] = [
     ("post", "/api/v1/determinations"),
     ("get", "/api/v1/determinations"),
     ("get", "/api/v1/determinations/{id}"),
@@ -29,6 +29,7 @@ const CONTRACT: [(&str, &str); 21] = [
     ("get", "/api/v1/spend-report"),
     ("get", "/api/v1/history"),
     ("get", "/api/v1/verify"),
+    ("get", "/api/v1/checkpoint"),
     ("get", "/api/v1/events/stream"),
     ("post", "/api/v1/access"),
     ("get", "/api/v1/access"),

@@ -75,6 +75,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "GRANT_LEDGER_SERVER", value_name = "URL")]
     pub server: Option<String>,
 
+    /// The ledger's checkpoint signing key file, made (mode 0600) on first need [default: DIR/signing.key in a ledger directory; none for --store]
+    #[arg(
+        long = "signing-key",
+        global = true,
+        env = "GRANT_LEDGER_SIGNING_KEY",
+        value_name = "FILE"
+    )]
+    pub signing_key: Option<PathBuf>,
+
     /// The access token used with --server
     #[arg(
         long,
@@ -204,10 +213,26 @@ version, recorded_at, actor, key, effective_date, data, hash}.",
     #[command(
         long_about = "Re-read every event, check each one's hash chain link, and check that the stored \
 projections equal a fresh replay. Prints one summary line; on any mismatch names the first \
-bad position and exits 3.",
-        after_help = "Example:\n  grant-ledger verify"
+bad position and exits 3.\n\n\
+With --against RECEIPT..., then proves that the ledger still holds each receipt's position \
+with its hash and that the receipt is signed by this ledger's key; a receipt the ledger no \
+longer extends (truncated, rolled back, rewritten) or one that was edited is named in one \
+sentence each, and the exit code is 3.",
+        after_help = "Example:\n  grant-ledger verify\n  grant-ledger verify --against receipts/*.json"
     )]
-    Verify,
+    Verify(VerifyArgs),
+
+    /// Print a signed receipt of the ledger's head (JSON) to keep outside the ledger
+    #[command(
+        args_conflicts_with_subcommands = true,
+        long_about = "Print a signed receipt of the ledger's head as JSON, whatever --format says: \
+{format, position, head_hash, time, public_key_id, public_key, signature}. Keep it outside the \
+ledger; `verify --against` later proves the ledger still extends it, and `checkpoint verify` \
+checks its signature with no ledger at all. It records nothing. The signing key is made on \
+first need (see --signing-key).",
+        after_help = "Example:\n  grant-ledger checkpoint > receipts/2024-08-23.json\n  grant-ledger checkpoint verify receipts/2024-08-23.json --public-key 3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
+    )]
+    Checkpoint(CheckpointArgs),
 
     /// Rebuild every read model from the log (admin), recorded as an event
     #[command(
@@ -281,7 +306,8 @@ impl Command {
             | Command::Deadlines(_)
             | Command::SpendReport(_)
             | Command::History(_)
-            | Command::Verify
+            | Command::Verify(_)
+            | Command::Checkpoint(_)
             | Command::Export(_) => true,
             Command::Determination(d) => !matches!(
                 d,
@@ -293,6 +319,41 @@ impl Command {
             _ => false,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Receipts from `checkpoint` that the ledger must still extend
+    #[arg(long, value_name = "RECEIPT", num_args = 1..)]
+    pub against: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    #[command(subcommand)]
+    pub action: Option<CheckpointCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Check a receipt's signature with a public key, with no ledger at all
+    #[command(
+        long_about = "Check that RECEIPT (from `checkpoint`) is signed by the public key K: 64 hex \
+digits, or a file holding them. Needs no ledger. Exit 0 and one line when it is; exit 1 when \
+it is not (an edited receipt, or another key); exit 2 when RECEIPT or K does not parse.",
+        after_help = "Example:\n  grant-ledger checkpoint verify receipt.json --public-key ledger.pub"
+    )]
+    Verify(CheckpointVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckpointVerifyArgs {
+    /// The receipt file (JSON, as `checkpoint` prints it)
+    #[arg(value_name = "RECEIPT")]
+    pub receipt: PathBuf,
+    /// The ledger's public key: 64 hex digits, or a file holding them
+    #[arg(long = "public-key", value_name = "K")]
+    pub public_key: String,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ use grant_ledger_store_sled::SledStore;
 use crate::error::{CliError, CliResult};
 use crate::remote::Remote;
 use crate::served;
+use crate::signing_key;
 
 /// The store a ledger opened here runs on, whichever backend was chosen.
 pub type Store = Box<dyn EventStore>;
@@ -80,11 +81,13 @@ fn redact(url: &str) -> String {
 /// What a command needs to reach the ledger.
 pub enum Target {
     /// A ledger opened here, recorded as `actor`, waiting up to `wait` for another process
-    /// that holds it.
+    /// that holds it, with its signing key where `--signing-key` says (else where
+    /// [`signing_key::location`] puts it).
     Local {
         place: Place,
         actor: String,
         wait: Duration,
+        signing_key: Option<PathBuf>,
     },
     /// A server, with the token to present.
     Remote { url: String, token: Option<String> },
@@ -127,9 +130,36 @@ pub fn open_dir(dir: &Path, usage: Use) -> Result<Ledger<Store>, LedgerError> {
     open(&Place::Dir(dir.to_path_buf()), usage)
 }
 
+/// What a command needs of the ledger's signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// Nothing.
+    Unused,
+    /// The key if there is one (`verify --against`: a missing key signed no receipt).
+    Existing,
+    /// The key, made now if there is none yet (creating a ledger, `checkpoint`, `serve`).
+    Made,
+}
+
+/// `ledger` with its signing key at `file` attached as `key` asks.
+pub fn with_key(ledger: Ledger<Store>, file: Option<&Path>, key: Key) -> CliResult<Ledger<Store>> {
+    let Some(file) = file else {
+        return Ok(ledger);
+    };
+    let signer = match key {
+        Key::Unused => None,
+        Key::Existing => signing_key::load(file)?,
+        Key::Made => Some(signing_key::load_or_create(file)?),
+    };
+    Ok(match signer {
+        Some(signer) => ledger.with_signer(signer),
+        None => ledger,
+    })
+}
+
 impl Target {
     /// The API for a command of this kind. `unknown` is what an `Add` command names, for
-    /// its refusal when there is no ledger yet.
+    /// its refusal when there is no ledger yet. A ledger created here gets its signing key.
     pub fn api(&self, usage: Use, unknown: &str) -> CliResult<Box<dyn Api>> {
         self.api_on(usage, unknown, None)
     }
@@ -143,12 +173,33 @@ impl Target {
         unknown: &str,
         today: Option<NaiveDate>,
     ) -> CliResult<Box<dyn Api>> {
+        let key = if usage == Use::Create {
+            Key::Made
+        } else {
+            Key::Unused
+        };
+        self.api_with(usage, unknown, today, key)
+    }
+
+    /// [`Target::api_on`], with the signing key as `key` asks (a server uses its own).
+    pub fn api_with(
+        &self,
+        usage: Use,
+        unknown: &str,
+        today: Option<NaiveDate>,
+        key: Key,
+    ) -> CliResult<Box<dyn Api>> {
         match self {
             Target::Remote { .. } if today.is_some() => Err(CliError::malformed(
                 "--today cannot be given with --server: there, today is the server's own date",
             )),
             Target::Remote { url, token } => Ok(Box::new(Remote::new(url, token.as_deref())?)),
-            Target::Local { place, actor, wait } => {
+            Target::Local {
+                place,
+                actor,
+                wait,
+                signing_key,
+            } => {
                 let ledger = open_waiting(place, usage, *wait)
                     .map_err(|e| missing(place, usage, unknown, *wait, e))?;
                 if usage != Use::Audit {
@@ -156,6 +207,8 @@ impl Target {
                         return Err(damaged.into());
                     }
                 }
+                let file = signing_key::location(place, signing_key.as_deref());
+                let ledger = with_key(ledger, file.as_deref(), key)?;
                 Ok(Box::new(
                     Session::new(Arc::new(ledger), Caller::owner(actor)).on(today),
                 ))

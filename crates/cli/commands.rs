@@ -12,7 +12,7 @@ use grant_ledger_projections::{
 };
 
 use crate::args::{self, Format};
-use crate::backend::{Target, Use};
+use crate::backend::{Key, Target, Use};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Cell, Report};
 use crate::render;
@@ -47,6 +47,11 @@ impl Context {
     pub fn reading(&self) -> CliResult<Box<dyn Api>> {
         self.target.api(Use::Read, "")
     }
+
+    /// An existing ledger, with its signing key as `key` asks.
+    pub fn keyed(&self, key: Key) -> CliResult<Box<dyn Api>> {
+        self.target.api_with(Use::Read, "", None, key)
+    }
 }
 
 pub fn run(ctx: &Context, command: args::Command) -> CliResult {
@@ -61,7 +66,8 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::Deadlines(a) => deadlines(ctx, a),
         args::Command::SpendReport(a) => spend_report(ctx, a),
         args::Command::History(a) => history(ctx, a),
-        args::Command::Verify => verify(ctx),
+        args::Command::Verify(a) => verify(ctx, &a.against),
+        args::Command::Checkpoint(_) => crate::checkpoint::take(ctx),
         args::Command::Rebuild(a) => rebuild(ctx, &a.reason),
         args::Command::Access(sub) => access(ctx, sub),
         args::Command::Export(a) => crate::export::run(ctx, a),
@@ -714,18 +720,39 @@ fn rebuild(ctx: &Context, reason: &str) -> CliResult {
     print_recorded(ctx.format, &recorded)
 }
 
-fn verify(ctx: &Context) -> CliResult {
-    let summary = ctx.target.api(Use::Audit, "")?.verify()?;
+fn verify(ctx: &Context, against: &[std::path::PathBuf]) -> CliResult {
+    // Every receipt is read before the ledger is opened, so a bad one touches nothing.
+    let receipts = crate::checkpoint::read_receipts(against)?;
+    let api = if receipts.is_empty() {
+        ctx.target.api(Use::Audit, "")?
+    } else {
+        ctx.target.api_with(Use::Audit, "", None, Key::Existing)?
+    };
+    let summary = api.verify()?;
+    let proven = crate::checkpoint::prove(api.as_ref(), &receipts)?;
     let mut out = output::stdout();
     match ctx.format {
-        Format::Json => output::write_json(&mut out, &summary)?,
+        Format::Json if receipts.is_empty() => output::write_json(&mut out, &summary)?,
+        Format::Json => output::write_json(
+            &mut out,
+            &crate::checkpoint::VerifiedAgainst {
+                summary: &summary,
+                receipts: &proven,
+            },
+        )?,
         Format::Csv => {
-            let mut report = Report::new(["events", "head_hash", "models"]);
-            report.push(vec![
+            let mut columns = vec!["events", "head_hash", "models"];
+            let mut row = vec![
                 Cell::Int(clamp(summary.events)),
                 Cell::text(summary.head_hash.clone()),
                 Cell::Int(count(summary.models)),
-            ]);
+            ];
+            if !receipts.is_empty() {
+                columns.push("receipts");
+                row.push(Cell::Int(count(proven.len())));
+            }
+            let mut report = Report::new(columns);
+            report.push(row);
             report.write(&mut out, true)?;
         }
         Format::Table => writeln!(
@@ -736,7 +763,8 @@ fn verify(ctx: &Context) -> CliResult {
             if summary.head_hash.is_empty() { "none" } else { &summary.head_hash },
             summary.models,
             plural(summary.models as u64)
-        )?,
+        )
+        .and_then(|()| crate::checkpoint::write_proven(&mut out, &proven))?,
     }
     Ok(out.finish()?)
 }

@@ -5,6 +5,7 @@
 
 mod args;
 mod backend;
+mod checkpoint;
 mod commands;
 mod completions;
 mod demo;
@@ -18,6 +19,7 @@ mod remote;
 mod render;
 mod serve;
 mod served;
+mod signing_key;
 mod stream_json;
 
 use std::path::PathBuf;
@@ -110,6 +112,9 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
     match &cli.command {
         Command::Completions(a) => return completions::completions(a),
         Command::Man => return completions::man(),
+        Command::Checkpoint(args::CheckpointArgs {
+            action: Some(args::CheckpointCommand::Verify(a)),
+        }) => return checkpoint::verify_signature(a),
         _ => {}
     }
     let actor = actor(cli.global.actor);
@@ -145,8 +150,13 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
         (None, None) => default_ledger_dir().map(Place::Dir),
     }
     };
+    let signing_key = cli
+        .global
+        .signing_key
+        .clone()
+        .filter(|f| !f.as_os_str().is_empty());
     if let Command::Serve(args) = &cli.command {
-        return serve::run(&place()?, args);
+        return serve::run(&place()?, args, signing_key.as_deref());
     }
     if let Command::Migrate(args) = &cli.command {
         if server.is_some() {
@@ -154,7 +164,7 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
                 "migrate opens both ledgers itself; leave out --server (and GRANT_LEDGER_SERVER)",
             ));
         }
-        return migrate::run(&place()?, args, format);
+        return migrate::run(&place()?, args, format, signing_key.as_deref());
     }
     let target = match server {
         Some(url) => Target::Remote {
@@ -165,6 +175,7 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
             place: place()?,
             actor,
             wait: std::time::Duration::from_secs(cli.global.wait),
+            signing_key,
         },
     };
     let ctx = Context { target, format };

@@ -1,6 +1,7 @@
 //! `migrate --to`: copies a ledger into an empty one on any backend (sled to PostgreSQL,
 //! and back), every envelope byte for byte, then checks that both heads agree and
-//! verifies the copy. The copy itself is the store's (`EventStore::copy_from`).
+//! verifies the copy, which gets the source's signing key. The copy itself is the store's
+//! (`EventStore::copy_from`).
 
 use std::io::Write;
 
@@ -21,7 +22,12 @@ struct Migrated {
     head_hash: String,
 }
 
-pub fn run(source: &Place, args: &MigrateArgs, format: Format) -> CliResult {
+pub fn run(
+    source: &Place,
+    args: &MigrateArgs,
+    format: Format,
+    signing_key: Option<&std::path::Path>,
+) -> CliResult {
     let target = Place::target(&args.to);
     let (from, to) = (source.describe(), target.describe());
     if from == to {
@@ -56,6 +62,10 @@ pub fn run(source: &Place, args: &MigrateArgs, format: Format) -> CliResult {
         )));
     }
     target_store.verify().map_err(store_error)?;
+    // The copy is the same ledger, so it signs with the same key.
+    if let Some(note) = crate::signing_key::follow(source, signing_key, &target)? {
+        eprintln!("note: {note}");
+    }
     let migrated = Migrated {
         events: head.position,
         from,

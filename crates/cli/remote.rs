@@ -11,9 +11,9 @@ use grant_ledger_domain::{Determination, FormulaCheck, RegionCheck, Role, Workin
 use grant_ledger_projections::{
     AccessRow, Api, BalanceRow, BalancesQuery, DeadlineRow, DeadlinesQuery, DeterminationRecord,
     DeterminationSource, DeterminationSummary, ErrorKind, ExportRequest, GrantPackage,
-    GrantedAccess, HistoryEntry, HistoryFilter, ImportSummary, LedgerError, PayRequest, Recorded,
-    RecoverRequest, ReverseRequest, SpendReportQuery, SpendReportRow, SpendRequest, VaryRequest,
-    VerifySummary, WithdrawRequest,
+    GrantedAccess, HistoryEntry, HistoryFilter, ImportSummary, LedgerError, PayRequest, Receipt,
+    Recorded, RecoverRequest, ReverseRequest, SpendReportQuery, SpendReportRow, SpendRequest,
+    VaryRequest, VerifySummary, WithdrawRequest,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
@@ -345,6 +345,10 @@ impl Api for Remote {
 
     fn verify(&self) -> Result<VerifySummary, LedgerError> {
         self.get("/verify", &[])
+    }
+
+    fn checkpoint(&self) -> Result<Receipt, LedgerError> {
+        self.get("/checkpoint", &[])
     }
 
     fn grant_access(

@@ -2,16 +2,17 @@
 //! the server, which serves it until SIGTERM or SIGINT. Several servers may serve one
 //! database: each follows the others' commits (see `Ledger::follow_store`).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use grant_ledger_server::{ServeConfig, Tls};
 
 use crate::args::ServeArgs;
-use crate::backend::{open, Place, Use};
+use crate::backend::{open, with_key, Key, Place, Use};
 use crate::error::{CliError, CliResult};
 use crate::served;
 
-pub fn run(place: &Place, args: &ServeArgs) -> CliResult {
+pub fn run(place: &Place, args: &ServeArgs, signing_key: Option<&Path>) -> CliResult {
     let listen = args.listen.trim().parse().map_err(|_| {
         CliError::malformed(format!(
             "--listen \"{}\" is not an address such as 127.0.0.1:7421",
@@ -39,6 +40,9 @@ pub fn run(place: &Place, args: &ServeArgs) -> CliResult {
         }
         other => other.into(),
     })?;
+    // The server signs checkpoints with the ledger's key, made now if it has none yet.
+    let file = crate::signing_key::location(place, signing_key);
+    let ledger = with_key(ledger, file.as_deref(), Key::Made)?;
     let config = ServeConfig { listen, tls };
     let dir = match place {
         Place::Dir(dir) => Some(dir.clone()),

@@ -78,6 +78,7 @@ pub fn bin() -> Command {
     let mut cmd = Command::cargo_bin("grant-ledger").expect("binary builds");
     cmd.env_remove("GRANT_LEDGER_DIR")
         .env_remove("GRANT_LEDGER_ACTOR")
+        .env_remove("GRANT_LEDGER_SIGNING_KEY")
         .env("USER", "tester")
         .env("NO_COLOR", "1");
     cmd

@@ -37,6 +37,7 @@ pub fn bin() -> Command {
         "GRANT_LEDGER_TOKEN",
         "GRANT_LEDGER_CA_CERT",
         "GRANT_LEDGER_LOG",
+        "GRANT_LEDGER_SIGNING_KEY",
     ] {
         cmd.env_remove(var);
     }

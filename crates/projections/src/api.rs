@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::access::{AccessRow, Caller, GrantedAccess};
+use crate::checkpoint::Receipt;
 use crate::error::LedgerError;
 use crate::export::{ExportRequest, GrantPackage};
 use crate::input::non_empty;
@@ -182,6 +183,8 @@ pub trait Api {
         each: &mut dyn FnMut(HistoryEntry) -> Result<(), LedgerError>,
     ) -> Result<(), LedgerError>;
     fn verify(&self) -> Result<VerifySummary, LedgerError>;
+    /// A signed receipt for the ledger's head, as it is now (nothing is recorded).
+    fn checkpoint(&self) -> Result<Receipt, LedgerError>;
     fn grant_access(
         &self,
         key: Option<&str>,
@@ -407,6 +410,11 @@ impl<S: EventStore> Api for Session<S> {
 
     fn verify(&self) -> Result<VerifySummary, LedgerError> {
         self.ledger.verify()
+    }
+
+    fn checkpoint(&self) -> Result<Receipt, LedgerError> {
+        may_read(&self.caller)?;
+        self.ledger.checkpoint((self.now)())
     }
 
     fn grant_access(

@@ -13,6 +13,7 @@ use grant_ledger_store::{EventStore, RecordedEvent};
 use uuid::Uuid;
 
 use crate::access::Caller;
+use crate::checkpoint::Signer;
 use crate::error::LedgerError;
 use crate::projection::Projections;
 use crate::rows::{BalanceRow, DeadlineRow, HistoryEntry, HistoryFilter, VerifySummary};
@@ -33,6 +34,8 @@ pub struct Ledger<S: EventStore> {
     /// Commands waiting for the writer, and who is leading.
     pub(crate) writes: WriteQueue,
     observers: Mutex<Vec<Observer>>,
+    /// The key checkpoints are signed with, if the binary found or made one.
+    pub(crate) signer: Option<Signer>,
     /// The store was damaged when this was made, so the models were not read: they are
     /// read after the first `verify` that passes.
     opened_damaged: std::sync::atomic::AtomicBool,
@@ -71,7 +74,14 @@ impl<S: EventStore> Ledger<S> {
             models: Mutex::new(models),
             writes: WriteQueue::default(),
             observers: Mutex::new(Vec::new()),
+            signer: None,
         })
+    }
+
+    /// This ledger, signing its checkpoints with `signer`.
+    pub fn with_signer(mut self, signer: Signer) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The damage the store has found, as the error every front end answers with while

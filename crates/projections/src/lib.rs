@@ -11,6 +11,7 @@ mod access;
 mod api;
 mod as_of;
 mod balances;
+mod checkpoint;
 mod codec;
 mod deadlines;
 mod error;
@@ -39,6 +40,7 @@ pub use api::{
     ReverseRequest, Session, SpendReportQuery, SpendRequest, VariedAmount, VaryRequest,
     WithdrawRequest,
 };
+pub use checkpoint::{signed_text, PublicKey, Receipt, Signer, RECEIPT_FORMAT};
 pub use error::{ErrorKind, LedgerError};
 pub use export::{
     ExportRequest, Grant, GrantPackage, GrantProgramme, Location, Organization, PlannedDates,

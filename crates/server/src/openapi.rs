@@ -31,6 +31,7 @@ use crate::{events, routes};
         routes::spend_report,
         routes::history,
         routes::verify,
+        routes::checkpoint,
         events::stream,
         routes::grant_access,
         routes::list_access,

@@ -87,6 +87,7 @@ pub fn router<S: EventStore + 'static>(state: AppState<S>) -> Router {
         .route("/spend-report", get(spend_report::<S>))
         .route("/history", get(history::<S>))
         .route("/verify", get(verify::<S>))
+        .route("/checkpoint", get(checkpoint::<S>))
         .route("/events/stream", get(crate::events::stream::<S>))
         .route("/access", post(grant_access::<S>).get(list_access::<S>))
         .route("/access/{name}", delete(revoke_access::<S>))

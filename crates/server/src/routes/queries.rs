@@ -1,5 +1,5 @@
 //! The read-only endpoints answered from the read models: balances, deadlines, spend report,
-//! verify, the 360Giving export, and the health check.
+//! verify, the signed checkpoint, the 360Giving export, and the health check.
 
 use std::sync::Arc;
 
@@ -113,6 +113,18 @@ pub async fn verify<S: EventStore + 'static>(
     let caller = reader(&state, &headers)?;
     let summary = blocking(&state, caller, |s| s.verify()).await?;
     Ok(json_response(StatusCode::OK, &summary))
+}
+
+/// A signed receipt of the ledger's head, as `checkpoint`; nothing is recorded.
+#[utoipa::path(get, path = "/api/v1/checkpoint", tag = "queries",
+    responses((status = 200, description = "{format, position, head_hash, time, public_key_id, public_key, signature}"), (status = 422, description = "the ledger holds no event yet"), (status = 503, description = "no signing key is configured, or the head does not match its event")))]
+pub async fn checkpoint<S: EventStore + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Answer {
+    let caller = reader(&state, &headers)?;
+    let receipt = blocking(&state, caller, |s| s.checkpoint()).await?;
+    Ok(json_response(StatusCode::OK, &receipt))
 }
 
 #[derive(Deserialize)]
