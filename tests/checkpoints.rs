@@ -419,3 +419,64 @@ fn a_ledger_found_damaged_signs_no_checkpoint_and_proves_no_receipt() {
     d.local("", &["verify", "--against", &kept])
         .refused(3, &["position 2"]);
 }
+
+/// The auditor's first case of issue 12: a copy whose `db` file was cut short (sled then
+/// opens an earlier, consistent state, and plain `verify` passes on it), with and without
+/// its snapshot files. The receipt taken before is what proves the copy short.
+fn truncated_copy_fails_against_the_receipt(delete_snapshots: bool) {
+    let d = ledger_with(3);
+    // Enough spends that the last commits lie well past the first third of the file.
+    let mut csv = String::from(
+        "determination,region,amount,date,purpose,authority,description,reference,key\n",
+    );
+    for i in 0..3000 {
+        csv.push_str(&format!(
+            "{ID},london,1,2024-10-01,data-coordinator,,,,cut-{i}\n"
+        ));
+    }
+    let spends = d.file("spends.csv", csv.as_bytes());
+    d.local_ok("ann", &["spend-import", &spends]);
+    let (file, _) = receipt(&d, "before.json");
+    let copy = d.path().join(if delete_snapshots {
+        "cut-nosnap"
+    } else {
+        "cut"
+    });
+    copy_dir(&d.ledger(), &copy);
+    let db = copy.join("db");
+    let len = std::fs::metadata(&db).expect("db file").len();
+    let cut = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .expect("open db");
+    cut.set_len(len / 3).expect("truncate");
+    drop(cut);
+    if delete_snapshots {
+        for entry in std::fs::read_dir(&copy).expect("read dir") {
+            let entry = entry.expect("entry");
+            if entry.file_name().to_string_lossy().starts_with("snap.") {
+                std::fs::remove_file(entry.path()).expect("remove snapshot");
+            }
+        }
+    }
+    let run = on(&copy, &["verify", "--against", &file]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(!run.stdout.contains("ok"), "{run:?}");
+    for line in run.stderr.lines() {
+        assert!(line.starts_with("error: "), "{run:?}");
+        assert!(
+            !line.contains("Inline(") && !line.contains("sled detected"),
+            "{run:?}"
+        );
+    }
+}
+
+#[test]
+fn a_copy_whose_db_file_was_truncated_fails_verify_against_its_receipt() {
+    truncated_copy_fails_against_the_receipt(false);
+}
+
+#[test]
+fn a_copy_truncated_with_its_snapshot_deleted_fails_verify_against_its_receipt() {
+    truncated_copy_fails_against_the_receipt(true);
+}

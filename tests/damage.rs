@@ -290,3 +290,43 @@ fn only_admin_may_rebuild_through_the_server() {
     assert_eq!(cli.code, 0, "{cli:?}");
     assert!(cli.stdout.contains("ModelsRebuilt"), "{cli:?}");
 }
+
+#[test]
+fn a_flipped_byte_in_the_head_is_refused_by_every_command_and_nothing_is_appended() {
+    let l = Ledger::with_determination();
+    l.ok_line(PAY_LONDON);
+    {
+        let db = common::sled_open(&l.dir());
+        let meta = db.open_tree("meta").expect("meta tree");
+        let mut head = meta.get("head").expect("get").expect("the head").to_vec();
+        let last = head.len() - 1;
+        head[last] ^= 0x01;
+        meta.insert("head", head).expect("insert");
+        db.flush().expect("flush");
+    }
+    let before = stored_events(&l.dir());
+    for line in ["balances", "verify", SPEND] {
+        let run = l.run(&words(line));
+        assert_eq!(run.code, 3, "{line}: {}", run.stderr);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("position 2"), "{line}: {}", run.stderr);
+    }
+    assert_eq!(stored_events(&l.dir()), before, "something was appended");
+}
+
+#[test]
+fn a_deleted_events_tree_is_refused_by_every_command_and_nothing_is_appended() {
+    let l = Ledger::with_determination();
+    l.ok_line(PAY_LONDON);
+    {
+        let db = common::sled_open(&l.dir());
+        db.drop_tree("events").expect("drop the events tree");
+        db.flush().expect("flush");
+    }
+    for line in ["balances", "verify", SPEND] {
+        let run = l.run(&words(line));
+        assert_eq!(run.code, 3, "{line}: {}", run.stderr);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    }
+    assert_eq!(stored_events(&l.dir()), 0, "something was appended");
+}
