@@ -31,7 +31,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use engine::{Damage, Engine};
 pub use envelope::{event_hash, STORAGE_FORMAT};
 pub use error::{describe_io, ErrorKind, StoreError};
-pub use memory::MemoryStore;
+pub use memory::{MemoryBackend, MemoryStore};
 pub use types::{
     AppendOutcome, AppendRequest, Appended, BulkAppend, ExpectedVersion, Head, Idempotency,
     KeyRecord, ModelWrite, NewEvent, RecordedEvent, StreamBatch, VerifyReport,

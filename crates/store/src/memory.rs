@@ -28,7 +28,15 @@ struct State {
     damage_note: Option<Vec<u8>>,
 }
 
-pub(crate) struct MemoryBackend(Mutex<State>);
+/// The in-memory backend itself, for a store built over it with its own wrapper (e.g. a
+/// test that injects faults between the engine and the memory).
+pub struct MemoryBackend(Mutex<State>);
+
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        MemoryBackend(Mutex::new(State::default()))
+    }
+}
 
 impl MemoryBackend {
     fn state(&self) -> MutexGuard<'_, State> {
@@ -222,7 +230,7 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         MemoryStore {
-            engine: Engine::new(MemoryBackend(Mutex::new(State::default())), clock),
+            engine: Engine::new(MemoryBackend::default(), clock),
         }
     }
 }
