@@ -17,6 +17,7 @@
 //! called from the ledger's one writer thread, so a blocking client behind a mutex fits it
 //! without a runtime of its own.
 
+mod beside;
 mod conn;
 mod connect;
 mod error;

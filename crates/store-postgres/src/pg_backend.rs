@@ -55,7 +55,7 @@ impl PgBackend {
     }
 
     /// Runs `f` on the connection this thread should use (see the module doc).
-    fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         what: &str,
         f: impl FnOnce(&mut Cached<'_>) -> Result<T, postgres::Error>,
@@ -70,7 +70,7 @@ impl PgBackend {
         f(&mut client).map_err(|e| error::db(&e, what))
     }
 
-    fn query(
+    pub(crate) fn query(
         &self,
         what: &str,
         sql: &'static str,
@@ -176,16 +176,7 @@ impl Backend for PgBackend {
         after: &str,
         limit: usize,
     ) -> Result<Vec<(String, KeyEntry)>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.query(
-            "reading idempotency keys",
-            "SELECT key, fingerprint, event_id, first_position, last_position, streams \
-             FROM idempotency_keys WHERE key > $1 ORDER BY key LIMIT $2",
-            &[&after, &limit],
-        )?;
-        rows.iter()
-            .map(|row| Ok((get(row, 0, "key")?, rows::key_entry(row)?)))
-            .collect()
+        crate::beside::key_entries_after(self, after, limit)
     }
 
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
@@ -467,29 +458,11 @@ impl Backend for PgBackend {
     }
 
     fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let rows = self.query(
-            "reading the damage note",
-            "SELECT note FROM ledger_damage",
-            &[],
-        )?;
-        rows.first().map(|row| get(row, 0, "note")).transpose()
+        crate::beside::damage_note(self)
     }
 
     fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError> {
-        match note {
-            Some(note) => self.with("recording damage", |c| {
-                c.execute(
-                    "INSERT INTO ledger_damage (singleton, note) VALUES (true, $1) \
-                     ON CONFLICT (singleton) DO UPDATE SET note = EXCLUDED.note, \
-                         recorded_at = now()",
-                    &[&note],
-                )
-            }),
-            None => self.with("clearing the damage note", |c| {
-                c.execute("DELETE FROM ledger_damage", &[])
-            }),
-        }?;
-        Ok(())
+        crate::beside::set_damage_note(self, note)
     }
 
     fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
