@@ -270,3 +270,30 @@ fn a_keyed_variation_repeated_appends_nothing_and_the_key_cannot_be_reused() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     l.fails(&args, 1, &["letter-1"]);
 }
+
+#[test]
+fn a_withdrawal_or_a_variation_dated_after_today_is_refused_and_records_nothing() {
+    let l = imported();
+    let before = l.events();
+    l.fails_line(
+        "determination withdraw 31/9001 --reason later --date 2999-01-01",
+        1,
+        &["withdrawal dated 2999-01-01 is after today"],
+    );
+    let file = l.file("variation.toml", VARIATION);
+    l.fails(
+        &[
+            "determination",
+            "vary",
+            "31/9001",
+            &file,
+            "--reason",
+            "letter",
+            "--date",
+            "2999-01-01",
+        ],
+        1,
+        &["variation dated 2999-01-01 is after today"],
+    );
+    assert_eq!(l.events(), before);
+}

@@ -130,7 +130,7 @@ pub enum Action<'a> {
 impl Action<'_> {
     fn describe(&self) -> String {
         match self {
-            Action::ImportDetermination => "import a determination".to_string(),
+            Action::ImportDetermination => "import, vary or withdraw a determination".to_string(),
             Action::ManageAccess => "grant, list or revoke access".to_string(),
             Action::RebuildModels => "rebuild the read models".to_string(),
             Action::Pay => "record a payment".to_string(),

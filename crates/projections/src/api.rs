@@ -319,7 +319,7 @@ impl<S: EventStore> Api for Session<S> {
             date: r.date,
             reason: r.reason,
         };
-        self.ledger.record(&self.caller, key, command)
+        self.record(key, command)
     }
 
     fn vary(
@@ -339,7 +339,7 @@ impl<S: EventStore> Api for Session<S> {
                 .map(|a| (a.region, a.amount))
                 .collect(),
         };
-        self.ledger.record(&self.caller, key, command)
+        self.record(key, command)
     }
 
     fn import_spends(
