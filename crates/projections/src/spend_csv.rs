@@ -65,7 +65,8 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, LedgerError> {
     }
     if let Some(extra) = names.iter().find(|n| !HEADER.contains(&n.as_str())) {
         return Err(LedgerError::malformed(format!(
-            "line 1: the header has an unknown column \"{extra}\"; it must be {}",
+            "line 1: the header has an unknown column \"{}\"; it must be {}",
+            grant_ledger_domain::echo(extra),
             HEADER.join(",")
         )));
     }
@@ -222,5 +223,16 @@ mod tests {
     fn a_header_without_a_column_names_it() {
         let e = header_error("determination,region,amount\n");
         assert!(e.is_some_and(|m| m.contains("no column \"date\"")));
+    }
+
+    #[test]
+    fn an_unknown_column_spanning_lines_is_named_on_one_line() {
+        // Found by the spend_csv fuzz target: a quoted header field holding newlines.
+        let e = header_error(
+            "determination,region,amount,date,purpose,\"authority,description,reference,key\n31/7421,x\",authority,description,reference,key\n",
+        );
+        let message = e.expect("an unknown column is refused");
+        assert!(message.contains("unknown column"), "{message}");
+        assert!(!message.contains('\n'), "{message:?}");
     }
 }
