@@ -390,3 +390,21 @@ fn an_allocations_own_instalment_amounts_must_add_up_to_it() {
         "allocation[1].instalment_amounts: has 1 amounts, not one for each of the 2 instalments"
     );
 }
+
+#[test]
+fn a_withdrawal_dated_before_the_determination_was_made_is_refused() {
+    let ledger = given_made();
+    ledger.when(ledger.withdraw("2024-08-15")).refused(
+        "a withdrawal dated 2024-08-15 is before determination 31/7421 was made on 2024-08-16",
+    );
+}
+
+#[test]
+fn a_variation_dated_before_the_determination_was_made_is_refused() {
+    let ledger = given_made();
+    ledger
+        .when(ledger.vary("2024-08-15", &[("London", "300000")]))
+        .refused(
+            "a variation dated 2024-08-15 is before determination 31/7421 was made on 2024-08-16",
+        );
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{allocation, figures, positive};
+use super::{allocation, figures, not_before_made, positive};
 use crate::determination::Determination;
 use crate::error::DomainError;
 use crate::event::{
@@ -51,12 +51,7 @@ pub(super) fn withdraw_determination(
             d.id, w.date
         )));
     }
-    if date < d.made_on {
-        return Err(DomainError::refused(format!(
-            "a withdrawal dated {date} is before determination {} was made on {}",
-            d.id, d.made_on
-        )));
-    }
+    not_before_made(d, "a withdrawal", date)?;
     if let Some((region, figures)) = state.allocations.iter().find(|(_, f)| !f.paid.is_zero()) {
         return Err(DomainError::refused(format!(
             "determination {} cannot be withdrawn, because {region} has been paid {}; only a determination nothing is paid on can be withdrawn",
@@ -100,12 +95,7 @@ pub(super) fn vary_determination(
             d.id, w.date
         )));
     }
-    if date < d.made_on {
-        return Err(DomainError::refused(format!(
-            "a variation dated {date} is before determination {} was made on {}",
-            d.id, d.made_on
-        )));
-    }
+    not_before_made(d, "a variation", date)?;
     // Variations follow one another in time, so that the allocation in force on any day
     // is the last one recorded by then, whichever order they were entered in.
     if let Some(last) = state.variations.last().filter(|v| date < v.date) {

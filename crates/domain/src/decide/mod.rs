@@ -15,6 +15,8 @@ mod suggestion;
 
 pub use suggestion::suggestion;
 
+use chrono::NaiveDate;
+
 use crate::command::Command;
 use crate::determination::{Allocation, Determination};
 use crate::echo::echo;
@@ -167,6 +169,18 @@ fn allocation<'d>(d: &'d Determination, region: &str) -> Result<&'d Allocation, 
             d.region_names()
         ))
     })
+}
+
+/// Refuses `what` ("payment", "a variation"...) dated before the determination was made:
+/// nothing can be paid, spent, recovered, varied or withdrawn before it exists.
+fn not_before_made(d: &Determination, what: &str, date: NaiveDate) -> Result<(), DomainError> {
+    if date < d.made_on {
+        return Err(DomainError::refused(format!(
+            "{what} dated {date} is before determination {} was made on {}",
+            d.id, d.made_on
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses to pay or spend (`what`) on a withdrawn determination.

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{allocation, figures, not_withdrawn, positive};
+use super::{allocation, figures, not_before_made, not_withdrawn, positive};
 use crate::determination::Determination;
 use crate::error::DomainError;
 use crate::event::{Event, EventData, PaymentIssued};
@@ -39,12 +39,7 @@ pub(super) fn issue_payment(
     let figures = figures(state, allocation);
     // What the region is to be paid now: a variation may have changed it.
     let allocated = state.allocated(&allocation.region);
-    if date < d.made_on {
-        return Err(DomainError::refused(format!(
-            "payment dated {date} is before determination {} was made on {}",
-            d.id, d.made_on
-        )));
-    }
+    not_before_made(d, "payment", date)?;
     let instalment = figures.instalments.saturating_add(1);
     // Each instalment of a schedule is late against its own due date.
     let due = d.due_date(instalment);

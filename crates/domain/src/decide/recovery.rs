@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{allocation, figures, positive};
+use super::{allocation, figures, not_before_made, positive};
 use crate::determination::Determination;
 use crate::error::DomainError;
 use crate::event::{Event, EventData, GrantRecovered};
@@ -21,12 +21,7 @@ pub(super) fn recover_grant(
 ) -> Result<Vec<Event>, DomainError> {
     positive("recovery", amount)?;
     let allocation = allocation(d, region)?;
-    if date < d.made_on {
-        return Err(DomainError::refused(format!(
-            "recovery dated {date} is before determination {} was made on {}",
-            d.id, d.made_on
-        )));
-    }
+    not_before_made(d, "recovery", date)?;
     let unspent = figures(state, allocation).unspent();
     if amount > unspent {
         return Err(DomainError::refused(format!(

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::suggestion::suggestion;
-use super::{allocation, figures, not_withdrawn, positive};
+use super::{allocation, figures, not_before_made, not_withdrawn, positive};
 use crate::determination::Determination;
 use crate::echo::echo;
 use crate::error::DomainError;
@@ -78,12 +78,7 @@ pub(super) fn spend_funds(
     // Spend may come before the payment (an authority may spend in anticipation of a
     // grant once it is determined), but not before the determination: until then there
     // is no grant to spend, and `balances --as-of` would show spend against nothing.
-    if spend.date < d.made_on {
-        return Err(DomainError::refused(format!(
-            "spend dated {} is before determination {} was made on {}",
-            spend.date, d.id, d.made_on
-        )));
-    }
+    not_before_made(d, "spend", spend.date)?;
     let figures = figures(state, allocation);
     let received = figures.received();
     figures
