@@ -699,7 +699,7 @@ pub struct HistoryArgs {
     /// Only events of this region, by name in any case or slug
     #[arg(long, value_name = "R")]
     pub region: Option<String>,
-    /// Only events of this type: DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed, DeterminationWithdrawn, DeterminationVaried, AccessGranted, AccessRevoked
+    /// Only events of this type: DeterminationMade, PaymentIssued, FundsSpent, GrantRecovered, EventReversed, DeterminationWithdrawn, DeterminationVaried, AccessGranted, AccessRevoked, ModelsRebuilt
     #[arg(long = "type", value_name = "T")]
     pub event_type: Option<String>,
     /// Only events effective on or after this date, YYYY-MM-DD
