@@ -80,7 +80,7 @@ pub fn write_schedule(out: &mut dyn Write, d: &Determination) -> CliResult {
     let mut report = Report::new(["instalment", "due", "share", "amount"]);
     for (index, i) in d.schedule.iter().enumerate() {
         report.push(vec![
-            Cell::Int(i64::try_from(index + 1).unwrap_or(i64::MAX)),
+            Cell::Int(crate::commands::count(index + 1)),
             Cell::Date(i.due),
             i.share
                 .map_or(Cell::Null, |s| Cell::text(format!("{}%", s.normalize()))),
@@ -101,7 +101,7 @@ pub fn write_schedule(out: &mut dyn Write, d: &Determination) -> CliResult {
         for (index, (amount, i)) in a.instalment_amounts.iter().zip(&d.schedule).enumerate() {
             own.push(vec![
                 Cell::text(&a.region),
-                Cell::Int(i64::try_from(index + 1).unwrap_or(i64::MAX)),
+                Cell::Int(crate::commands::count(index + 1)),
                 Cell::Date(i.due),
                 Cell::Money(*amount),
             ]);
