@@ -1,307 +1,37 @@
 //! Fault simulation, in the manner of TigerBeetle's simulator and sized to this project: a
-//! store backend wrapper that, at a seeded point, refuses a write or carries it out and then
-//! fails (the acknowledgement lost), after which the simulated process has crashed and every
-//! call fails until the ledger is opened again over what the memory holds. Random commands
-//! go through the application layer (`Session`, as the CLI and the server call it). After
-//! every crash and reopen:
+//! store backend wrapper (`simulation/faulty.rs`) that, at a seeded write, refuses it, carries
+//! it out and loses the acknowledgement, tears it (a prefix of the staged events, the last cut
+//! short) or reorders it (the index lands, the events staged before it do not), after which
+//! the simulated process has crashed and is opened again over what the memory holds. Random
+//! commands (`simulation/steps.rs`) go through the application layer (`Session`, as the CLI
+//! and the server call it). After every crash and reopen:
 //! - nothing acknowledged is lost: every command that answered Ok is in the log once;
 //! - nothing unacknowledged is half there: a failed command is wholly in the log or not
 //!   at all (a spend import's rows all or none), and retrying it with its key records it
 //!   exactly once;
 //! - the hash chain verifies and every stored model equals a fresh replay (`verify`).
 //!
+//! And a commit that outruns its events, which no crash the backend contract allows can
+//! leave, is damage that the next open refuses.
+//!
 //! Each seed is one run. A failing seed prints itself; `GL_SIM_SEED=N` replays just that one,
 //! and `GL_SIM_SEEDS=N` runs seeds 0..N (default 32).
 
+#[path = "simulation/faulty.rs"]
+mod faulty;
+#[path = "simulation/steps.rs"]
+mod steps;
+
 use std::collections::BTreeMap;
-use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::NaiveDate;
-use grant_ledger_domain::Money;
-use grant_ledger_projections::{
-    Api, Caller, DeterminationSource, Ledger, LedgerError, PayRequest, SpendRequest,
-};
-use grant_ledger_store::{
-    forward_event_store, Backend, Commit, Engine, EventStore, Head, KeyEntry, MemoryBackend,
-    RawIter, Staged, StoreError, SystemClock,
-};
-use uuid::Uuid;
+use faulty::{Fault, Faulty, SimStore};
+use grant_ledger_projections::{Api, Caller, DeterminationSource, Ledger};
+use grant_ledger_store::EventStore;
+use steps::{run_step, Rng, Step, REGIONS, STEPS};
 
-/// How the armed fault strikes.
-#[derive(Clone, Copy, Debug)]
-enum Fault {
-    /// The write is refused and nothing of it happens.
-    Refuse,
-    /// The write happens, then the call fails: the caller never learns it succeeded.
-    LoseAck,
-}
-
-#[derive(Default)]
-struct Plan {
-    /// Write calls left before the fault strikes; `None` when nothing is armed.
-    countdown: Option<u32>,
-    fault: Option<Fault>,
-    crashed: bool,
-}
-
-/// The memory, which outlives every simulated process, behind the fault plan.
-#[derive(Clone)]
-struct Faulty {
-    memory: Arc<MemoryBackend>,
-    plan: Arc<Mutex<Plan>>,
-}
-
-fn crashed() -> StoreError {
-    StoreError::Io(std::io::Error::other("the simulated process has crashed"))
-}
-
-impl Faulty {
-    fn plan(&self) -> std::sync::MutexGuard<'_, Plan> {
-        self.plan.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn alive(&self) -> Result<(), StoreError> {
-        if self.plan().crashed {
-            return Err(crashed());
-        }
-        Ok(())
-    }
-
-    /// A write primitive: `write` runs unless the armed fault strikes here.
-    fn write<T>(&self, write: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let strike = {
-            let mut plan = self.plan();
-            if plan.crashed {
-                return Err(crashed());
-            }
-            match plan.countdown {
-                Some(0) => {
-                    plan.countdown = None;
-                    plan.crashed = true;
-                    plan.fault
-                }
-                Some(n) => {
-                    plan.countdown = Some(n - 1);
-                    None
-                }
-                None => None,
-            }
-        };
-        match strike {
-            None => write(),
-            Some(Fault::Refuse) => Err(crashed()),
-            Some(Fault::LoseAck) => {
-                write()?;
-                Err(crashed())
-            }
-        }
-    }
-}
-
-impl Backend for Faulty {
-    type Raw = <MemoryBackend as Backend>::Raw;
-
-    fn head(&self) -> Result<Head, StoreError> {
-        self.alive()?;
-        self.memory.head()
-    }
-    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        self.alive()?;
-        self.memory.stream_version(stream)
-    }
-    fn key_entry(&self, key: &str) -> Result<Option<KeyEntry>, StoreError> {
-        self.alive()?;
-        self.memory.key_entry(key)
-    }
-    fn key_entries_after(
-        &self,
-        after: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, KeyEntry)>, StoreError> {
-        self.alive()?;
-        self.memory.key_entries_after(after, limit)
-    }
-    fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
-        self.alive()?;
-        self.memory.event_id_position(id)
-    }
-    fn indexed_ids(&self, sorted: &[Uuid]) -> Result<Vec<(Uuid, u64)>, StoreError> {
-        self.alive()?;
-        self.memory.indexed_ids(sorted)
-    }
-    fn raw_event(&self, position: u64) -> Result<Option<Self::Raw>, StoreError> {
-        self.alive()?;
-        self.memory.raw_event(position)
-    }
-    fn raw_range(&self, from: u64, to: u64) -> RawIter<'_, Self::Raw> {
-        if self.plan().crashed {
-            return Box::new(std::iter::once(Err(crashed())));
-        }
-        self.memory.raw_range(from, to)
-    }
-    fn stream_positions(&self, stream: &str, from: u64, to: u64) -> RawIter<'_, u64> {
-        if self.plan().crashed {
-            return Box::new(std::iter::once(Err(crashed())));
-        }
-        self.memory.stream_positions(stream, from, to)
-    }
-    fn stage_events(&self, events: &[Staged]) -> Result<(), StoreError> {
-        self.write(|| self.memory.stage_events(events))
-    }
-    fn stage_index(&self, events: &[Staged]) -> Result<(), StoreError> {
-        self.write(|| self.memory.stage_index(events))
-    }
-    fn discard_above(&self, head: u64) -> Result<(), StoreError> {
-        self.alive()?;
-        self.memory.discard_above(head)
-    }
-    fn commit(&self, commit: Commit) -> Result<(), StoreError> {
-        self.write(|| self.memory.commit(commit))
-    }
-    fn model(&self, name: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        self.alive()?;
-        self.memory.model(name)
-    }
-    fn model_names(&self) -> Result<Vec<String>, StoreError> {
-        self.alive()?;
-        self.memory.model_names()
-    }
-    fn put_model(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        self.write(|| self.memory.put_model(name, position, bytes))
-    }
-    fn all_streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        self.alive()?;
-        self.memory.all_streams()
-    }
-    fn damage_note(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.alive()?;
-        self.memory.damage_note()
-    }
-    fn set_damage_note(&self, note: Option<&[u8]>) -> Result<(), StoreError> {
-        self.alive()?;
-        self.memory.set_damage_note(note)
-    }
-}
-
-/// One simulated process's store.
-struct SimStore {
-    engine: Engine<Faulty>,
-}
-
-forward_event_store!(SimStore);
-
-impl SimStore {
-    /// Opens the memory as a store opens its files: staged leftovers discarded, the head
-    /// checked.
-    fn open(faulty: Faulty) -> Result<SimStore, StoreError> {
-        let engine = Engine::new(faulty, Arc::new(SystemClock));
-        engine.load_damage()?;
-        let head = engine.backend.head()?;
-        engine.backend.discard_above(head.position)?;
-        engine.check_head(&head)?;
-        Ok(SimStore { engine })
-    }
-}
-
-/// A small deterministic generator (xorshift64*): the run is the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-const REGIONS: [(&str, &str); 4] = [
-    ("London", "318000"),
-    ("North East", "239600"),
-    ("South West", "260600"),
-    ("East Midlands", "233200"),
-];
-const STEPS: usize = 40;
-
-/// One command of the run, kept so that a failed one can be retried with its key.
-#[derive(Clone, Debug)]
-enum Step {
-    Pay(usize),
-    Spend { region: usize, pence: u64 },
-    Import { region: usize, rows: usize },
-}
-
-impl Step {
-    /// How many events the command appends, all under keys starting with its key.
-    fn events(&self) -> usize {
-        match self {
-            Step::Import { rows, .. } => *rows,
-            _ => 1,
-        }
-    }
-}
-
-fn date(text: &str) -> NaiveDate {
-    NaiveDate::from_str(text).unwrap_or_default()
-}
-
-fn run_step(api: &dyn Api, key: &str, step: &Step) -> Result<(), LedgerError> {
-    match step {
-        Step::Pay(r) => api
-            .pay(
-                Some(key),
-                PayRequest {
-                    determination: "31/7421".into(),
-                    region: REGIONS[*r].0.into(),
-                    amount: Money::from_str(REGIONS[*r].1).unwrap_or_default(),
-                    date: date("2024-08-20"),
-                    reference: None,
-                    late_reason: None,
-                },
-            )
-            .map(|_| ()),
-        Step::Spend { region, pence } => api
-            .spend(
-                Some(key),
-                SpendRequest {
-                    determination: "31/7421".into(),
-                    region: REGIONS[*region].0.into(),
-                    amount: Money::from_str(&format!("{}.{:02}", pence / 100, pence % 100))
-                        .unwrap_or_default(),
-                    date: date("2024-10-01"),
-                    purpose: "data-coordinator".into(),
-                    authority: None,
-                    description: None,
-                    reference: None,
-                },
-            )
-            .map(|_| ()),
-        Step::Import { region, rows } => {
-            let mut csv = String::from(
-                "determination,region,amount,date,purpose,authority,description,reference,key\n",
-            );
-            for row in 0..*rows {
-                csv.push_str(&format!(
-                    "31/7421,{},1.00,2024-10-02,data-coordinator,,,,{key}-row-{row}\n",
-                    REGIONS[*region].0
-                ));
-            }
-            api.import_spends(
-                Some(key),
-                Box::new(std::io::Cursor::new(csv.into_bytes())),
-                &mut |_| {},
-            )
-            .map(|_| ())
-        }
-    }
-}
+/// The faults a run arms, each as likely as the others.
+const FAULTS: [Fault; 4] = [Fault::Refuse, Fault::LoseAck, Fault::Tear, Fault::Reorder];
 
 /// How many events of the log carry a key that `key` begins (a command's own key, or its
 /// import rows' keys, which begin with it).
@@ -321,7 +51,7 @@ fn recorded(store: &SimStore, key: &str) -> Result<usize, String> {
 }
 
 fn open_ledger(faulty: &Faulty) -> Result<Arc<Ledger<SimStore>>, String> {
-    faulty.plan().crashed = false;
+    faulty.restart();
     let store = SimStore::open(faulty.clone()).map_err(|e| format!("reopening: {e}"))?;
     Ledger::with_store(store)
         .map(Arc::new)
@@ -332,20 +62,23 @@ fn session(ledger: &Arc<Ledger<SimStore>>) -> grant_ledger_projections::Session<
     grant_ledger_projections::Session::new(Arc::clone(ledger), Caller::owner("sim"))
 }
 
-/// What one run went through.
+/// How many crashes of each kind the runs went through.
 #[derive(Default)]
-struct Tally {
-    refused: u32,
-    lost_acks: u32,
+struct Tally(BTreeMap<String, u32>);
+
+impl Tally {
+    fn add(&mut self, fault: Fault) {
+        *self.0.entry(format!("{fault:?}")).or_default() += 1;
+    }
+    fn of(&self, fault: Fault) -> u32 {
+        self.0.get(&format!("{fault:?}")).copied().unwrap_or(0)
+    }
 }
 
 /// One seeded run; an error says what broke.
 fn simulate(seed: u64, tally: &mut Tally) -> Result<(), String> {
     let mut rng = Rng::new(seed);
-    let faulty = Faulty {
-        memory: Arc::new(MemoryBackend::default()),
-        plan: Arc::new(Mutex::new(Plan::default())),
-    };
+    let faulty = Faulty::new();
     let mut ledger = open_ledger(&faulty)?;
     let determination = grant_ledger_domain::builtin("31/7421")
         .ok_or("31/7421 is not built in")?
@@ -376,22 +109,13 @@ fn simulate(seed: u64, tally: &mut Tally) -> Result<(), String> {
             },
         };
         let key = format!("s{seed}-{n}");
-        let armed = (rng.below(3) == 0).then(|| {
-            if rng.below(2) == 0 {
-                Fault::Refuse
-            } else {
-                Fault::LoseAck
-            }
-        });
-        if let Some(fault) = armed {
-            let mut plan = faulty.plan();
-            plan.countdown = Some(rng.below(4) as u32);
-            plan.fault = Some(fault);
+        if rng.below(3) == 0 {
+            let fault = FAULTS[rng.below(FAULTS.len() as u64) as usize];
+            faulty.arm(fault, rng.below(4) as u32, rng.next());
         }
         let outcome = run_step(&session(&ledger), &key, &step);
-        let struck = faulty.plan().crashed;
         // Disarm whatever did not strike: the next command starts clean.
-        faulty.plan().countdown = None;
+        let struck = faulty.disarm();
         match outcome {
             Ok(()) => {
                 if let Step::Pay(r) = step {
@@ -399,12 +123,9 @@ fn simulate(seed: u64, tally: &mut Tally) -> Result<(), String> {
                 }
                 acked.insert(key.clone(), step.clone());
             }
-            Err(e) if !struck => return Err(format!("step {n} ({step:?}) refused: {e}")),
+            Err(e) if struck.is_none() => return Err(format!("step {n} ({step:?}) refused: {e}")),
             Err(_) => {
-                match armed {
-                    Some(Fault::Refuse) => tally.refused += 1,
-                    _ => tally.lost_acks += 1,
-                }
+                tally.add(struck.unwrap_or(Fault::Refuse));
                 // The process crashed under this command: open the memory again.
                 drop(ledger);
                 ledger = open_ledger(&faulty)?;
@@ -423,7 +144,7 @@ fn simulate(seed: u64, tally: &mut Tally) -> Result<(), String> {
                 acked.insert(key.clone(), step.clone());
             }
         }
-        if struck || n + 1 == STEPS {
+        if struck.is_some() || n + 1 == STEPS {
             check(&ledger, &acked).map_err(|e| format!("after step {n}: {e}"))?;
         }
     }
@@ -471,15 +192,62 @@ fn every_seeded_crash_keeps_what_was_acknowledged_and_nothing_half_done() {
     }
     assert!(failed.is_empty(), "failing seeds: {failed:?}");
     eprintln!(
-        "simulation: {} seeds of {STEPS} commands, {} crashes with the write refused, {} with the write done and its acknowledgement lost",
+        "simulation: {} seeds of {STEPS} commands; crashes: {} with the write refused, {} with the write done and its acknowledgement lost, {} with the staged events torn, {} with the index landing and its events lost",
         seeds.len(),
-        tally.refused,
-        tally.lost_acks
+        tally.of(Fault::Refuse),
+        tally.of(Fault::LoseAck),
+        tally.of(Fault::Tear),
+        tally.of(Fault::Reorder),
     );
     if seeds.len() >= 8 {
-        assert!(
-            tally.refused > 0 && tally.lost_acks > 0,
-            "the simulator must have struck both ways"
+        for fault in FAULTS {
+            assert!(
+                tally.of(fault) > 0,
+                "the simulator never struck with {fault:?}"
+            );
+        }
+    }
+}
+
+/// A commit whose events never reached the disk is not a crash the backend contract
+/// allows; it is damage, and the next open must refuse the ledger rather than serve a head
+/// with nothing under it.
+#[test]
+fn a_commit_that_outran_its_events_is_refused_as_damage_on_the_next_open() {
+    for seed in 0..8 {
+        let faulty = Faulty::new();
+        let ledger = open_ledger(&faulty).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let determination = grant_ledger_domain::builtin("31/7421")
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("31/7421 is built in"));
+        session(&ledger)
+            .import_determination(
+                None,
+                &DeterminationSource::Builtin("31/7421".into()),
+                determination,
+            )
+            .unwrap_or_else(|e| panic!("seed {seed}: importing 31/7421: {e}"));
+        let mut rng = Rng::new(seed);
+        let step = Step::Pay(rng.below(REGIONS.len() as u64) as usize);
+        // One event: staged, indexed, committed; the third write call is the commit.
+        faulty.arm(Fault::CommitWithoutEvents, 2, rng.next());
+        let outcome = run_step(&session(&ledger), "lost", &step);
+        assert_eq!(
+            faulty.disarm(),
+            Some(Fault::CommitWithoutEvents),
+            "seed {seed}: the fault must strike at the commit"
         );
+        assert!(
+            outcome.is_err(),
+            "seed {seed}: the crashed command answered Ok"
+        );
+        drop(ledger);
+        match open_ledger(&faulty) {
+            Err(why) => assert!(
+                why.contains("missing"),
+                "seed {seed}: refused, but not for the missing event: {why}"
+            ),
+            Ok(_) => panic!("seed {seed}: a head with no event under it was opened"),
+        }
     }
 }

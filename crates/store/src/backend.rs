@@ -59,11 +59,17 @@ pub type RawIter<'a, R> = Box<dyn Iterator<Item = Result<(u64, R), StoreError>> 
 /// - `stage_events` and `stage_index` write *above* the committed head: no reader looks
 ///   there (every read is bounded by [`Backend::head`]), so staged data is invisible until
 ///   `commit`. Staged data may be read back by the writer (`raw_event`, `indexed_ids`,
-///   `key_entry`) before the commit.
+///   `key_entry`) before the commit. A crash before the commit may lose staged data, tear
+///   it (keep a prefix, the last entry cut short) or keep part of it out of order (index
+///   entries whose events are gone): opening discards everything above the head, and the
+///   engine trusts no staged or stale entry it has not checked against the envelope it
+///   names. `crates/projections/tests/simulation.rs` strikes in each of these ways.
 /// - `commit` is atomic and durable: when it returns `Ok`, the head, stream versions, keys
 ///   and models it carries are all visible and survive a crash; when it fails, either none
 ///   of it took effect or (a failed sync after the write) all of it did, which the engine
 ///   tells apart by reading the head.
+///   The events it commits must be durable by then too: a committed head whose events
+///   are gone is damage, which opening refuses, not a crash to recover from.
 /// - `discard_above(head)` removes whatever was staged above `head` and its index entries,
 ///   and must be safe to call when nothing is staged.
 /// - `raw_range` and `stream_positions` stream in constant memory and may return stale
