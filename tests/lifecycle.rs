@@ -297,3 +297,45 @@ fn a_withdrawal_or_a_variation_dated_after_today_is_refused_and_records_nothing(
     );
     assert_eq!(l.events(), before);
 }
+
+/// `determination vary 31/9001 FILE --reason letter --date D`.
+fn vary_args<'a>(file: &'a str, date: &'a str) -> Vec<&'a str> {
+    vec![
+        "determination",
+        "vary",
+        "31/9001",
+        file,
+        "--reason",
+        "letter",
+        "--date",
+        date,
+    ]
+}
+
+#[test]
+fn a_payment_back_dated_before_a_variation_is_held_to_the_allocation_of_its_day() {
+    let l = imported();
+    let file = l.file("variation.toml", VARIATION);
+    l.ok(&vary_args(&file, "2025-09-01"));
+    // On 2025-06-20 London's allocation was £100,000.00, half of it due by 2025-06-30.
+    l.ok_line("pay 31/9001 --region london --amount 50000 --date 2025-06-20");
+    // As of that summer its first instalment was paid in full: nothing is overdue.
+    let summer = l.json_line("deadlines 31/9001 --today 2025-07-01");
+    let london = row(&summer, "London");
+    assert_eq!(
+        (london["status"].as_str(), london["deadline"].as_str()),
+        (Some("due"), Some("2025-10-31")),
+        "{london}"
+    );
+    assert_eq!(money(&london["outstanding"]), "50000.00");
+    // The last instalment completes the allocation as varied by its own day.
+    l.fails_line(
+        "pay 31/9001 --region london --amount 30000 --date 2025-10-01",
+        1,
+        &["it must be £40,000.00"],
+    );
+    l.ok_line("pay 31/9001 --region london --amount 40000 --date 2025-10-01");
+    let paid = l.json_line("balances 31/9001 --region london");
+    assert_eq!(paid[0]["status"], "paid");
+    assert_eq!(money(&paid[0]["outstanding"]), "0.00");
+}

@@ -37,8 +37,9 @@ pub(super) fn issue_payment(
     let allocation = allocation(d, &region)?;
     not_withdrawn(state, d, "paid")?;
     let figures = figures(state, allocation);
-    // What the region is to be paid now: a variation may have changed it.
-    let allocated = state.allocated(&allocation.region);
+    // What the region was to be paid on the payment's day: a variation may have changed
+    // it, and one dated later had not happened yet then.
+    let allocated = state.allocated_on(&allocation.region, date);
     not_before_made(d, "payment", date)?;
     let instalment = figures.instalments.saturating_add(1);
     // Each instalment of a schedule is late against its own due date.
@@ -102,6 +103,18 @@ pub(super) fn issue_payment(
                 figures.paid.saturating_add(amount),
             ))
         })?;
+    // A variation dated after the payment may not be left below what is paid: it would
+    // have been refused had it come after the payment (the paid stays within the
+    // allocation in force on every day).
+    if let Some((varied_on, lower)) = state
+        .varied_after(&allocation.region, date)
+        .find(|(_, amount)| paid > *amount)
+    {
+        return Err(DomainError::refused(format!(
+            "payment of {amount} would take {}'s paid to {paid}, above its allocation of {lower} as varied on {varied_on}",
+            allocation.region
+        )));
+    }
     // A schedule says how much is due by each instalment: no more may be paid by then.
     let due_so_far = d
         .instalment_amounts(&allocation.region, allocated)
@@ -124,6 +137,19 @@ pub(super) fn issue_payment(
             d.id,
             allocated.saturating_sub(figures.paid)
         )));
+    }
+    // Nor may a later variation have raised the allocation beyond what the last instalment
+    // pays: the rise could never be paid (as such a variation is refused after the payment).
+    if instalment == d.instalments {
+        if let Some((varied_on, later)) = state
+            .varied_after(&allocation.region, date)
+            .find(|(_, amount)| *amount != paid)
+        {
+            return Err(DomainError::refused(format!(
+                "payment of {amount} would be {}'s last permitted instalment ({instalment} of {}) of determination {}, but a variation dated {varied_on} raised its allocation to {later}, which no later instalment could then complete",
+                allocation.region, d.instalments, d.id
+            )));
+        }
     }
     debug_assert!(paid.is_positive());
     Ok(vec![Event {
