@@ -44,8 +44,11 @@ fn a_two_instalment_determination_from_import_to_the_final_payment() {
     );
     l.ok_line("pay 31/9001 --region north-east --amount 20000 --date 2025-06-01");
     // The last permitted instalment must complete the allocation.
-    l.fails_line(
-        "pay 31/9001 --region north-east --amount 20000 --date 2025-09-01",
+    l.fails(
+        &common::cmd(
+            "pay 31/9001 --region north-east --amount 20000 --date 2025-09-01 --late-reason {}",
+            &["remittance held"],
+        ),
         1,
         &["it must be £38,000.00"],
     );
@@ -57,13 +60,17 @@ fn a_two_instalment_determination_from_import_to_the_final_payment() {
     assert_eq!(money(&ne["schedule"][1]["outstanding"]), "29000.00");
     assert_eq!(ne["instalments_paid"], 1);
 
-    // The second instalment is judged against its own due date: on time in September.
-    let paid = l.json_line("pay 31/9001 --region north-east --amount 38000 --date 2025-09-01");
-    assert_eq!(paid["data"]["late"], false);
+    // The second payment also settles the first instalment, paid short, after its due
+    // date: it is late, though the second instalment is not due until October.
+    let paid = l.json(&common::cmd(
+        "pay 31/9001 --region north-east --amount 38000 --date 2025-09-01 --late-reason {}",
+        &["remittance held"],
+    ));
+    assert_eq!(paid["data"]["late"], true);
     assert_eq!(paid["data"]["instalment"], 2);
     let balances = l.json_line("balances 31/9001");
     let ne = row(&balances, "North East");
-    assert_eq!(ne["status"], "paid");
+    assert_eq!(ne["status"], "paid-late");
     assert_eq!(money(&ne["outstanding"]), "0.00");
     assert_eq!(ne["instalments_paid"], 2);
     let table = l.ok_line("deadlines 31/9001 --today 2025-09-02").stdout;
@@ -338,4 +345,26 @@ fn a_payment_back_dated_before_a_variation_is_held_to_the_allocation_of_its_day(
     let paid = l.json_line("balances 31/9001 --region london");
     assert_eq!(paid[0]["status"], "paid");
     assert_eq!(money(&paid[0]["outstanding"]), "0.00");
+}
+
+#[test]
+fn an_instalment_paid_short_and_settled_after_its_due_date_is_paid_late() {
+    let l = imported();
+    // North East's first instalment is £29,000.00 by 2025-06-30: £20,000.00 is paid.
+    l.ok_line("pay 31/9001 --region north-east --amount 20000 --date 2025-06-20");
+    // The rest of it comes with the second, after the first's due date.
+    l.fails_line(
+        "pay 31/9001 --region north-east --amount 38000 --date 2025-07-15",
+        1,
+        &["after the due date 2025-06-30 of instalment 1 of determination 31/9001"],
+    );
+    let late = l.json(&common::cmd(
+        "pay 31/9001 --region north-east --amount 38000 --date 2025-07-15 --late-reason {}",
+        &["remittance held"],
+    ));
+    assert_eq!(late["data"]["late"], true);
+    let balances = l.json_line("balances 31/9001 --region north-east");
+    assert_eq!(balances[0]["status"], "paid-late");
+    let deadlines = l.json_line("deadlines 31/9001 --today 2025-08-01");
+    assert_eq!(row(&deadlines, "North East")["status"], "paid-late");
 }

@@ -42,14 +42,17 @@ pub(super) fn issue_payment(
     let allocated = state.allocated_on(&allocation.region, date);
     not_before_made(d, "payment", date)?;
     let instalment = figures.instalments.saturating_add(1);
-    // Each instalment of a schedule is late against its own due date.
-    let due = d.due_date(instalment);
+    // Each instalment of a schedule is late against its own due date, and a payment pays
+    // the instalments in order: one that settles an earlier instalment paid short is late
+    // against that instalment's due date, not its own.
+    let settles = first_unsettled(d, &allocation.region, allocated, figures.paid).min(instalment);
+    let due = d.due_date(settles);
     let late = date > due;
     let deadline = if d.schedule.is_empty() {
         format!("the deadline of determination {} is {due}", d.id)
     } else {
         format!(
-            "instalment {instalment} of determination {} is due by {due}",
+            "instalment {settles} of determination {} is due by {due}",
             d.id
         )
     };
@@ -65,7 +68,7 @@ pub(super) fn issue_payment(
             format!("the deadline {due} of determination {}", d.id)
         } else {
             format!(
-                "the due date {due} of instalment {instalment} of determination {}",
+                "the due date {due} of instalment {settles} of determination {}",
                 d.id
             )
         };
@@ -166,4 +169,20 @@ pub(super) fn issue_payment(
             late_reason,
         }),
     }])
+}
+
+/// The first instalment (from 1) of `region`'s schedule not paid in full once `paid` is
+/// counted towards the instalments in order; past the last one when all are (and 1
+/// without a schedule, whose every payment is judged against the one deadline).
+fn first_unsettled(d: &Determination, region: &str, allocated: Money, paid: Money) -> u32 {
+    let mut due_so_far = Money::ZERO;
+    let mut number = 0u32;
+    for amount in d.instalment_amounts(region, allocated) {
+        number = number.saturating_add(1);
+        due_so_far = due_so_far.saturating_add(amount);
+        if due_so_far > paid {
+            return number;
+        }
+    }
+    number.saturating_add(1)
 }
