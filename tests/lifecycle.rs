@@ -368,3 +368,31 @@ fn an_instalment_paid_short_and_settled_after_its_due_date_is_paid_late() {
     let deadlines = l.json_line("deadlines 31/9001 --today 2025-08-01");
     assert_eq!(row(&deadlines, "North East")["status"], "paid-late");
 }
+
+#[test]
+fn a_withdrawn_determinations_balances_say_it_was_withdrawn_with_nothing_outstanding() {
+    let l = imported();
+    l.ok_line("determination withdraw 31/9001 --reason superseded --date 2025-05-10");
+    let rows = l.json_line("balances 31/9001");
+    let london = row(&rows, "London");
+    assert_eq!(london["withdrawn"], "2025-05-10");
+    assert_eq!(money(&london["outstanding"]), "0.00");
+    // Before the withdrawal it stood.
+    let before = l.json_line("balances 31/9001 --as-of 2025-05-05");
+    assert_eq!(row(&before, "London")["withdrawn"], serde_json::Value::Null);
+    let csv = l.ok_line("balances 31/9001 --format csv").stdout;
+    let mut lines = csv.lines();
+    assert!(
+        lines.next().is_some_and(|h| h.ends_with(",withdrawn")),
+        "{csv}"
+    );
+    assert!(
+        lines.any(|r| r.starts_with("31/9001,London,") && r.ends_with(",0.00,0,2025-05-10")),
+        "{csv}"
+    );
+    let table = l.ok_line("balances 31/9001").stdout;
+    assert!(
+        table.contains("withdrawn") && table.contains("2025-05-10"),
+        "{table}"
+    );
+}

@@ -22,6 +22,9 @@ pub fn balances(rows: &[BalanceRow]) -> Report {
         // Added last, so that a script reading the older columns by position still finds them.
         "outstanding",
         "instalments_paid",
+        // The contract fixes the status values, so a withdrawal is said in a column of its
+        // own (the day it was withdrawn), last for the same reason as the two before it.
+        "withdrawn",
     ]);
     for r in rows {
         report.push(vec![
@@ -38,6 +41,7 @@ pub fn balances(rows: &[BalanceRow]) -> Report {
             r.paid_on.map_or(Cell::Null, Cell::Date),
             Cell::Money(r.outstanding),
             Cell::Int(i64::from(r.instalments_paid)),
+            r.withdrawn.map_or(Cell::Null, Cell::Date),
         ]);
     }
     report.totals = Some(vec![
@@ -53,6 +57,7 @@ pub fn balances(rows: &[BalanceRow]) -> Report {
         Cell::Null,
         Cell::Null,
         Cell::Money(sum(rows.iter().map(|r| r.outstanding))),
+        Cell::Null,
         Cell::Null,
     ]);
     report
