@@ -39,3 +39,23 @@ fn damage_verify_finds_in_the_middle_is_said_as_later_commands_say_it() {
     said_damaged(&l, &["verify"]);
     said_damaged(&l, &["balances"]);
 }
+
+#[test]
+fn a_bad_sslmode_is_malformed_input_naming_the_option() {
+    let run = bin()
+        .args([
+            "--store",
+            "postgres://ann:secret@127.0.0.1:1/ledger?sslmode=requried",
+            "balances",
+        ])
+        .output()
+        .expect("binary runs");
+    let run = Run::from(run);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--store: sslmode \"requried\" is not one of disable, prefer, require, verify-ca, verify-full"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("secret"), "{}", run.stderr);
+}
