@@ -59,3 +59,69 @@ fn a_bad_sslmode_is_malformed_input_naming_the_option() {
     );
     assert!(!run.stderr.contains("secret"), "{}", run.stderr);
 }
+
+#[test]
+fn a_receipt_whose_fields_are_of_the_wrong_kind_is_refused_in_our_words() {
+    let l = Ledger::with_determination();
+    let receipt: serde_json::Value =
+        serde_json::from_str(&l.ok(&["checkpoint"]).stdout).expect("receipt");
+    let mut bad = receipt.clone();
+    bad["position"] = (-1).into();
+    let file = l.file("bad.json", &bad.to_string());
+    let key = receipt["public_key"].as_str().expect("key").to_string();
+    let run = bin()
+        .args(["checkpoint", "verify", &file, "--public-key", &key])
+        .output()
+        .expect("binary runs");
+    let run = Run::from(run);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("has a position that is not a whole number of 1 or more"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("invalid value"), "{}", run.stderr);
+}
+
+#[test]
+fn a_directory_given_as_a_file_is_said_in_words() {
+    let l = Ledger::with_determination();
+    let dir = l.path().display().to_string();
+    for args in [
+        vec!["determination", "import", dir.as_str()],
+        vec!["verify", "--against", dir.as_str()],
+        vec![
+            "determination",
+            "vary",
+            "31/7421",
+            dir.as_str(),
+            "--reason",
+            "letter",
+        ],
+    ] {
+        let run = l.fails(&args, 2, &["it is a directory"]);
+        assert!(!run.stderr.contains("os error"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_said_in_words() {
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = Run::from(
+        bin()
+            .args(["--server", &url, "--token", "t", "balances"])
+            .output()
+            .expect("binary runs"),
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!("error: cannot reach the server at {url}: nothing is listening there (is grant-ledger serve running?)")
+    );
+}

@@ -10,7 +10,7 @@ use grant_ledger_projections::{
 };
 
 use crate::args;
-use crate::commands::{announced, io_reason, unknown_determination, Context};
+use crate::commands::{announced, unknown_determination, Context};
 use crate::error::{CliError, CliResult};
 use crate::output::{Cell, Report};
 
@@ -38,13 +38,8 @@ pub fn withdraw(ctx: &Context, a: args::WithdrawArgs) -> CliResult {
 
 pub fn vary(ctx: &Context, a: args::VaryArgs) -> CliResult {
     // Read and parsed before the ledger is opened, so a bad file never touches it.
-    let text = std::fs::read_to_string(&a.file).map_err(|e| {
-        CliError::malformed(format!(
-            "cannot read {}: {}",
-            a.file.display(),
-            io_reason(&e)
-        ))
-    })?;
+    let text = crate::files::read_text(&a.file)
+        .map_err(|why| CliError::malformed(format!("cannot read {}: {why}", a.file.display())))?;
     let table = parse_variation(&text)
         .map_err(|e| CliError::malformed(format!("{}: {}", a.file.display(), e.message())))?;
     let request = VaryRequest {

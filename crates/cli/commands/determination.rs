@@ -7,7 +7,7 @@ use std::io::Write;
 use grant_ledger_domain::{builtin, parse_determination, Determination, BUILTIN_IDS};
 use grant_ledger_projections::DeterminationSource;
 
-use super::{count, io_reason, print_recorded, Context};
+use super::{count, print_recorded, Context};
 use crate::args::{self, Format};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Cell, Report};
@@ -47,9 +47,8 @@ pub fn load_determination(a: &args::ImportArgs) -> CliResult<(DeterminationSourc
             "give a determination FILE or --builtin ID",
         ));
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::malformed(format!("cannot read {}: {}", path.display(), io_reason(&e)))
-    })?;
+    let text = crate::files::read_text(path)
+        .map_err(|why| CliError::malformed(format!("cannot read {}: {why}", path.display())))?;
     let parsed = parse_determination(&text).map_err(|e| {
         if e.is_malformed() {
             CliError::malformed(format!("{}: {}", path.display(), e.message()))

@@ -85,15 +85,6 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
     }
 }
 
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
-        _ => e.to_string(),
-    }
-}
-
 pub fn plural(n: u64) -> &'static str {
     if n == 1 {
         ""

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use grant_ledger_projections::ImportSummary;
 
-use super::{clamp, io_reason, plural, Context};
+use super::{clamp, plural, Context};
 use crate::args::Format;
 use crate::error::{CliError, CliResult};
+use crate::files::io_reason;
 use crate::output::{self, Cell, Report};
 
 pub(super) fn run(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult {
@@ -22,8 +23,8 @@ pub(super) fn run(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult 
     // streamed from it during the import.
     let cannot =
         |reason: String| CliError::malformed(format!("cannot read {}: {reason}", file.display()));
-    let opened = std::fs::File::open(file).map_err(|e| cannot(io_reason(&e)))?;
-    let meta = opened.metadata().map_err(|e| cannot(io_reason(&e)))?;
+    let opened = std::fs::File::open(file).map_err(|e| cannot(io_reason(file, &e)))?;
+    let meta = opened.metadata().map_err(|e| cannot(io_reason(file, &e)))?;
     if meta.is_dir() {
         return Err(cannot("it is a directory".to_string()));
     }
