@@ -125,3 +125,10 @@ fn an_unreachable_server_is_said_in_words() {
         format!("error: cannot reach the server at {url}: nothing is listening there (is grant-ledger serve running?)")
     );
 }
+
+#[test]
+fn the_demo_makes_its_ledger_with_a_signing_key() {
+    let l = Ledger::empty();
+    l.ok(&["demo"]);
+    assert!(l.dir().join("signing.key").is_file());
+}
