@@ -132,3 +132,43 @@ fn the_demo_makes_its_ledger_with_a_signing_key() {
     l.ok(&["demo"]);
     assert!(l.dir().join("signing.key").is_file());
 }
+
+#[test]
+fn a_withdrawal_takes_today_from_the_today_flag_and_refuses_dates_after_it() {
+    let l = Ledger::with_determination();
+    l.fails_line(
+        "determination withdraw 31/7421 --reason superseded --date 2024-09-02 --today 2024-09-01",
+        1,
+        &["withdrawal dated 2024-09-02 is after today (2024-09-01)"],
+    );
+    // Without --date it takes effect on --today.
+    let withdrawn =
+        l.json_line("determination withdraw 31/7421 --reason superseded --today 2024-09-01");
+    assert_eq!(withdrawn["effective_date"], "2024-09-01");
+}
+
+#[test]
+fn a_variation_takes_today_from_the_today_flag_and_refuses_dates_after_it() {
+    let l = Ledger::with_determination();
+    let file = l.file(
+        "variation.toml",
+        "[[allocation]]\nregion = \"london\"\namount = \"300000\"\n",
+    );
+    let vary = |extra: &str| {
+        let mut args = vec!["determination", "vary", "31/7421", file.as_str()];
+        args.extend(["--reason", "letter"]);
+        args.extend(words(extra));
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let refused = vary("--date 2024-09-02 --today 2024-09-01");
+    let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
+    l.fails(
+        &refused,
+        1,
+        &["variation dated 2024-09-02 is after today (2024-09-01)"],
+    );
+    let on_today = vary("--today 2024-09-01 --format json");
+    let on_today: Vec<&str> = on_today.iter().map(String::as_str).collect();
+    let varied = l.ok(&on_today).json();
+    assert_eq!(varied["effective_date"], "2024-09-01");
+}

@@ -14,21 +14,22 @@ use crate::commands::{announced, unknown_determination, Context};
 use crate::error::{CliError, CliResult};
 use crate::output::{Cell, Report};
 
-/// The date a withdrawal or variation takes effect: `--date`, else today's local date.
-fn effective(date: Option<&str>) -> CliResult<chrono::NaiveDate> {
+/// The date a withdrawal or variation takes effect: `--date`, else `--today`, else today's
+/// local date.
+fn effective(date: Option<&str>, today: Option<&str>) -> CliResult<chrono::NaiveDate> {
     Ok(match input::opt_date("--date", date)? {
         Some(day) => day,
-        None => chrono::Local::now().date_naive(),
+        None => input::date_or_today("--today", today)?,
     })
 }
 
 pub fn withdraw(ctx: &Context, a: args::WithdrawArgs) -> CliResult {
     let request = WithdrawRequest {
         reason: a.reason,
-        date: effective(a.date.as_deref())?,
+        date: effective(a.date.as_deref(), a.today.as_deref())?,
     };
     let key = input::key(a.key)?;
-    let api = ctx.adding(&unknown_determination(&a.id))?;
+    let api = ctx.adding_on(&unknown_determination(&a.id), a.today.as_deref())?;
     announced(
         ctx,
         key.as_deref(),
@@ -48,10 +49,10 @@ pub fn vary(ctx: &Context, a: args::VaryArgs) -> CliResult {
             .map(|(region, amount)| VariedAmount { region, amount })
             .collect(),
         reason: a.reason,
-        date: effective(a.date.as_deref())?,
+        date: effective(a.date.as_deref(), a.today.as_deref())?,
     };
     let key = input::key(a.key)?;
-    let api = ctx.adding(&unknown_determination(&a.id))?;
+    let api = ctx.adding_on(&unknown_determination(&a.id), a.today.as_deref())?;
     announced(
         ctx,
         key.as_deref(),

@@ -59,12 +59,15 @@ pub struct WithdrawArgs {
     /// Why it is withdrawn
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// When it is withdrawn, YYYY-MM-DD [default: today's local date]
+    /// When it is withdrawn, YYYY-MM-DD [default: --today, else today's local date]
     #[arg(long, value_name = "D")]
     pub date: Option<String>,
     /// Idempotency key: repeating the same command with it appends nothing
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -78,12 +81,15 @@ pub struct VaryArgs {
     /// Why it is varied (e.g. the letter it comes from)
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// When the variation takes effect, YYYY-MM-DD [default: today's local date]
+    /// When the variation takes effect, YYYY-MM-DD [default: --today, else today's local date]
     #[arg(long, value_name = "D")]
     pub date: Option<String>,
     /// Idempotency key: repeating the same command with it appends nothing
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Refuse dates after this day, YYYY-MM-DD [default: today's local date; not with --server]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]

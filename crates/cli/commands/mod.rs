@@ -41,7 +41,7 @@ impl Context {
 
     /// [`Context::adding`] for a dated command, refusing dates after `today` (`--today`;
     /// `None`: the clock's date).
-    fn adding_on(&self, unknown: &str, today: Option<&str>) -> CliResult<Box<dyn Api>> {
+    pub fn adding_on(&self, unknown: &str, today: Option<&str>) -> CliResult<Box<dyn Api>> {
         let today = input::opt_date("--today", today)?;
         self.target.api_on(Use::Add, unknown, today)
     }

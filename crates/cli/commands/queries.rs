@@ -34,10 +34,7 @@ pub fn write_balances(out: &mut dyn Write, format: Format, rows: &[BalanceRow]) 
 }
 
 pub(super) fn deadlines(ctx: &Context, a: args::DeadlinesArgs) -> CliResult {
-    let today = match input::opt_date("--today", a.today.as_deref())? {
-        Some(day) => day,
-        None => chrono::Local::now().date_naive(),
-    };
+    let today = input::date_or_today("--today", a.today.as_deref())?;
     let query = DeadlinesQuery {
         determination: a.id,
         today,
