@@ -172,3 +172,19 @@ fn a_variation_takes_today_from_the_today_flag_and_refuses_dates_after_it() {
     let varied = l.ok(&on_today).json();
     assert_eq!(varied["effective_date"], "2024-09-01");
 }
+
+#[test]
+fn history_matches_an_authority_as_a_region_is_matched() {
+    let l = Ledger::paid();
+    l.ok(&cmd(
+        "spend 31/7421 --region london --amount 100 --date 2024-10-01 --purpose data-coordinator --authority {}",
+        &["Hammersmith and Fulham"],
+    ));
+    let found = l.json_line("history --authority hammersmith-and-fulham");
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    let found = l.json(&cmd(
+        "history --authority {}",
+        &["  HAMMERSMITH AND FULHAM "],
+    ));
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+}
