@@ -188,3 +188,13 @@ fn history_matches_an_authority_as_a_region_is_matched() {
     ));
     assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
 }
+
+#[test]
+fn a_semicolon_separated_spend_file_with_fewer_columns_is_named_as_such() {
+    let l = Ledger::paid();
+    let file = l.file(
+        "semi.csv",
+        "determination;region;amount;date;purpose\n31/7421;London;12.50;2024-10-01;data-coordinator\n",
+    );
+    l.fails(&["spend-import", &file], 2, &["\";\"-separated", "commas"]);
+}
