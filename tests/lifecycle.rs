@@ -396,3 +396,34 @@ fn a_withdrawn_determinations_balances_say_it_was_withdrawn_with_nothing_outstan
         "{table}"
     );
 }
+
+#[test]
+fn a_variation_or_withdrawal_of_an_unknown_determination_is_refused() {
+    let l = imported();
+    let file = l.file("variation.toml", VARIATION);
+    let mut args = vary_args(&file, "2025-09-01");
+    args[2] = "99/1";
+    l.fails(&args, 1, &["unknown determination 99/1"]);
+    l.fails_line(
+        "determination withdraw 99/1 --reason superseded --date 2025-05-10",
+        1,
+        &["unknown determination 99/1"],
+    );
+}
+
+#[test]
+fn a_variation_putting_paid_above_the_new_amount_records_nothing() {
+    let l = imported();
+    l.ok_line("pay 31/9001 --region london --amount 50000 --date 2025-06-20");
+    let before = l.events();
+    let file = l.file(
+        "cut.toml",
+        "[[allocation]]\nregion = \"london\"\namount = \"49999.99\"\n",
+    );
+    l.fails(
+        &vary_args(&file, "2025-09-01"),
+        1,
+        &["would leave its paid of £50,000.00 above it"],
+    );
+    assert_eq!(l.events(), before);
+}
