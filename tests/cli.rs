@@ -594,7 +594,7 @@ fn balances_as_of_totals_and_csv() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("determination,region,lead_authority,determined,paid,recovered,spent,unpaid,unspent,status,paid_on,outstanding,instalments_paid")
+        Some("determination,region,lead_authority,determined,paid,recovered,spent,unpaid,unspent,status,paid_on,outstanding,instalments_paid,withdrawn")
     );
     assert!(csv.contains(
         "31/7421,South East,East Sussex County Council,352000.00,352000.00,0.00,90000.00,0.00,262000.00,paid,2024-08-23,0.00,1"

@@ -44,8 +44,11 @@ fn a_two_instalment_determination_from_import_to_the_final_payment() {
     );
     l.ok_line("pay 31/9001 --region north-east --amount 20000 --date 2025-06-01");
     // The last permitted instalment must complete the allocation.
-    l.fails_line(
-        "pay 31/9001 --region north-east --amount 20000 --date 2025-09-01",
+    l.fails(
+        &common::cmd(
+            "pay 31/9001 --region north-east --amount 20000 --date 2025-09-01 --late-reason {}",
+            &["remittance held"],
+        ),
         1,
         &["it must be £38,000.00"],
     );
@@ -57,13 +60,17 @@ fn a_two_instalment_determination_from_import_to_the_final_payment() {
     assert_eq!(money(&ne["schedule"][1]["outstanding"]), "29000.00");
     assert_eq!(ne["instalments_paid"], 1);
 
-    // The second instalment is judged against its own due date: on time in September.
-    let paid = l.json_line("pay 31/9001 --region north-east --amount 38000 --date 2025-09-01");
-    assert_eq!(paid["data"]["late"], false);
+    // The second payment also settles the first instalment, paid short, after its due
+    // date: it is late, though the second instalment is not due until October.
+    let paid = l.json(&common::cmd(
+        "pay 31/9001 --region north-east --amount 38000 --date 2025-09-01 --late-reason {}",
+        &["remittance held"],
+    ));
+    assert_eq!(paid["data"]["late"], true);
     assert_eq!(paid["data"]["instalment"], 2);
     let balances = l.json_line("balances 31/9001");
     let ne = row(&balances, "North East");
-    assert_eq!(ne["status"], "paid");
+    assert_eq!(ne["status"], "paid-late");
     assert_eq!(money(&ne["outstanding"]), "0.00");
     assert_eq!(ne["instalments_paid"], 2);
     let table = l.ok_line("deadlines 31/9001 --today 2025-09-02").stdout;
@@ -294,6 +301,129 @@ fn a_withdrawal_or_a_variation_dated_after_today_is_refused_and_records_nothing(
         ],
         1,
         &["variation dated 2999-01-01 is after today"],
+    );
+    assert_eq!(l.events(), before);
+}
+
+/// `determination vary 31/9001 FILE --reason letter --date D`.
+fn vary_args<'a>(file: &'a str, date: &'a str) -> Vec<&'a str> {
+    vec![
+        "determination",
+        "vary",
+        "31/9001",
+        file,
+        "--reason",
+        "letter",
+        "--date",
+        date,
+    ]
+}
+
+#[test]
+fn a_payment_back_dated_before_a_variation_is_held_to_the_allocation_of_its_day() {
+    let l = imported();
+    let file = l.file("variation.toml", VARIATION);
+    l.ok(&vary_args(&file, "2025-09-01"));
+    // On 2025-06-20 London's allocation was £100,000.00, half of it due by 2025-06-30.
+    l.ok_line("pay 31/9001 --region london --amount 50000 --date 2025-06-20");
+    // As of that summer its first instalment was paid in full: nothing is overdue.
+    let summer = l.json_line("deadlines 31/9001 --today 2025-07-01");
+    let london = row(&summer, "London");
+    assert_eq!(
+        (london["status"].as_str(), london["deadline"].as_str()),
+        (Some("due"), Some("2025-10-31")),
+        "{london}"
+    );
+    assert_eq!(money(&london["outstanding"]), "50000.00");
+    // The last instalment completes the allocation as varied by its own day.
+    l.fails_line(
+        "pay 31/9001 --region london --amount 30000 --date 2025-10-01",
+        1,
+        &["it must be £40,000.00"],
+    );
+    l.ok_line("pay 31/9001 --region london --amount 40000 --date 2025-10-01");
+    let paid = l.json_line("balances 31/9001 --region london");
+    assert_eq!(paid[0]["status"], "paid");
+    assert_eq!(money(&paid[0]["outstanding"]), "0.00");
+}
+
+#[test]
+fn an_instalment_paid_short_and_settled_after_its_due_date_is_paid_late() {
+    let l = imported();
+    // North East's first instalment is £29,000.00 by 2025-06-30: £20,000.00 is paid.
+    l.ok_line("pay 31/9001 --region north-east --amount 20000 --date 2025-06-20");
+    // The rest of it comes with the second, after the first's due date.
+    l.fails_line(
+        "pay 31/9001 --region north-east --amount 38000 --date 2025-07-15",
+        1,
+        &["after the due date 2025-06-30 of instalment 1 of determination 31/9001"],
+    );
+    let late = l.json(&common::cmd(
+        "pay 31/9001 --region north-east --amount 38000 --date 2025-07-15 --late-reason {}",
+        &["remittance held"],
+    ));
+    assert_eq!(late["data"]["late"], true);
+    let balances = l.json_line("balances 31/9001 --region north-east");
+    assert_eq!(balances[0]["status"], "paid-late");
+    let deadlines = l.json_line("deadlines 31/9001 --today 2025-08-01");
+    assert_eq!(row(&deadlines, "North East")["status"], "paid-late");
+}
+
+#[test]
+fn a_withdrawn_determinations_balances_say_it_was_withdrawn_with_nothing_outstanding() {
+    let l = imported();
+    l.ok_line("determination withdraw 31/9001 --reason superseded --date 2025-05-10");
+    let rows = l.json_line("balances 31/9001");
+    let london = row(&rows, "London");
+    assert_eq!(london["withdrawn"], "2025-05-10");
+    assert_eq!(money(&london["outstanding"]), "0.00");
+    // Before the withdrawal it stood.
+    let before = l.json_line("balances 31/9001 --as-of 2025-05-05");
+    assert_eq!(row(&before, "London")["withdrawn"], serde_json::Value::Null);
+    let csv = l.ok_line("balances 31/9001 --format csv").stdout;
+    let mut lines = csv.lines();
+    assert!(
+        lines.next().is_some_and(|h| h.ends_with(",withdrawn")),
+        "{csv}"
+    );
+    assert!(
+        lines.any(|r| r.starts_with("31/9001,London,") && r.ends_with(",0.00,0,2025-05-10")),
+        "{csv}"
+    );
+    let table = l.ok_line("balances 31/9001").stdout;
+    assert!(
+        table.contains("withdrawn") && table.contains("2025-05-10"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_variation_or_withdrawal_of_an_unknown_determination_is_refused() {
+    let l = imported();
+    let file = l.file("variation.toml", VARIATION);
+    let mut args = vary_args(&file, "2025-09-01");
+    args[2] = "99/1";
+    l.fails(&args, 1, &["unknown determination 99/1"]);
+    l.fails_line(
+        "determination withdraw 99/1 --reason superseded --date 2025-05-10",
+        1,
+        &["unknown determination 99/1"],
+    );
+}
+
+#[test]
+fn a_variation_putting_paid_above_the_new_amount_records_nothing() {
+    let l = imported();
+    l.ok_line("pay 31/9001 --region london --amount 50000 --date 2025-06-20");
+    let before = l.events();
+    let file = l.file(
+        "cut.toml",
+        "[[allocation]]\nregion = \"london\"\namount = \"49999.99\"\n",
+    );
+    l.fails(
+        &vary_args(&file, "2025-09-01"),
+        1,
+        &["would leave its paid of £50,000.00 above it"],
     );
     assert_eq!(l.events(), before);
 }

@@ -37,6 +37,7 @@ impl Place {
     pub fn database(url: &str) -> CliResult<Place> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            checked_url("--store", url)?;
             Ok(Place::Database(url.to_string()))
         } else {
             Err(CliError::malformed(
@@ -46,13 +47,16 @@ impl Place {
     }
 
     /// `migrate --to`: a PostgreSQL URL, or else a ledger directory.
-    pub fn target(to: &str) -> Place {
+    pub fn target(to: &str) -> CliResult<Place> {
         let to = to.trim();
-        if to.starts_with("postgres://") || to.starts_with("postgresql://") {
-            Place::Database(to.to_string())
-        } else {
-            Place::Dir(PathBuf::from(to))
-        }
+        Ok(
+            if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+                checked_url("--to", to)?;
+                Place::Database(to.to_string())
+            } else {
+                Place::Dir(PathBuf::from(to))
+            },
+        )
     }
 
     /// The place for messages: the directory, or the URL without its password.
@@ -61,6 +65,15 @@ impl Place {
             Place::Dir(dir) => dir.display().to_string(),
             Place::Database(url) => redact(url),
         }
+    }
+}
+
+/// A store URL that cannot work as written (a bad `sslmode`, say) is malformed input
+/// naming `option`, refused before anything connects.
+fn checked_url(option: &str, url: &str) -> CliResult<()> {
+    match grant_ledger_store_postgres::url_problem(url) {
+        None => Ok(()),
+        Some(problem) => Err(CliError::malformed(format!("{option}: {problem}"))),
     }
 }
 

@@ -37,14 +37,8 @@ pub fn read_receipts(files: &[PathBuf]) -> CliResult<Vec<Named>> {
 
 fn read_receipt(file: &Path) -> CliResult<Named> {
     let name = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
-            _ => e.to_string(),
-        };
-        CliError::malformed(format!("cannot read receipt {name}: {why}"))
-    })?;
+    let text = crate::files::read_text(file)
+        .map_err(|why| CliError::malformed(format!("cannot read receipt {name}: {why}")))?;
     let receipt = Receipt::parse(&text)
         .map_err(|why| CliError::malformed(format!("receipt {name} {why}")))?;
     Ok(Named {

@@ -57,8 +57,13 @@ pub fn run(dir: Option<PathBuf>, actor: &str, format: Format) -> CliResult {
         }
     };
     let ledger = crate::backend::open_dir(&dir, crate::backend::Use::Create)?;
+    // Made with its signing key, as a ledger created any other way is. Always in the demo's
+    // own directory: like GRANT_LEDGER_DIR, a --signing-key meant for a real ledger is not
+    // the demo's to use.
+    let key = crate::signing_key::location(&crate::backend::Place::Dir(dir.clone()), None);
+    let ledger = crate::backend::with_key(ledger, key.as_deref(), crate::backend::Key::Made)?;
     let built = build(&ledger, &Caller::owner(actor), &determination)?;
-    let today = chrono::Local::now().date_naive();
+    let today = grant_ledger_projections::input::date_or_today("--today", None)?;
     let balances = ledger.balances(Some(DEMO_ID), None, None)?;
     let deadlines = ledger.deadlines(Some(DEMO_ID), today)?;
     let spend_report = ledger.spend_report(&grant_ledger_projections::SpendReportQuery::of(

@@ -10,25 +10,26 @@ use grant_ledger_projections::{
 };
 
 use crate::args;
-use crate::commands::{announced, io_reason, unknown_determination, Context};
+use crate::commands::{announced, unknown_determination, Context};
 use crate::error::{CliError, CliResult};
 use crate::output::{Cell, Report};
 
-/// The date a withdrawal or variation takes effect: `--date`, else today's local date.
-fn effective(date: Option<&str>) -> CliResult<chrono::NaiveDate> {
+/// The date a withdrawal or variation takes effect: `--date`, else `--today`, else today's
+/// local date.
+fn effective(date: Option<&str>, today: Option<&str>) -> CliResult<chrono::NaiveDate> {
     Ok(match input::opt_date("--date", date)? {
         Some(day) => day,
-        None => chrono::Local::now().date_naive(),
+        None => input::date_or_today("--today", today)?,
     })
 }
 
 pub fn withdraw(ctx: &Context, a: args::WithdrawArgs) -> CliResult {
     let request = WithdrawRequest {
         reason: a.reason,
-        date: effective(a.date.as_deref())?,
+        date: effective(a.date.as_deref(), a.today.as_deref())?,
     };
     let key = input::key(a.key)?;
-    let api = ctx.adding(&unknown_determination(&a.id))?;
+    let api = ctx.adding_on(&unknown_determination(&a.id), a.today.as_deref())?;
     announced(
         ctx,
         key.as_deref(),
@@ -38,13 +39,8 @@ pub fn withdraw(ctx: &Context, a: args::WithdrawArgs) -> CliResult {
 
 pub fn vary(ctx: &Context, a: args::VaryArgs) -> CliResult {
     // Read and parsed before the ledger is opened, so a bad file never touches it.
-    let text = std::fs::read_to_string(&a.file).map_err(|e| {
-        CliError::malformed(format!(
-            "cannot read {}: {}",
-            a.file.display(),
-            io_reason(&e)
-        ))
-    })?;
+    let text = crate::files::read_text(&a.file)
+        .map_err(|why| CliError::malformed(format!("cannot read {}: {why}", a.file.display())))?;
     let table = parse_variation(&text)
         .map_err(|e| CliError::malformed(format!("{}: {}", a.file.display(), e.message())))?;
     let request = VaryRequest {
@@ -53,10 +49,10 @@ pub fn vary(ctx: &Context, a: args::VaryArgs) -> CliResult {
             .map(|(region, amount)| VariedAmount { region, amount })
             .collect(),
         reason: a.reason,
-        date: effective(a.date.as_deref())?,
+        date: effective(a.date.as_deref(), a.today.as_deref())?,
     };
     let key = input::key(a.key)?;
-    let api = ctx.adding(&unknown_determination(&a.id))?;
+    let api = ctx.adding_on(&unknown_determination(&a.id), a.today.as_deref())?;
     announced(
         ctx,
         key.as_deref(),

@@ -11,6 +11,7 @@ mod completions;
 mod demo;
 mod error;
 mod export;
+mod files;
 mod lifecycle;
 mod migrate;
 mod output;

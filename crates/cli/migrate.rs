@@ -28,7 +28,7 @@ pub fn run(
     format: Format,
     signing_key: Option<&std::path::Path>,
 ) -> CliResult {
-    let target = Place::target(&args.to);
+    let target = Place::target(&args.to)?;
     let (from, to) = (source.describe(), target.describe());
     if from == to {
         return Err(CliError::malformed(format!(

@@ -92,11 +92,13 @@ impl Remote {
     ) -> Result<(T, bool), LedgerError> {
         let response = self.answer(sent)?;
         let hit = response.header("Idempotency-Hit") == Some("true");
-        let body = response.into_string().map_err(|e| self.unreachable(&e))?;
-        let value = serde_json::from_str(&body).map_err(|e| LedgerError::Reported {
+        let body = response
+            .into_string()
+            .map_err(|e| self.unreachable(lost(e.kind())))?;
+        let value = serde_json::from_str(&body).map_err(|_| LedgerError::Reported {
             kind: ErrorKind::Unavailable,
             message: format!(
-                "the server at {} sent an answer this client cannot read ({e})",
+                "the server at {} sent an answer this client cannot read (is it a grant-ledger serve of this version?)",
                 self.base
             ),
         })?;
@@ -125,11 +127,11 @@ impl Remote {
                     },
                 })
             }
-            Err(ureq::Error::Transport(t)) => Err(self.unreachable(&t)),
+            Err(ureq::Error::Transport(t)) => Err(self.unreachable(transport(&t))),
         }
     }
 
-    fn unreachable(&self, why: &dyn std::fmt::Display) -> LedgerError {
+    fn unreachable(&self, why: &str) -> LedgerError {
         LedgerError::Reported {
             kind: ErrorKind::Unavailable,
             message: format!("cannot reach the server at {}: {why}", self.base),
@@ -395,18 +397,66 @@ impl Api for Remote {
     }
 }
 
+/// Why a request got no answer, in our words (ureq's say "Connection Failed: Connect error:
+/// Connection refused (os error 111)").
+fn transport(t: &ureq::Transport) -> &'static str {
+    use ureq::ErrorKind as Kind;
+    let io = std::error::Error::source(t).and_then(|e| e.downcast_ref::<std::io::Error>());
+    match t.kind() {
+        Kind::Dns => "its host name cannot be found",
+        // TLS refusing the server's certificate comes as an I/O error carrying rustls's.
+        Kind::ConnectionFailed
+            if io
+                .and_then(std::io::Error::get_ref)
+                .is_some_and(|inner| inner.is::<rustls::Error>()) =>
+        {
+            "a secure connection could not be made (is its certificate trusted? GRANT_LEDGER_CA_CERT names a PEM file of authorities to trust)"
+        }
+        Kind::ConnectionFailed => match io.map(std::io::Error::kind) {
+            Some(std::io::ErrorKind::ConnectionRefused) => {
+                "nothing is listening there (is grant-ledger serve running?)"
+            }
+            Some(std::io::ErrorKind::TimedOut) => "it did not answer in time",
+            _ => "the connection could not be made",
+        },
+        Kind::Io => io.map_or("the connection was lost", |e| lost(e.kind())),
+        Kind::InvalidUrl | Kind::UnknownScheme => "its address is not a URL this client can use",
+        Kind::BadStatus | Kind::BadHeader => {
+            "what answered there does not speak HTTP as grant-ledger serve does"
+        }
+        Kind::TooManyRedirects => "it redirected the request too many times",
+        Kind::InvalidProxyUrl | Kind::ProxyConnect | Kind::ProxyUnauthorized => {
+            "the proxy in the environment could not be used"
+        }
+        Kind::InsecureRequestHttpsOnly | Kind::HTTP => "the request could not be sent",
+    }
+}
+
+/// A connection that broke while a request or its answer was under way.
+fn lost(kind: std::io::ErrorKind) -> &'static str {
+    match kind {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+            "it did not answer in time"
+        }
+        std::io::ErrorKind::InvalidData => {
+            "what answered there does not speak HTTP as grant-ledger serve does"
+        }
+        _ => "the connection was lost",
+    }
+}
+
 /// A TLS configuration that trusts only the certificate authorities in the PEM file `path`.
 fn tls_trusting(path: &std::path::Path) -> CliResult<rustls::ClientConfig> {
     let cannot = |why: String| {
         CliError::malformed(format!("GRANT_LEDGER_CA_CERT {}: {why}", path.display()))
     };
-    let pem = std::fs::read(path).map_err(|e| cannot(e.to_string()))?;
+    let pem = crate::files::read_bytes(path).map_err(cannot)?;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        let cert = cert.map_err(|e| cannot(format!("not a PEM certificate ({e})")))?;
+        let cert = cert.map_err(|_| cannot("it is not a PEM certificate".to_string()))?;
         roots
             .add(cert)
-            .map_err(|e| cannot(format!("not a usable certificate ({e})")))?;
+            .map_err(|_| cannot("it holds a certificate TLS cannot use".to_string()))?;
     }
     if roots.is_empty() {
         return Err(cannot("it holds no certificate".to_string()));
@@ -415,5 +465,5 @@ fn tls_trusting(path: &std::path::Path) -> CliResult<rustls::ClientConfig> {
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-        .map_err(|e| cannot(e.to_string()))
+        .map_err(|_| cannot("TLS could not be set up with it".to_string()))
 }

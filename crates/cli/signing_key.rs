@@ -32,7 +32,7 @@ pub fn load(file: &Path) -> CliResult<Option<Signer>> {
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(cannot(file, &e.to_string())),
+        Err(e) => return Err(cannot(file, &crate::files::io_reason(file, &e))),
     };
     private(file)?;
     Signer::from_file_text(&text)
@@ -52,7 +52,7 @@ pub fn load_or_create(file: &Path) -> CliResult<Signer> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             load(file)?.ok_or_else(|| cannot(file, "it vanished while it was being made"))
         }
-        Err(e) => Err(cannot(file, &e.to_string())),
+        Err(e) => Err(cannot(file, &crate::files::io_reason(file, &e))),
     }
 }
 
@@ -75,7 +75,7 @@ pub fn follow(from: &Place, given: Option<&Path>, to: &Place) -> CliResult<Optio
                 from.describe(),
                 source.display()
             ))),
-            Err(e) => Err(cannot(&target, &e.to_string())),
+            Err(e) => Err(cannot(&target, &crate::files::io_reason(&target, &e))),
         },
         None => Ok(Some(format!(
             "a database keeps no signing key: give --signing-key {} (or GRANT_LEDGER_SIGNING_KEY) to every command and server of {}, so that receipts taken before still verify",
@@ -114,7 +114,7 @@ fn private(file: &Path) -> CliResult {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(file)
-            .map_err(|e| cannot(file, &e.to_string()))?
+            .map_err(|e| cannot(file, &crate::files::io_reason(file, &e)))?
             .permissions()
             .mode()
             & 0o777;

@@ -116,6 +116,51 @@ impl State {
             })
             .unwrap_or(Money::ZERO)
     }
+
+    /// What a region was to be paid on `date`: its allocation as the last variation dated
+    /// on or before it left it, else as determined. A payment is judged against this, and
+    /// the read models count it so, so a payment dated before a variation is held to the
+    /// allocation of its own day, not to one that came later.
+    pub fn allocated_on(&self, region: &str, date: NaiveDate) -> Money {
+        let mut changes = self.variations.iter().flat_map(|v| {
+            v.allocations
+                .iter()
+                .filter(|a| a.region == region)
+                .map(move |a| (v.date, a))
+        });
+        let Some((first_date, first)) = changes.next() else {
+            return self.allocated(region);
+        };
+        // Variations follow one another in time (the domain refuses one dated before the
+        // last), so the last one by `date` is the one in force.
+        let mut in_force = (first_date <= date).then_some(first.amount);
+        for (varied_on, change) in changes {
+            if varied_on <= date {
+                in_force = Some(change.amount);
+            }
+        }
+        in_force.unwrap_or(first.previous)
+    }
+
+    /// The allocations a region has had from after `date` on: each variation of it dated
+    /// later, with its date, oldest first.
+    pub fn varied_after(
+        &self,
+        region: &str,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = (NaiveDate, Money)> + '_ {
+        let region = region.to_string();
+        self.variations
+            .iter()
+            .filter(move |v| v.date > date)
+            .flat_map(move |v| {
+                let region = region.clone();
+                v.allocations
+                    .iter()
+                    .filter(move |a| a.region == region)
+                    .map(move |a| (v.date, a.amount))
+            })
+    }
 }
 
 /// Folds one event into the state. Total: any event, even one `decide` would

@@ -408,3 +408,71 @@ fn a_variation_dated_before_the_determination_was_made_is_refused() {
             "a variation dated 2024-08-15 is before determination 31/7421 was made on 2024-08-16",
         );
 }
+
+// ---- a payment dated before a variation ----------------------------------------
+
+#[test]
+fn a_payment_dated_before_a_variation_is_judged_against_the_allocation_then_in_force() {
+    let mut ledger = given(d7421_scheduled());
+    ledger.accept(ledger.vary("2024-09-01", &[("London", "300000")]));
+    // On 2024-08-20 London's allocation was still £318,000.00, half of it due by 08-30.
+    ledger
+        .when(ledger.pay("London", "159000", "2024-08-20"))
+        .accepted();
+}
+
+#[test]
+fn a_payment_dated_after_a_variation_is_judged_against_the_varied_allocation() {
+    let mut ledger = given(d7421_scheduled());
+    ledger.accept(ledger.vary("2024-08-19", &[("London", "300000")]));
+    ledger
+        .when(ledger.pay("London", "159000", "2024-08-20"))
+        .refused("beyond the £150,000.00 due by instalment 1");
+}
+
+#[test]
+fn a_payment_dated_before_a_variation_may_not_leave_paid_above_the_varied_allocation() {
+    let mut ledger = given(d7421_in_two());
+    ledger.accept(ledger.vary("2024-09-01", &[("London", "150000")]));
+    ledger
+        .when(ledger.pay("London", "200000", "2024-08-20"))
+        .refused("payment of £200,000.00 would take London's paid to £200,000.00, above its allocation of £150,000.00 as varied on 2024-09-01");
+}
+
+#[test]
+fn a_last_instalment_dated_before_a_variation_that_raised_the_allocation_is_refused() {
+    let mut ledger = given_made();
+    ledger.accept(ledger.vary("2024-09-01", &[("London", "400000")]));
+    ledger
+        .when(ledger.pay("London", "318000", "2024-08-20"))
+        .refused("but a variation dated 2024-09-01 raised its allocation to £400,000.00, which no later instalment could then complete");
+}
+
+// ---- an instalment paid short ---------------------------------------------------
+
+#[test]
+fn a_payment_settling_an_instalment_paid_short_after_its_due_date_is_late() {
+    let mut ledger = given(d7421_scheduled());
+    // Instalment 1 (£159,000.00 by 2024-08-30) paid short, on time.
+    ledger.accept(ledger.pay("London", "100000", "2024-08-20"));
+    // The rest of it comes with instalment 2, after instalment 1's due date.
+    ledger
+        .when(ledger.pay("London", "218000", "2024-09-02"))
+        .refused("after the due date 2024-08-30 of instalment 1 of determination 31/7421");
+    let events = ledger
+        .when(ledger.pay_late("London", "218000", "2024-09-02", "remittance delayed"))
+        .accepted();
+    let EventData::PaymentIssued(p) = &events[0].data else {
+        panic!("{events:?}")
+    };
+    assert!(p.late);
+}
+
+#[test]
+fn a_payment_after_an_instalment_paid_in_full_is_judged_against_the_next_due_date() {
+    let mut ledger = given(d7421_scheduled());
+    ledger.accept(ledger.pay("London", "159000", "2024-08-20"));
+    ledger
+        .when(ledger.pay_late("London", "159000", "2024-09-02", "remittance delayed"))
+        .refused("is on time (instalment 2 of determination 31/7421 is due by 2024-10-31)");
+}

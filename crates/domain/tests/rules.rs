@@ -262,6 +262,24 @@ fn spend_for_a_purpose_by_an_authority_of_the_region_is_recorded_canonically() {
 }
 
 #[test]
+fn an_authority_is_named_as_a_region_is_by_its_slug() {
+    let ledger = paid_everywhere();
+    let events = ledger
+        .when(ledger.spend_by(
+            "south west",
+            "5000",
+            "2024-10-01",
+            "sector-led-improvement",
+            "bristol-city-of",
+        ))
+        .accepted();
+    let EventData::FundsSpent(spent) = &events[0].data else {
+        panic!()
+    };
+    assert_eq!(spent.authority.as_deref(), Some("Bristol, City of"));
+}
+
+#[test]
 fn spend_for_an_unknown_purpose_is_refused_listing_the_purposes() {
     let ledger = paid_everywhere();
     ledger

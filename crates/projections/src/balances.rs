@@ -124,6 +124,8 @@ impl AllocationBalance {
             } else {
                 None
             },
+            // Its day is the decision state's; the ledger fills it in.
+            withdrawn: None,
         }
     }
 }

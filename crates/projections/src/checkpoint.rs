@@ -54,12 +54,7 @@ pub struct Receipt {
 impl Receipt {
     /// Reads a receipt from its JSON; the error is a sentence without the file's name.
     pub fn parse(json: &str) -> Result<Receipt, String> {
-        let receipt: Receipt = serde_json::from_str(json).map_err(|e| {
-            format!(
-                "is not a checkpoint receipt ({})",
-                e.to_string().split(" at line").next().unwrap_or("bad JSON")
-            )
-        })?;
+        let receipt = Receipt::fields(json)?;
         if receipt.format != RECEIPT_FORMAT {
             return Err(format!(
                 "has format \"{}\", not \"{RECEIPT_FORMAT}\"",
@@ -89,6 +84,38 @@ impl Receipt {
             ));
         }
         Ok(receipt)
+    }
+
+    /// The receipt's fields, each of its kind, worded in our own terms rather than the JSON
+    /// library's ("invalid value: integer `-1`, expected u64" says nothing to an auditor).
+    fn fields(json: &str) -> Result<Receipt, String> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|_| "is not a checkpoint receipt (it is not JSON)".to_string())?;
+        let Some(object) = value.as_object() else {
+            return Err("is not a checkpoint receipt (it is not a JSON object)".to_string());
+        };
+        let text = |field: &str| -> Result<String, String> {
+            match object.get(field) {
+                None => Err(format!("has no {field}")),
+                Some(serde_json::Value::String(t)) => Ok(t.clone()),
+                Some(_) => Err(format!("has a {field} that is not a string")),
+            }
+        };
+        let position = match object.get("position") {
+            None => return Err("has no position".to_string()),
+            Some(p) => p
+                .as_u64()
+                .ok_or("has a position that is not a whole number of 1 or more")?,
+        };
+        Ok(Receipt {
+            format: text("format")?,
+            position,
+            head_hash: text("head_hash")?,
+            time: text("time")?,
+            public_key_id: text("public_key_id")?,
+            public_key: text("public_key")?,
+            signature: text("signature")?,
+        })
     }
 
     /// The text this receipt's signature covers.
@@ -263,6 +290,35 @@ mod tests {
                 "grant-ledger checkpoint v1\n12\n{}\n2024-08-23T12:00:00Z\n",
                 "ab".repeat(32)
             )
+        );
+    }
+
+    #[test]
+    fn a_receipt_that_does_not_parse_is_refused_in_our_own_words() {
+        let good = serde_json::to_value(signer().sign(12, &[0xab; 32], noon())).unwrap();
+        let with = |field: &str, value: serde_json::Value| {
+            let mut v = good.clone();
+            v[field] = value;
+            Receipt::parse(&v.to_string()).unwrap_err()
+        };
+        assert_eq!(
+            with("position", (-1).into()),
+            "has a position that is not a whole number of 1 or more"
+        );
+        assert_eq!(with("time", 5.into()), "has a time that is not a string");
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("signature");
+        assert_eq!(
+            Receipt::parse(&missing.to_string()).unwrap_err(),
+            "has no signature"
+        );
+        assert_eq!(
+            Receipt::parse("{").unwrap_err(),
+            "is not a checkpoint receipt (it is not JSON)"
+        );
+        assert_eq!(
+            Receipt::parse("[1]").unwrap_err(),
+            "is not a checkpoint receipt (it is not a JSON object)"
         );
     }
 

@@ -113,7 +113,7 @@ impl<S: EventStore> Ledger<S> {
                 let found = allocations.iter().find_map(|a| {
                     a.authority(query).or_else(|| {
                         let lead = a.lead_authority.as_str();
-                        lead.eq_ignore_ascii_case(query.trim()).then_some(lead)
+                        region_matches(lead, query).then_some(lead)
                     })
                 });
                 match found {

@@ -33,6 +33,13 @@ pub fn opt_date(what: &str, text: Option<&str>) -> Result<Option<NaiveDate>, Led
     text.map(|t| date(what, t)).transpose()
 }
 
+/// A date flag that defaults to today: `text` if given, else the clock's local date. The
+/// one place a command's "today" comes from the clock, so `--today` and every date that
+/// defaults to today mean the same day on every command.
+pub fn date_or_today(what: &str, text: Option<&str>) -> Result<NaiveDate, LedgerError> {
+    Ok(opt_date(what, text)?.unwrap_or_else(|| chrono::Local::now().date_naive()))
+}
+
 /// An amount of pounds, as the contract lists: 318000, £318,000.50, ...
 pub fn money(what: &str, text: &str) -> Result<Money, LedgerError> {
     Money::parse(text).map_err(|e| LedgerError::malformed(format!("{what}: {e}")))

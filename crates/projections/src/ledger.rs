@@ -396,19 +396,28 @@ impl<S: EventStore> Ledger<S> {
         let region = region
             .map(|r| self.resolve_region(determination.as_deref(), r))
             .transpose()?;
-        match as_of {
-            None => Ok(self
-                .snapshot()
+        let models = self.snapshot();
+        let mut rows: Vec<BalanceRow> = match as_of {
+            None => models
                 .balances
                 .rows(determination.as_deref(), region.as_deref())
-                .collect()),
+                .collect(),
             Some(date) => {
                 let balances = self.replay_as_of(date, false)?.balances;
-                Ok(balances
+                balances
                     .rows(determination.as_deref(), region.as_deref())
-                    .collect())
+                    .collect()
             }
+        };
+        for row in &mut rows {
+            row.withdrawn = models
+                .states
+                .get(&row.determination)
+                .and_then(|s| s.withdrawn.as_ref())
+                .map(|w| w.date)
+                .filter(|day| as_of.map_or(true, |as_of| *day <= as_of));
         }
+        Ok(rows)
     }
 
     /// Each allocation against its determination's payment deadline on `today`.

@@ -48,6 +48,11 @@ pub struct BalanceRow {
     pub instalments_paid: u32,
     pub status: BalanceStatus,
     pub paid_on: Option<NaiveDate>,
+    /// The day its determination was withdrawn (as of the day asked, with `--as-of`), when
+    /// it was: nothing is then outstanding, whatever `status` says of what was paid (the
+    /// contract fixes the status values, so the withdrawal is said here).
+    #[serde(default)]
+    pub withdrawn: Option<NaiveDate>,
 }
 
 /// Where an allocation stands against the payment deadline.

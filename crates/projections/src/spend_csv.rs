@@ -41,7 +41,10 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, LedgerError> {
         .collect();
     if let [only] = names.as_slice() {
         for separator in [';', '\t', '|'] {
-            if only.split(separator).count() >= HEADER.len() {
+            // Any of the header's names between such separators gives it away, however
+            // many columns the file has.
+            let mut parts = only.split(separator).map(str::trim);
+            if only.contains(separator) && parts.any(|part| HEADER.contains(&part)) {
                 let shown = if separator == '\t' {
                     "tab".to_string()
                 } else {
@@ -216,6 +219,12 @@ mod tests {
         let e = header_error(
             "determination;region;amount;date;purpose;authority;description;reference;key\n",
         );
+        assert!(e.is_some_and(|m| m.contains("\";\"-separated") && m.contains("commas")));
+    }
+
+    #[test]
+    fn a_semicolon_separated_file_with_fewer_columns_is_named_as_such() {
+        let e = header_error("determination;region;amount;date;purpose\n");
         assert!(e.is_some_and(|m| m.contains("\";\"-separated") && m.contains("commas")));
     }
 

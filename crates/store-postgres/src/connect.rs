@@ -20,6 +20,42 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error;
 
+/// The `sslmode` values a store URL may give (libpq's, but for `allow`, which would try
+/// plain text after TLS and so is not offered).
+const SSL_MODES: [&str; 5] = ["disable", "prefer", "require", "verify-ca", "verify-full"];
+
+/// What is wrong with a store URL as written, before anything connects: `None` when it
+/// reads. A sentence fragment naming the part at fault, without echoing the URL (it may
+/// carry a password); the front end names its own option. Malformed input, not an
+/// unavailable database: the same URL can never work.
+pub fn url_problem(url: &str) -> Option<String> {
+    let url = url.trim();
+    let pairs: Vec<&str> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        url.split_once('?')
+            .map_or_else(Vec::new, |(_, query)| query.split('&').collect())
+    } else {
+        url.split_whitespace().collect()
+    };
+    for pair in pairs {
+        if let Some(("sslmode", mode)) = pair.split_once('=') {
+            let mode = mode.trim_matches('\'');
+            if !SSL_MODES.contains(&mode) {
+                // Quoted short and escaped, so a refusal stays one line.
+                let shown: String = mode.chars().take(40).collect();
+                return Some(format!(
+                    "sslmode \"{}\" is not one of {}",
+                    shown.escape_debug(),
+                    SSL_MODES.join(", ")
+                ));
+            }
+        }
+    }
+    let (rest, _, _) = take_tls_options(url);
+    Config::from_str(&rest).err().map(|_| {
+        "it is not a PostgreSQL connection string (postgres://USER@HOST:PORT/DATABASE)".to_string()
+    })
+}
+
 /// A parsed store URL and, when it asks for TLS, the verifying connector: everything a
 /// new connection needs, made once when the store opens.
 #[derive(Clone)]
@@ -174,6 +210,23 @@ fn client_config(root_cert: Option<&Path>) -> Result<rustls::ClientConfig, Store
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_sslmode_is_named_before_anything_connects() {
+        assert_eq!(
+            url_problem("postgres://u:secret@h:5432/db?sslmode=requried").as_deref(),
+            Some("sslmode \"requried\" is not one of disable, prefer, require, verify-ca, verify-full")
+        );
+        assert!(url_problem("host=h user=u sslmode=bogus").is_some());
+        for good in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
+            assert_eq!(
+                url_problem(&format!("postgres://u@h/db?sslmode={good}")),
+                None
+            );
+        }
+        assert!(url_problem("postgres://u@h:notaport/db")
+            .is_some_and(|p| p.contains("not a PostgreSQL connection string")));
+    }
 
     #[test]
     fn sslrootcert_is_taken_out_of_a_url() {

@@ -28,5 +28,6 @@ mod rows;
 pub mod schema;
 mod store;
 
+pub use connect::url_problem;
 pub use postgres::Config;
 pub use store::PostgresStore;

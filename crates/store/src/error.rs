@@ -71,7 +71,7 @@ pub enum StoreError {
 
     /// The database or one of its entries cannot be decoded or is inconsistent. `path` is
     /// the ledger's directory when the damage was found while opening it.
-    #[error("the ledger{} is corrupt: {reason}", at_path(.path.as_deref()))]
+    #[error("{}", damaged(.path.as_deref(), None, .reason))]
     Corrupt {
         path: Option<PathBuf>,
         reason: String,
@@ -100,15 +100,12 @@ pub enum StoreError {
     NewerSchema { found: u32, supported: u32 },
 
     /// `verify` found the first event that fails a check.
-    #[error("the ledger fails verification at position {position}: {reason}")]
+    #[error("{}", damaged(None, Some(*.position), .reason))]
     Tampered { position: u64, reason: String },
 
     /// Damage was found in this ledger earlier (by this process or, recorded beside the
     /// ledger, by another): it answers nothing but `verify` until it is restored.
-    #[error(
-        "the ledger is damaged{} ({reason}), so it answers nothing until it is restored from a backup; `grant-ledger verify` checks it again",
-        at_damaged_position(*.position)
-    )]
+    #[error("{}", damaged(None, *.position, .reason))]
     Damaged {
         position: Option<u64>,
         reason: String,
@@ -126,15 +123,15 @@ pub enum StoreError {
     Io(#[from] io::Error),
 }
 
-fn at_path(path: Option<&std::path::Path>) -> String {
-    path.map(|p| format!(" at {}", p.display()))
-        .unwrap_or_default()
-}
-
-fn at_damaged_position(position: Option<u64>) -> String {
-    position
-        .map(|p| format!(" at position {p}"))
-        .unwrap_or_default()
+/// The one sentence for a damaged ledger, whichever check found the damage (opening it,
+/// `verify`, any read) and whether it was found now or earlier: what is wrong, where, and
+/// what to do about it. Damage found by one check and reported by another must read alike.
+fn damaged(path: Option<&Path>, position: Option<u64>, reason: &str) -> String {
+    let at = path.map_or(String::new(), |p| format!(" at {}", p.display()));
+    let position = position.map_or(String::new(), |p| format!(" at position {p}"));
+    format!(
+        "the ledger{at} is damaged{position} ({reason}), so it answers nothing until it is restored from a backup; `grant-ledger verify` checks it again"
+    )
 }
 
 fn at_position(position: Option<u64>) -> String {
@@ -225,5 +222,38 @@ pub fn describe_io(e: &io::Error) -> String {
                 None => "an unknown I/O error".to_string(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damage_reads_alike_whichever_check_found_it() {
+        let advice = "so it answers nothing until it is restored from a backup; `grant-ledger verify` checks it again";
+        let found = [
+            StoreError::corrupt("its last event does not match the head").opening(Path::new("L")),
+            StoreError::Tampered {
+                position: 3,
+                reason: "its hash does not match".into(),
+            },
+            StoreError::Damaged {
+                position: Some(3),
+                reason: "its hash does not match".into(),
+            },
+        ];
+        let sentences: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            sentences[0],
+            format!(
+                "the ledger at L is damaged (its last event does not match the head), {advice}"
+            )
+        );
+        assert_eq!(sentences[1], sentences[2]);
+        assert_eq!(
+            sentences[1],
+            format!("the ledger is damaged at position 3 (its hash does not match), {advice}")
+        );
     }
 }

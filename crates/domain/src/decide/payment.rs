@@ -37,18 +37,22 @@ pub(super) fn issue_payment(
     let allocation = allocation(d, &region)?;
     not_withdrawn(state, d, "paid")?;
     let figures = figures(state, allocation);
-    // What the region is to be paid now: a variation may have changed it.
-    let allocated = state.allocated(&allocation.region);
+    // What the region was to be paid on the payment's day: a variation may have changed
+    // it, and one dated later had not happened yet then.
+    let allocated = state.allocated_on(&allocation.region, date);
     not_before_made(d, "payment", date)?;
     let instalment = figures.instalments.saturating_add(1);
-    // Each instalment of a schedule is late against its own due date.
-    let due = d.due_date(instalment);
+    // Each instalment of a schedule is late against its own due date, and a payment pays
+    // the instalments in order: one that settles an earlier instalment paid short is late
+    // against that instalment's due date, not its own.
+    let settles = first_unsettled(d, &allocation.region, allocated, figures.paid).min(instalment);
+    let due = d.due_date(settles);
     let late = date > due;
     let deadline = if d.schedule.is_empty() {
         format!("the deadline of determination {} is {due}", d.id)
     } else {
         format!(
-            "instalment {instalment} of determination {} is due by {due}",
+            "instalment {settles} of determination {} is due by {due}",
             d.id
         )
     };
@@ -64,7 +68,7 @@ pub(super) fn issue_payment(
             format!("the deadline {due} of determination {}", d.id)
         } else {
             format!(
-                "the due date {due} of instalment {instalment} of determination {}",
+                "the due date {due} of instalment {settles} of determination {}",
                 d.id
             )
         };
@@ -102,6 +106,18 @@ pub(super) fn issue_payment(
                 figures.paid.saturating_add(amount),
             ))
         })?;
+    // A variation dated after the payment may not be left below what is paid: it would
+    // have been refused had it come after the payment (the paid stays within the
+    // allocation in force on every day).
+    if let Some((varied_on, lower)) = state
+        .varied_after(&allocation.region, date)
+        .find(|(_, amount)| paid > *amount)
+    {
+        return Err(DomainError::refused(format!(
+            "payment of {amount} would take {}'s paid to {paid}, above its allocation of {lower} as varied on {varied_on}",
+            allocation.region
+        )));
+    }
     // A schedule says how much is due by each instalment: no more may be paid by then.
     let due_so_far = d
         .instalment_amounts(&allocation.region, allocated)
@@ -125,6 +141,19 @@ pub(super) fn issue_payment(
             allocated.saturating_sub(figures.paid)
         )));
     }
+    // Nor may a later variation have raised the allocation beyond what the last instalment
+    // pays: the rise could never be paid (as such a variation is refused after the payment).
+    if instalment == d.instalments {
+        if let Some((varied_on, later)) = state
+            .varied_after(&allocation.region, date)
+            .find(|(_, amount)| *amount != paid)
+        {
+            return Err(DomainError::refused(format!(
+                "payment of {amount} would be {}'s last permitted instalment ({instalment} of {}) of determination {}, but a variation dated {varied_on} raised its allocation to {later}, which no later instalment could then complete",
+                allocation.region, d.instalments, d.id
+            )));
+        }
+    }
     debug_assert!(paid.is_positive());
     Ok(vec![Event {
         id,
@@ -140,4 +169,20 @@ pub(super) fn issue_payment(
             late_reason,
         }),
     }])
+}
+
+/// The first instalment (from 1) of `region`'s schedule not paid in full once `paid` is
+/// counted towards the instalments in order; past the last one when all are (and 1
+/// without a schedule, whose every payment is judged against the one deadline).
+fn first_unsettled(d: &Determination, region: &str, allocated: Money, paid: Money) -> u32 {
+    let mut due_so_far = Money::ZERO;
+    let mut number = 0u32;
+    for amount in d.instalment_amounts(region, allocated) {
+        number = number.saturating_add(1);
+        due_so_far = due_so_far.saturating_add(amount);
+        if due_so_far > paid {
+            return number;
+        }
+    }
+    number.saturating_add(1)
 }

@@ -97,12 +97,19 @@ pub struct Allocation {
 }
 
 impl Allocation {
-    /// The canonical name of one of this region's authorities, matched in any case.
+    /// The canonical name of one of this region's authorities, matched as a region is: its
+    /// name in any case, or its slug (`bristol-city-of` for "Bristol, City of"). A name
+    /// matched in full wins over another's slug.
     pub fn authority(&self, query: &str) -> Option<&str> {
-        let query = query.trim().to_lowercase();
+        let lower = query.trim().to_lowercase();
         self.authorities
             .iter()
-            .find(|a| a.to_lowercase() == query)
+            .find(|a| a.trim().to_lowercase() == lower)
+            .or_else(|| {
+                self.authorities
+                    .iter()
+                    .find(|a| crate::region::region_matches(a, query))
+            })
             .map(String::as_str)
     }
 }

@@ -8,7 +8,7 @@ use grant_ledger_projections::{Api, VariedAmount, VaryRequest, WithdrawRequest};
 use grant_ledger_store::EventStore;
 use serde::Deserialize;
 
-use super::{blocking, json_write, money, opt_date, recorded, Answer, AppState};
+use super::{blocking, date_or_today, json_write, money, recorded, Answer, AppState};
 use crate::problem::Problem;
 
 #[derive(Deserialize)]
@@ -20,7 +20,7 @@ struct WithdrawBody {
 
 /// The day a withdrawal or variation takes effect: `date`, else the server's local date.
 fn effective(date: Option<&str>) -> Result<chrono::NaiveDate, Problem> {
-    Ok(opt_date("date", date)?.unwrap_or_else(|| chrono::Local::now().date_naive()))
+    date_or_today("date", date)
 }
 
 /// Withdraw a determination nothing is paid on (admin).

@@ -220,6 +220,11 @@ fn opt_date(field: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>
     Ok(input::opt_date(field, text)?)
 }
 
+/// A date parameter that defaults to the server's today, as the command line's do.
+fn date_or_today(field: &str, text: Option<&str>) -> Result<chrono::NaiveDate, Problem> {
+    Ok(input::date_or_today(field, text)?)
+}
+
 /// A true-or-false query parameter; absent is false.
 fn flag(field: &str, text: Option<&str>) -> Result<bool, Problem> {
     match text.map(str::trim) {

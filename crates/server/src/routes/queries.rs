@@ -13,7 +13,7 @@ use grant_ledger_projections::{
 use grant_ledger_store::EventStore;
 use serde::Deserialize;
 
-use super::{blocking, json_response, opt_date, reader, Answer, AppState};
+use super::{blocking, date_or_today, json_response, opt_date, reader, Answer, AppState};
 use crate::problem::Problem;
 
 // ---------------------------------------------------------------- queries
@@ -61,8 +61,7 @@ pub async fn deadlines<S: EventStore + 'static>(
     Query(p): Query<DeadlinesParams>,
 ) -> Answer {
     let caller = reader(&state, &headers)?;
-    let today =
-        opt_date("today", p.today.as_deref())?.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let today = date_or_today("today", p.today.as_deref())?;
     let query = DeadlinesQuery {
         determination: p.determination,
         today,

@@ -1,0 +1,64 @@
+//! The auditor's commands on the log itself: `verify` (with `--against` receipts) and
+//! `rebuild`.
+
+use std::io::Write;
+
+use super::{clamp, count, plural, print_recorded, Context};
+use crate::args::Format;
+use crate::backend::{Key, Use};
+use crate::error::CliResult;
+use crate::output::{self, Cell, Report};
+
+pub(super) fn rebuild(ctx: &Context, reason: &str) -> CliResult {
+    let recorded = ctx.target.api(Use::Audit, "")?.rebuild(reason)?;
+    print_recorded(ctx.format, &recorded)
+}
+
+pub(super) fn verify(ctx: &Context, against: &[std::path::PathBuf]) -> CliResult {
+    // Every receipt is read before the ledger is opened, so a bad one touches nothing.
+    let receipts = crate::checkpoint::read_receipts(against)?;
+    let api = if receipts.is_empty() {
+        ctx.target.api(Use::Audit, "")?
+    } else {
+        ctx.target.api_with(Use::Audit, "", None, Key::Existing)?
+    };
+    let summary = api.verify()?;
+    let proven = crate::checkpoint::prove(api.as_ref(), &receipts)?;
+    let mut out = output::stdout();
+    match ctx.format {
+        Format::Json if receipts.is_empty() => output::write_json(&mut out, &summary)?,
+        Format::Json => output::write_json(
+            &mut out,
+            &crate::checkpoint::VerifiedAgainst {
+                summary: &summary,
+                receipts: &proven,
+            },
+        )?,
+        Format::Csv => {
+            let mut columns = vec!["events", "head_hash", "models"];
+            let mut row = vec![
+                Cell::Int(clamp(summary.events)),
+                Cell::text(summary.head_hash.clone()),
+                Cell::Int(count(summary.models)),
+            ];
+            if !receipts.is_empty() {
+                columns.push("receipts");
+                row.push(Cell::Int(count(proven.len())));
+            }
+            let mut report = Report::new(columns);
+            report.push(row);
+            report.write(&mut out, true)?;
+        }
+        Format::Table => writeln!(
+            out,
+            "ok: {} event{} verified, hash chain intact (head {}), {} stored projection{} equal a fresh replay",
+            summary.events,
+            plural(summary.events),
+            if summary.head_hash.is_empty() { "none" } else { &summary.head_hash },
+            summary.models,
+            plural(summary.models as u64)
+        )
+        .and_then(|()| crate::checkpoint::write_proven(&mut out, &proven))?,
+    }
+    Ok(out.finish()?)
+}
