@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::access::Caller;
 use crate::checkpoint::Signer;
 use crate::error::LedgerError;
-use crate::projection::Projections;
+use crate::projection::{Projections, Verified};
 use crate::rows::{BalanceRow, DeadlineRow, HistoryEntry, HistoryFilter, VerifySummary};
 use crate::writer::WriteQueue;
 
@@ -467,10 +467,15 @@ impl<S: EventStore> Ledger<S> {
             // it, whatever the fold found, so the first bad position is the one named.
             let mut fresh = Projections::default();
             let mut failed = None;
+            let mut read_again = None;
             let report = self.store.verify_each(&mut |ev| match fresh
                 .apply_verified(&self.store, ev)
             {
-                Ok(()) => true,
+                Ok(Verified::Folded) => true,
+                Ok(Verified::ReadAgain) => {
+                    read_again = Some(ev.fields.position);
+                    false
+                }
                 Err(e) => {
                     failed = Some(e);
                     false
@@ -478,6 +483,9 @@ impl<S: EventStore> Ledger<S> {
             })?;
             if let Some(e) = failed {
                 return Err(e);
+            }
+            if let Some(position) = read_again {
+                return Err(Projections::read_again(&self.store, position));
             }
             (report, fresh)
         };

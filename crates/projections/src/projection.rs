@@ -76,39 +76,31 @@ impl Projections {
     }
 
     /// Folds the next event of the log as [`EventStore::verify_each`] hands it out, as
-    /// [`Projections::replay`] folds it: `verify`'s one pass.
+    /// [`Projections::replay`] folds it: `verify`'s one pass. The payload is decoded
+    /// straight from the checked bytes, once.
+    ///
+    /// A payload the log's readers would not hand out as it is (not JSON, or whitespace
+    /// around it) is not folded: the answer is [`Verified::ReadAgain`], and the caller
+    /// refuses it after the scan with [`Projections::read_again`], as a reader refuses it.
+    /// Not during the scan: a read that finds damage latches it, and the scan's pass would
+    /// clear the latch again.
     pub fn apply_verified<S: EventStore>(
         &mut self,
         store: &S,
         ev: &VerifiedEvent<'_>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<Verified, LedgerError> {
         let f = &ev.fields;
-        // A payload the log's readers hand out only as JSON with nothing around it is
-        // decoded straight from the checked bytes, once. Anything else is refused as a
-        // reader of the log refuses it, by reading the event the ordinary way: the same
-        // error, at no cost to the events that decode.
-        let decoded = (!around_json(f.payload))
-            .then(|| {
-                decode_parts(
-                    f.position,
-                    f.event_id,
-                    f.event_type,
-                    f.schema_version,
-                    f.payload,
-                )
-            })
-            .and_then(Result::ok);
-        let logged = match decoded {
-            Some(logged) => logged,
-            None => match store.event_at(f.position)? {
-                Some(rec) => decode(&rec)?,
-                None => {
-                    return Err(LedgerError::corrupt(format!(
-                        "position {} is missing from the log",
-                        f.position
-                    )))
-                }
-            },
+        if around_json(f.payload) {
+            return Ok(Verified::ReadAgain);
+        }
+        let Ok(logged) = decode_parts(
+            f.position,
+            f.event_id,
+            f.event_type,
+            f.schema_version,
+            f.payload,
+        ) else {
+            return Ok(Verified::ReadAgain);
         };
         let reversed = match &logged {
             Logged::Grant(event) => reversed_target(store, event)?,
@@ -116,7 +108,26 @@ impl Projections {
         };
         self.apply_logged(f.actor, &logged, reversed.as_ref());
         self.position = f.position;
-        Ok(())
+        Ok(Verified::Folded)
+    }
+
+    /// Why the event at `position`, which [`Projections::apply_verified`] did not fold,
+    /// cannot be: the error its ordinary read, or the decoding of what that read hands
+    /// out, gives, as the replay would have met it.
+    pub fn read_again<S: EventStore>(store: &S, position: u64) -> LedgerError {
+        match store.event_at(position) {
+            Err(e) => e.into(),
+            Ok(None) => {
+                LedgerError::corrupt(format!("position {position} is missing from the log"))
+            }
+            Ok(Some(rec)) => match decode(&rec) {
+                Err(e) => e,
+                // The same bytes decoded once already failed; nothing else can be said.
+                Ok(_) => {
+                    LedgerError::corrupt(format!("the event at position {position} cannot be read"))
+                }
+            },
+        }
     }
 
     /// A copy to fold a write's events into: the global models and only the named
@@ -306,6 +317,14 @@ impl Projections {
         }
         Ok(p)
     }
+}
+
+/// What [`Projections::apply_verified`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verified {
+    Folded,
+    /// Not folded: it must be read the ordinary way, after the scan, to be refused.
+    ReadAgain,
 }
 
 /// Whether `payload` starts or ends with JSON whitespace (or is empty), which no writer
