@@ -8,6 +8,7 @@ use grant_ledger_domain::{AccessData, AccessEvent, Event, EventData};
 use grant_ledger_store::{NewEvent, RecordedEvent};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::error::LedgerError;
 use crate::rows::HistoryEntry;
@@ -28,29 +29,39 @@ impl Logged {
     }
 }
 
-fn unreadable(rec: &RecordedEvent, why: &str) -> LedgerError {
+fn unreadable(position: u64, why: &str) -> LedgerError {
     LedgerError::corrupt(format!(
-        "the event at position {} cannot be read: {why}",
-        rec.position
+        "the event at position {position} cannot be read: {why}"
     ))
 }
 
 /// Decodes a stored event; one that does not decode means the ledger is corrupt or newer.
 pub(crate) fn decode(rec: &RecordedEvent) -> Result<Logged, LedgerError> {
-    let payload = rec.payload.get().as_bytes();
-    if let Some(access) = AccessData::from_payload(&rec.event_type, payload) {
-        let data = access.map_err(|e| unreadable(rec, e.message()))?;
-        return Ok(Logged::Access(AccessEvent {
-            id: rec.event_id,
-            data,
-        }));
+    decode_parts(
+        rec.position,
+        rec.event_id,
+        &rec.event_type,
+        rec.schema_version,
+        rec.payload.get().as_bytes(),
+    )
+}
+
+/// [`decode`] from an envelope's fields, for a reader that holds them borrowed (verify's
+/// one pass) rather than as a [`RecordedEvent`].
+pub(crate) fn decode_parts(
+    position: u64,
+    id: Uuid,
+    event_type: &str,
+    schema_version: u32,
+    payload: &[u8],
+) -> Result<Logged, LedgerError> {
+    if let Some(access) = AccessData::from_payload(event_type, payload) {
+        let data = access.map_err(|e| unreadable(position, e.message()))?;
+        return Ok(Logged::Access(AccessEvent { id, data }));
     }
-    let data = EventData::from_payload(&rec.event_type, rec.schema_version, payload)
-        .map_err(|e| unreadable(rec, e.message()))?;
-    Ok(Logged::Grant(Event {
-        id: rec.event_id,
-        data,
-    }))
+    let data = EventData::from_payload(event_type, schema_version, payload)
+        .map_err(|e| unreadable(position, e.message()))?;
+    Ok(Logged::Grant(Event { id, data }))
 }
 
 /// Decodes a stored event that must be a determination's (a reversal's target, an event of
@@ -59,7 +70,7 @@ pub(crate) fn decode_grant(rec: &RecordedEvent) -> Result<Event, LedgerError> {
     match decode(rec)? {
         Logged::Grant(event) => Ok(event),
         Logged::Access(_) => Err(unreadable(
-            rec,
+            rec.position,
             "an access event stands where a determination's event must be",
         )),
     }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::access::Caller;
 use crate::checkpoint::Signer;
 use crate::error::LedgerError;
-use crate::projection::Projections;
+use crate::projection::{Projections, Verified};
 use crate::rows::{BalanceRow, DeadlineRow, HistoryEntry, HistoryFilter, VerifySummary};
 use crate::writer::WriteQueue;
 
@@ -453,17 +453,51 @@ impl<S: EventStore> Ledger<S> {
         // would move the stored models past the replay and read as a mismatch. Queries do
         // not wait (they read the snapshot).
         let mut writer = self.lock();
-        let report = self.store.verify()?;
-        if self
+        let damaged = self
             .opened_damaged
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
-            // The log passes again (restored in place): now the models can be read.
-            let models = Projections::open(&self.store)?;
-            self.publish(&models);
-            *writer = models;
-        }
-        let fresh = Projections::replay(&self.store)?;
+            .load(std::sync::atomic::Ordering::SeqCst)
+            || self.store.damage().is_some();
+        let (report, fresh) = if damaged {
+            // Nothing but the scan may read a ledger found damaged: the replay waits until
+            // the log passes (restored in place), and the models are read again then.
+            let report = self.store.verify()?;
+            if self
+                .opened_damaged
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                let models = Projections::open(&self.store)?;
+                self.publish(&models);
+                *writer = models;
+            }
+            (report, Projections::replay(&self.store)?)
+        } else {
+            // One pass: the store checks the log on one thread while this one folds what
+            // passed into fresh models. A damaged log is refused as the plain scan refuses
+            // it, whatever the fold found, so the first bad position is the one named.
+            let mut fresh = Projections::default();
+            let mut failed = None;
+            let mut read_again = None;
+            let report = self.store.verify_each(&mut |ev| match fresh
+                .apply_verified(&self.store, ev)
+            {
+                Ok(Verified::Folded) => true,
+                Ok(Verified::ReadAgain) => {
+                    read_again = Some(ev.fields.position);
+                    false
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if let Some(position) = read_again {
+                return Err(Projections::read_again(&self.store, position));
+            }
+            (report, fresh)
+        };
         let compared = crate::verify::compare_stored(&self.store, &fresh)?;
         Ok(VerifySummary {
             ok: true,

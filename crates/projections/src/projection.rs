@@ -11,11 +11,13 @@
 use std::collections::BTreeMap;
 
 use grant_ledger_domain::{evolve, stream_for, Event, EventData, State};
-use grant_ledger_store::{EventStore, ModelWrite, RecordedEvent};
+use grant_ledger_store::{EventStore, ModelWrite, VerifiedEvent};
 
 use crate::access::AccessModel;
 use crate::balances::Balances;
-use crate::codec::{decode, decode_grant, decode_model, encode_model, Logged, Stored};
+use crate::codec::{
+    decode, decode_grant, decode_model, decode_parts, encode_model, Logged, Stored,
+};
 use crate::error::LedgerError;
 use crate::spend::SpendByPurpose;
 
@@ -53,21 +55,78 @@ impl Projections {
     pub fn apply(&mut self, event: &Event, reversed: Option<&EventData>) {
         self.balances.apply(event);
         self.spend.apply(&event.data, reversed);
+        // In place: a fold of a million events should not copy the state's name a million
+        // times.
         let id = event.data.determination_id();
-        let state = self.states.remove(id).unwrap_or_default();
-        self.states.insert(id.to_string(), evolve(state, event));
+        match self.states.get_mut(id) {
+            Some(state) => *state = evolve(std::mem::take(state), event),
+            None => {
+                self.states
+                    .insert(id.to_string(), evolve(State::default(), event));
+            }
+        }
     }
 
-    /// Folds one event of the log, whichever stream it is of.
-    pub fn apply_logged(
-        &mut self,
-        rec: &RecordedEvent,
-        logged: &Logged,
-        reversed: Option<&EventData>,
-    ) {
+    /// Folds one event of the log, whichever stream it is of, recorded by `actor`.
+    pub fn apply_logged(&mut self, actor: &str, logged: &Logged, reversed: Option<&EventData>) {
         match logged {
             Logged::Grant(event) => self.apply(event, reversed),
-            Logged::Access(event) => self.access.apply(event, &rec.actor),
+            Logged::Access(event) => self.access.apply(event, actor),
+        }
+    }
+
+    /// Folds the next event of the log as [`EventStore::verify_each`] hands it out, as
+    /// [`Projections::replay`] folds it: `verify`'s one pass. The payload is decoded
+    /// straight from the checked bytes, once.
+    ///
+    /// A payload the log's readers would not hand out as it is (not JSON, or whitespace
+    /// around it) is not folded: the answer is [`Verified::ReadAgain`], and the caller
+    /// refuses it after the scan with [`Projections::read_again`], as a reader refuses it.
+    /// Not during the scan: a read that finds damage latches it, and the scan's pass would
+    /// clear the latch again.
+    pub fn apply_verified<S: EventStore>(
+        &mut self,
+        store: &S,
+        ev: &VerifiedEvent<'_>,
+    ) -> Result<Verified, LedgerError> {
+        let f = &ev.fields;
+        if around_json(f.payload) {
+            return Ok(Verified::ReadAgain);
+        }
+        let Ok(logged) = decode_parts(
+            f.position,
+            f.event_id,
+            f.event_type,
+            f.schema_version,
+            f.payload,
+        ) else {
+            return Ok(Verified::ReadAgain);
+        };
+        let reversed = match &logged {
+            Logged::Grant(event) => reversed_target(store, event)?,
+            Logged::Access(_) => None,
+        };
+        self.apply_logged(f.actor, &logged, reversed.as_ref());
+        self.position = f.position;
+        Ok(Verified::Folded)
+    }
+
+    /// Why the event at `position`, which [`Projections::apply_verified`] did not fold,
+    /// cannot be: the error its ordinary read, or the decoding of what that read hands
+    /// out, gives, as the replay would have met it.
+    pub fn read_again<S: EventStore>(store: &S, position: u64) -> LedgerError {
+        match store.event_at(position) {
+            Err(e) => e.into(),
+            Ok(None) => {
+                LedgerError::corrupt(format!("position {position} is missing from the log"))
+            }
+            Ok(Some(rec)) => match decode(&rec) {
+                Err(e) => e,
+                // The same bytes decoded once already failed; nothing else can be said.
+                Ok(_) => {
+                    LedgerError::corrupt(format!("the event at position {position} cannot be read"))
+                }
+            },
         }
     }
 
@@ -253,11 +312,26 @@ impl Projections {
                 Logged::Grant(event) => reversed_target(store, event)?,
                 Logged::Access(_) => None,
             };
-            p.apply_logged(&rec, &logged, reversed.as_ref());
+            p.apply_logged(&rec.actor, &logged, reversed.as_ref());
             p.position = rec.position;
         }
         Ok(p)
     }
+}
+
+/// What [`Projections::apply_verified`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verified {
+    Folded,
+    /// Not folded: it must be read the ordinary way, after the scan, to be refused.
+    ReadAgain,
+}
+
+/// Whether `payload` starts or ends with JSON whitespace (or is empty), which no writer
+/// stores and no reader of the log hands out.
+fn around_json(payload: &[u8]) -> bool {
+    let space = |b: Option<&u8>| b.map_or(true, |b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    space(payload.first()) || space(payload.last())
 }
 
 /// Reads a stored model: its checkpoint (0 when it must be rebuilt) and body.

@@ -544,7 +544,7 @@ impl<S: EventStore> Ledger<S> {
                 }
                 Logged::Access(_) => None,
             };
-            models.apply_logged(&rec, &logged, reversed.as_ref());
+            models.apply_logged(&rec.actor, &logged, reversed.as_ref());
         }
         for write in models.writes(moved.iter().map(String::as_str))? {
             self.store()

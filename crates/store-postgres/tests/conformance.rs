@@ -44,5 +44,8 @@ mod semantics;
 #[path = "../../store/tests/conformance/equivalence.rs"]
 mod equivalence;
 
+#[path = "../../store/tests/conformance/verify_each.rs"]
+mod verify_each;
+
 #[path = "conformance/shared.rs"]
 mod shared;

@@ -22,9 +22,11 @@ pub(crate) const META_FORMAT: &[u8] = b"format";
 pub(crate) const META_HEAD: &[u8] = b"head";
 /// sled's page cache. sled keeps every page it touched up to this size (its default is
 /// 1 GiB), so this, not the store's own buffers, bounds the memory a million-event import
-/// or full read costs. Appends and scans touch the tail and stream once, so a modest
-/// cache costs little.
-pub(crate) const SLED_CACHE_BYTES: u64 = 256 << 20;
+/// or full read costs: at 256 MB, `verify` of a million events peaked at 420 MB. Appends
+/// touch the tail and scans stream the log once, reading each page once whatever the
+/// cache, so 32 MB (which holds every index and model page a query touches) keeps them
+/// as fast and their memory flat (docs/storage.md has the figures).
+pub(crate) const SLED_CACHE_BYTES: u64 = 32 << 20;
 /// Staged leftovers removed per batch when discarding.
 pub(crate) const DISCARD_BATCH: usize = 4096;
 

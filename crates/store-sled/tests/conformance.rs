@@ -37,6 +37,9 @@ mod semantics;
 #[path = "../../store/tests/conformance/equivalence.rs"]
 mod equivalence;
 
+#[path = "../../store/tests/conformance/verify_each.rs"]
+mod verify_each;
+
 use semantics::{bulk, failed_bulk_appends_leave_no_trace};
 
 #[test]

@@ -366,17 +366,46 @@ fn flip(dir: &Path, position: u64, offset: isize) {
     db.flush().unwrap();
 }
 
+/// Both verifies name `position`; the one-pass verify has handed over every event before
+/// it and none at or after it, however far its caller wanted to read.
 fn assert_tampered_at(dir: &Path, position: u64) {
     let s = open(dir);
-    match s.verify() {
-        Err(StoreError::Tampered {
-            position: p,
-            reason,
-        }) => {
-            assert_eq!(p, position, "{reason}")
+    let plain = s.verify();
+    let mut seen = Vec::new();
+    let each = s.verify_each(&mut |ev| {
+        seen.push(ev.fields.position);
+        true
+    });
+    for result in [plain.map(drop), each.map(drop)] {
+        match result {
+            Err(StoreError::Tampered {
+                position: p,
+                reason,
+            }) => {
+                assert_eq!(p, position, "{reason}")
+            }
+            other => panic!("expected tamper at {position}, got {other:?}"),
         }
-        other => panic!("expected tamper at {position}, got {other:?}"),
     }
+    assert_eq!(seen, (1..position).collect::<Vec<_>>());
+}
+
+#[test]
+fn verify_each_names_damage_beyond_where_its_caller_stopped() {
+    let dir = TempDir::new().unwrap();
+    ledger_of_ten(dir.path());
+    flip(dir.path(), 7, -70);
+    let s = open(dir.path());
+    let mut seen = 0;
+    let found = s.verify_each(&mut |_| {
+        seen += 1;
+        seen < 2
+    });
+    assert!(
+        matches!(found, Err(StoreError::Tampered { position: 7, .. })),
+        "{found:?}"
+    );
+    assert_eq!(seen, 2);
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub use error::{describe_io, ErrorKind, StoreError};
 pub use memory::{MemoryBackend, MemoryStore};
 pub use types::{
     AppendOutcome, AppendRequest, Appended, BulkAppend, ExpectedVersion, Head, Idempotency,
-    KeyRecord, ModelWrite, NewEvent, RecordedEvent, StreamBatch, VerifyReport,
+    KeyRecord, ModelWrite, NewEvent, RecordedEvent, StreamBatch, VerifiedEvent, VerifyReport,
 };
 
 use uuid::Uuid;
@@ -120,6 +120,46 @@ pub trait EventStore: Send + Sync {
     /// Fails with [`StoreError::Tampered`] naming the first bad position.
     fn verify(&self) -> Result<VerifyReport, StoreError>;
 
+    /// [`EventStore::verify`], handing every event to `each` in position order once it
+    /// has passed its own checks, until `each` returns `false`: for a caller that folds
+    /// the log as it is verified (`verify`'s replay of the read models), in one pass
+    /// instead of two. Whatever `each` answers, the whole log is checked and a damaged one
+    /// fails as `verify` fails, naming the first bad position; `each` sees no event at or
+    /// after it. The stores of this workspace scan on a thread of their own while `each`
+    /// runs on the caller's. The default verifies, then reads the log again.
+    fn verify_each(
+        &self,
+        each: &mut dyn FnMut(&VerifiedEvent<'_>) -> bool,
+    ) -> Result<VerifyReport, StoreError> {
+        let report = self.verify()?;
+        for rec in self
+            .read_all(1)
+            .take(usize::try_from(report.events).unwrap_or(usize::MAX))
+        {
+            let rec = rec?;
+            let verified = VerifiedEvent {
+                fields: envelope::Fields {
+                    position: rec.position,
+                    event_id: rec.event_id,
+                    stream: &rec.stream,
+                    stream_version: rec.stream_version,
+                    event_type: &rec.event_type,
+                    schema_version: rec.schema_version,
+                    recorded_at: rec.recorded_at,
+                    actor: &rec.actor,
+                    key: rec.key.as_deref(),
+                    payload: rec.payload.get().as_bytes(),
+                    prev_hash: rec.prev_hash,
+                },
+                hash: rec.hash,
+            };
+            if !each(&verified) {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
     /// Asks the store to call `wake` with a committed head position whenever another
     /// process may have committed (a store several processes share), so that a caller
     /// holding a view of the log can catch up; the log, re-read, stays the truth, and
@@ -204,6 +244,12 @@ impl<S: EventStore + ?Sized> EventStore for Box<S> {
     }
     fn verify(&self) -> Result<VerifyReport, StoreError> {
         (**self).verify()
+    }
+    fn verify_each(
+        &self,
+        each: &mut dyn FnMut(&VerifiedEvent<'_>) -> bool,
+    ) -> Result<VerifyReport, StoreError> {
+        (**self).verify_each(each)
     }
     fn watch(&self, wake: Box<dyn Fn(u64) + Send + Sync>) -> Result<(), StoreError> {
         (**self).watch(wake)

@@ -161,6 +161,15 @@ pub struct KeyRecord {
     pub appended: Appended,
 }
 
+/// An event as [`crate::EventStore::verify_each`] hands it out: it has passed every check
+/// of its own (position, link, hash, stream version), and borrows from the stored bytes.
+/// The payload is the exact bytes hashed, not yet parsed.
+#[derive(Debug, Clone)]
+pub struct VerifiedEvent<'a> {
+    pub fields: crate::envelope::Fields<'a>,
+    pub hash: [u8; 32],
+}
+
 /// A successful `verify`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {

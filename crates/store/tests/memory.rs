@@ -19,3 +19,6 @@ mod semantics;
 
 #[path = "conformance/equivalence.rs"]
 mod equivalence;
+
+#[path = "conformance/verify_each.rs"]
+mod verify_each;

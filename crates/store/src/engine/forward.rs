@@ -87,6 +87,12 @@ macro_rules! forward_event_store {
             fn verify(&self) -> Result<$crate::VerifyReport, $crate::StoreError> {
                 self.engine.checked(self.engine.verify())
             }
+            fn verify_each(
+                &self,
+                each: &mut dyn FnMut(&$crate::VerifiedEvent<'_>) -> bool,
+            ) -> Result<$crate::VerifyReport, $crate::StoreError> {
+                self.engine.checked(self.engine.verify_each(each))
+            }
             fn damage(&self) -> Option<$crate::Damage> {
                 self.engine.damage()
             }

@@ -1,88 +1,114 @@
 //! `verify`: the full scan of the log, checking every position, link, hash and stream
-//! version against the committed head and the stream index.
+//! version against the committed head and the stream index; and `verify_each`, the same
+//! scan handing every checked event to a caller as it goes, so that a caller folding the
+//! log (the read models' replay) needs no second pass.
+
+use std::sync::mpsc;
 
 use super::*;
+use crate::types::VerifiedEvent;
 
-impl<B: Backend> Engine<B> {
-    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        let head = self.backend.head()?;
-        let mut expected: u64 = 1;
-        let mut prev = [0u8; 32];
-        let mut streams: HashMap<String, u64> = HashMap::new();
-        let tampered = |position: u64, reason: String| StoreError::Tampered { position, reason };
-        if head.position > 0 {
-            for item in self.backend.raw_range(1, head.position) {
-                let (position, raw) = item?;
-                if position != expected {
-                    return Err(tampered(
-                        expected,
-                        format!("missing: the next stored position is {position}"),
-                    ));
-                }
-                let env = envelope::decode(raw.as_ref())
-                    .map_err(|r| tampered(position, format!("envelope does not decode: {r}")))?;
-                let f = &env.fields;
-                if f.position != position {
-                    return Err(tampered(
-                        position,
-                        format!("envelope says position {}", f.position),
-                    ));
-                }
-                if f.prev_hash != prev {
-                    return Err(tampered(
-                        position,
-                        "prev_hash is not the previous event's hash".into(),
-                    ));
-                }
-                if !env.hash_matches() {
-                    return Err(tampered(
-                        position,
-                        "hash does not match the event's contents".into(),
-                    ));
-                }
-                let last = match streams.get_mut(f.stream) {
-                    Some(v) => v,
-                    None => streams.entry(f.stream.to_owned()).or_insert(0),
-                };
-                if f.stream_version != *last + 1 {
-                    return Err(tampered(
-                        position,
-                        format!(
-                            "stream {} version {} follows version {}",
-                            f.stream, f.stream_version, *last
-                        ),
-                    ));
-                }
-                *last += 1;
-                prev = env.hash;
-                expected += 1;
-            }
+/// Events the scanning thread hands over at a time: one channel message per batch, so the
+/// hand-over costs next to nothing per event.
+const BATCH: usize = 1024;
+/// Batches in flight between the scan and the caller: bounds memory (a few MB at most)
+/// while letting the faster side run ahead a little.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+fn tampered(position: u64, reason: String) -> StoreError {
+    StoreError::Tampered { position, reason }
+}
+
+/// The state of one scan: the next position expected, the previous event's hash and each
+/// stream's last version. Fed every stored envelope in key order, it fails at the first
+/// bad one; `finish` then checks the end of the log against the head and the index.
+struct Scan {
+    expected: u64,
+    prev: [u8; 32],
+    streams: HashMap<String, u64>,
+}
+
+impl Scan {
+    fn new() -> Self {
+        Scan {
+            expected: 1,
+            prev: [0u8; 32],
+            streams: HashMap::new(),
         }
-        if expected - 1 != head.position {
+    }
+
+    fn check(&mut self, position: u64, raw: &[u8]) -> Result<(), StoreError> {
+        if position != self.expected {
             return Err(tampered(
-                expected,
+                self.expected,
+                format!("missing: the next stored position is {position}"),
+            ));
+        }
+        let env = envelope::decode(raw)
+            .map_err(|r| tampered(position, format!("envelope does not decode: {r}")))?;
+        let f = &env.fields;
+        if f.position != position {
+            return Err(tampered(
+                position,
+                format!("envelope says position {}", f.position),
+            ));
+        }
+        if f.prev_hash != self.prev {
+            return Err(tampered(
+                position,
+                "prev_hash is not the previous event's hash".into(),
+            ));
+        }
+        if !env.hash_matches() {
+            return Err(tampered(
+                position,
+                "hash does not match the event's contents".into(),
+            ));
+        }
+        let last = match self.streams.get_mut(f.stream) {
+            Some(v) => v,
+            None => self.streams.entry(f.stream.to_owned()).or_insert(0),
+        };
+        if f.stream_version != *last + 1 {
+            return Err(tampered(
+                position,
+                format!(
+                    "stream {} version {} follows version {}",
+                    f.stream, f.stream_version, *last
+                ),
+            ));
+        }
+        *last += 1;
+        self.prev = env.hash;
+        self.expected += 1;
+        Ok(())
+    }
+
+    fn finish(self, head: Head, indexed: Vec<(String, u64)>) -> Result<VerifyReport, StoreError> {
+        if self.expected - 1 != head.position {
+            return Err(tampered(
+                self.expected,
                 format!("missing: the committed head is {}", head.position),
             ));
         }
-        if prev != head.hash {
+        if self.prev != head.hash {
             return Err(tampered(
                 head.position,
                 "hash differs from the committed head hash".into(),
             ));
         }
-        let indexed = self.backend.all_streams()?;
-        if streams.len() != indexed.len() {
+        if self.streams.len() != indexed.len() {
             return Err(tampered(
                 head.position,
                 format!(
                     "the log holds {} streams, the stream index {}",
-                    streams.len(),
+                    self.streams.len(),
                     indexed.len()
                 ),
             ));
         }
         for (stream, version) in indexed {
-            let logged = streams.get(&stream).copied().unwrap_or(0);
+            let logged = self.streams.get(&stream).copied().unwrap_or(0);
             if logged != version {
                 return Err(tampered(
                     head.position,
@@ -95,6 +121,91 @@ impl<B: Backend> Engine<B> {
         Ok(VerifyReport {
             events: head.position,
             head,
+        })
+    }
+}
+
+impl<B: Backend> Engine<B> {
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let head = self.backend.head()?;
+        let mut scan = Scan::new();
+        if head.position > 0 {
+            for item in self.backend.raw_range(1, head.position) {
+                let (position, raw) = item?;
+                scan.check(position, raw.as_ref())?;
+            }
+        }
+        scan.finish(head, self.backend.all_streams()?)
+    }
+
+    /// [`Engine::verify`], handing each event to `each` in position order once it has
+    /// passed every check of its own (its position, its link to the one before, its hash
+    /// and its stream version), until `each` returns `false`.
+    ///
+    /// The scan runs on a thread of its own, a few batches ahead of `each` on the calling
+    /// thread, so that checking the log and folding it take two cores rather than one
+    /// after the other. Whatever `each` answers, the whole log is checked: a damaged log is
+    /// reported as [`Engine::verify`] reports it, naming the first bad position, even if
+    /// `each` stopped earlier; `each` never sees an event at or after that position.
+    pub fn verify_each(
+        &self,
+        each: &mut dyn FnMut(&VerifiedEvent<'_>) -> bool,
+    ) -> Result<VerifyReport, StoreError>
+    where
+        B::Raw: Send,
+    {
+        let head = self.backend.head()?;
+        let (batches, received) = mpsc::sync_channel::<Vec<(u64, B::Raw)>>(BATCHES_IN_FLIGHT);
+        std::thread::scope(|scope| {
+            let scanner = scope.spawn(move || -> Result<VerifyReport, StoreError> {
+                let mut scan = Scan::new();
+                let mut batch = Vec::with_capacity(BATCH);
+                if head.position > 0 {
+                    for item in self.backend.raw_range(1, head.position) {
+                        let (position, raw) = item?;
+                        if let Err(e) = scan.check(position, raw.as_ref()) {
+                            // What passed is still handed over, so `each` sees every event
+                            // before the first bad one, as a reader of the log would.
+                            let _ = batches.send(batch);
+                            return Err(e);
+                        }
+                        batch.push((position, raw));
+                        if batch.len() == BATCH {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            // The caller stops receiving only when it is unwinding: then
+                            // nothing reads this answer, and the scan need not go on.
+                            if batches.send(full).is_err() {
+                                return Err(StoreError::invalid("verify was abandoned"));
+                            }
+                        }
+                    }
+                }
+                let _ = batches.send(batch);
+                drop(batches);
+                scan.finish(head, self.backend.all_streams()?)
+            });
+            let mut wanted = true;
+            for batch in received {
+                for (position, raw) in batch {
+                    if !wanted {
+                        break;
+                    }
+                    // Checked by the scan already; decoding again is slicing, not parsing.
+                    if let Ok(env) = envelope::decode(raw.as_ref()) {
+                        debug_assert_eq!(env.fields.position, position);
+                        wanted = each(&VerifiedEvent {
+                            fields: env.fields,
+                            hash: env.hash,
+                        });
+                    }
+                }
+            }
+            match scanner.join() {
+                Ok(report) => report,
+                // A panic in the scan is a bug, not damage: it goes on as it would have had
+                // the scan run on this thread.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         })
     }
 }

@@ -10,7 +10,7 @@ use crate::fresh;
 use grant_ledger_store::*;
 
 /// Runs `f` on a fresh store of the backend under test.
-fn each(f: impl Fn(&dyn EventStore)) {
+pub(crate) fn each(f: impl Fn(&dyn EventStore)) {
     if let Some(store) = fresh() {
         f(&*store);
     }
