@@ -385,7 +385,7 @@ impl<S: EventStore> Ledger<S> {
     }
 
     /// One row per allocation, optionally of one determination and region. With `as_of`,
-    /// the log is streamed and only events effective on or before that date count.
+    /// only events effective on or before that date count (read from the day models).
     pub fn balances(
         &self,
         determination: Option<&str>,
@@ -403,7 +403,7 @@ impl<S: EventStore> Ledger<S> {
                 .rows(determination.as_deref(), region.as_deref())
                 .collect()),
             Some(date) => {
-                let balances = self.replay_as_of(date, false)?.balances;
+                let balances = self.as_of(date, false)?.balances;
                 Ok(balances
                     .rows(determination.as_deref(), region.as_deref())
                     .collect())
