@@ -7,6 +7,8 @@
 //! - the whole-process time of `balances` on that ledger against a bare process that opens
 //!   the same sled database and reads one key (target within 1.5x), and against `balances`
 //!   on a ten-event ledger;
+//! - `balances --as-of` (and `spend-report --as-of`) against plain `balances` on the same
+//!   ledger, taking turns (target within 2x);
 //! - `verify` events/s against a raw sled scan of the same database decoding every value
 //!   with serde_json into a `serde_json::Value` (target >= 0.5x).
 //!
@@ -23,6 +25,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_grant-ledger");
 const DETERMINATION: &str = "31/7421";
+/// Halfway through the 200 days the spends are dated over.
+const AS_OF: &str = "2024-11-20";
 const PURPOSES: [&str; 5] = [
     "data-coordinator",
     "sector-led-improvement",
@@ -85,6 +89,29 @@ fn main() -> BenchResult {
         ],
     )?;
 
+    // As of a day in the middle of the spends' dates: read from the day models, it should
+    // cost what plain `balances` does (target within 2x), not a replay of the log.
+    let [plain, as_of, report_as_of] = medians_interleaved(
+        runs,
+        [
+            &mut || run_ok(&big, &["balances", "--format", "json"]),
+            &mut || run_ok(&big, &["balances", "--as-of", AS_OF, "--format", "json"]),
+            &mut || {
+                run_ok(
+                    &big,
+                    &[
+                        "spend-report",
+                        DETERMINATION,
+                        "--as-of",
+                        AS_OF,
+                        "--format",
+                        "json",
+                    ],
+                )
+            },
+        ],
+    )?;
+
     let total_events = events + 10;
     let verify = time(|| run_ok(&big, &["verify"]))?;
     let verify_rate = total_events as f64 / verify.as_secs_f64();
@@ -96,6 +123,8 @@ fn main() -> BenchResult {
         import_rate, import, raw_insert_rate, raw_insert, import_rate / raw_insert_rate);
     println!("balances   {events}-event ledger {:>8.1} ms   bare open + one read {:>8.1} ms   ratio {:.2}x (target <= 1.50x)   ten-event ledger {:>8.1} ms   ratio {:.2}x",
         ms(balances_big), ms(bare), ms(balances_big) / ms(bare), ms(balances_small), ms(balances_big) / ms(balances_small));
+    println!("as-of      balances {:>8.1} ms   balances --as-of {AS_OF} {:>8.1} ms   ratio {:.2}x (target <= 2.00x)   spend-report --as-of {:>8.1} ms   ratio {:.2}x",
+        ms(plain), ms(as_of), ms(as_of) / ms(plain), ms(report_as_of), ms(report_as_of) / ms(plain));
     println!("verify     ours {:>10.0} events/s ({:.2?})   raw sled scan + serde_json {:>10.0} events/s ({:.2?})   ratio {:.2}x (target >= 0.50x)",
         verify_rate, verify, raw_scan_rate, raw_scan, verify_rate / raw_scan_rate);
     Ok(())
