@@ -29,11 +29,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_grant-ledger");
 const DETERMINATION: &str = "31/7421";
 /// Halfway through the 200 days the spends are dated over.
 const AS_OF: &str = "2024-11-20";
-const PURPOSES: [&str; 5] = [
+// Purposes every region has a budget for (data-to-insight is the South East's alone, and
+// spend on it elsewhere is refused).
+const PURPOSES: [&str; 4] = [
     "data-coordinator",
     "sector-led-improvement",
     "self-assessment",
-    "data-to-insight",
     "national-framework",
 ];
 
@@ -287,7 +288,7 @@ fn write_spends(path: &Path, events: u64, regions: &[String]) -> BenchResult {
     let start = chrono::NaiveDate::from_ymd_opt(2024, 9, 1).ok_or("bad date")?;
     for i in 0..events {
         let region = &regions[(i % regions.len() as u64) as usize];
-        let purpose = PURPOSES[(i / 9 % 5) as usize];
+        let purpose = PURPOSES[(i / 9 % PURPOSES.len() as u64) as usize];
         let date = start + chrono::Days::new(i % 200);
         writeln!(
             out,
