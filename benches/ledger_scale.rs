@@ -7,6 +7,10 @@
 //! - the whole-process time of `balances` on that ledger against a bare process that opens
 //!   the same sled database and reads one key (target within 1.5x), and against `balances`
 //!   on a ten-event ledger;
+//! - `balances --as-of` (and `spend-report --as-of`) against plain `balances` on the same
+//!   ledger, taking turns (target within 2x);
+//! - a `spend` process on a copy keeping day models (dated on the last day, and back-dated
+//!   to the first) against one on a copy without them, and the bytes the day models add;
 //! - `verify` against the raw floor (target >= 0.7x): a process of its own that scans the
 //!   ledger's `events` tree straight from sled and, for every event, decodes its envelope,
 //!   checks its SHA-256 and decodes its payload into the domain's event type, on one
@@ -31,6 +35,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_grant-ledger");
 const DETERMINATION: &str = "31/7421";
+/// Halfway through the 200 days the spends are dated over.
+const AS_OF: &str = "2024-11-20";
 /// The purposes every region has a budget for (data-to-insight is South East's alone).
 const PURPOSES: [&str; 4] = [
     "data-coordinator",
@@ -102,6 +108,30 @@ fn main() -> BenchResult {
         ],
     )?;
 
+    // As of a day in the middle of the spends' dates: read from the day models, it should
+    // cost what plain `balances` does (target within 2x), not a replay of the log.
+    let [plain, as_of, report_as_of] = medians_interleaved(
+        runs,
+        [
+            &mut || timed(&big, &["balances", "--format", "json"]),
+            &mut || timed(&big, &["balances", "--as-of", AS_OF, "--format", "json"]),
+            &mut || {
+                timed(
+                    &big,
+                    &[
+                        "spend-report",
+                        DETERMINATION,
+                        "--as-of",
+                        AS_OF,
+                        "--format",
+                        "json",
+                    ],
+                )
+            },
+        ],
+    )?;
+    let appends = append_costs(work.path(), &big, runs)?;
+
     let total_events = events + 10;
     let verify_runs = env_number("GL_SCALE_VERIFY_RUNS", 5).max(1) as usize;
     let mut verify_all = Runs::default();
@@ -169,6 +199,11 @@ fn main() -> BenchResult {
         import_rate, import, raw_insert_rate, raw_insert, import_rate / raw_insert_rate);
     println!("balances   {events}-event ledger {:>8.1} ms   bare open + one read {:>8.1} ms   ratio {:.2}x (target <= 1.50x)   ten-event ledger {:>8.1} ms   ratio {:.2}x",
         ms(balances_big), ms(bare), ms(balances_big) / ms(bare), ms(balances_small), ms(balances_big) / ms(balances_small));
+    println!("as-of      balances {:>8.1} ms   balances --as-of {AS_OF} {:>8.1} ms   ratio {:.2}x (target <= 2.00x)   spend-report --as-of {:>8.1} ms   ratio {:.2}x",
+        ms(plain), ms(as_of), ms(as_of) / ms(plain), ms(report_as_of), ms(report_as_of) / ms(plain));
+    println!("appends    `spend` process with day models: dated on the last day {:>8.1} ms, back-dated to the first {:>8.1} ms   without day models {:>8.1} ms   ratio {:.2}x / {:.2}x   bytes per write: day model {} B + index {} B (balances {} B, spend {} B)",
+        ms(appends.last_day), ms(appends.first_day), ms(appends.without), ms(appends.last_day) / ms(appends.without), ms(appends.first_day) / ms(appends.without),
+        appends.day_bytes, appends.index_bytes, appends.balances_bytes, appends.spend_bytes);
     println!("verify     ours {:>10.0} events/s ({:.2?})   raw floor (sled scan + envelope decode + SHA-256 + payload decode, one thread) {:>10.0} events/s ({:.2?})   ratio {:.2}x (target >= 0.70x), medians of {verify_runs}",
         verify_rate, verify, floor_rate, floor, verify_rate / floor_rate);
     println!();
@@ -180,6 +215,101 @@ fn main() -> BenchResult {
             time,
             cpu
         );
+    }
+    Ok(())
+}
+
+/// What an append costs with the day models against without them, on copies of `big`.
+struct AppendCosts {
+    last_day: Duration,
+    first_day: Duration,
+    without: Duration,
+    day_bytes: usize,
+    index_bytes: usize,
+    balances_bytes: usize,
+    spend_bytes: usize,
+}
+
+/// One `spend` process at a time on two copies of `big`: one keeping day models (a spend
+/// dated on the last day rewrites one day model, one back-dated to the first day rewrites
+/// all 200) and one with its day models removed, as a ledger written before they existed
+/// (its writes keep none). Medians of `runs`, taking turns.
+fn append_costs(work: &Path, big: &Path, runs: usize) -> BenchResult<AppendCosts> {
+    let with = work.join("with-days");
+    let without = work.join("without-days");
+    copy_dir(big, &with)?;
+    copy_dir(big, &without)?;
+    let (mut day_bytes, mut index_bytes, mut balances_bytes, mut spend_bytes) = (0, 0, 0, 0);
+    {
+        let db = sled::open(&with)?;
+        let models = db.open_tree("models")?;
+        for item in models.iter() {
+            let (name, value) = item?;
+            match &*name {
+                b"asof" => index_bytes = value.len(),
+                b"balances" => balances_bytes = value.len(),
+                b"spend" => spend_bytes = value.len(),
+                n if n.starts_with(b"asof/") => day_bytes = day_bytes.max(value.len()),
+                _ => {}
+            }
+        }
+        let db = sled::open(&without)?;
+        let models = db.open_tree("models")?;
+        let days: Vec<_> = models
+            .scan_prefix(b"asof")
+            .keys()
+            .collect::<Result<_, _>>()?;
+        for name in days {
+            models.remove(name)?;
+        }
+        db.flush()?;
+    }
+    let spend = |dir: &Path, date: &str| {
+        timed(
+            dir,
+            &[
+                "spend",
+                DETERMINATION,
+                "--region",
+                "london",
+                "--amount",
+                "1.00",
+                "--date",
+                date,
+                "--purpose",
+                "data-coordinator",
+            ],
+        )
+    };
+    let [last_day, first_day, plain] = medians_interleaved(
+        runs,
+        [
+            &mut || spend(&with, "2025-03-19"),
+            &mut || spend(&with, "2024-09-01"),
+            &mut || spend(&without, "2025-03-19"),
+        ],
+    )?;
+    Ok(AppendCosts {
+        last_day,
+        first_day,
+        without: plain,
+        day_bytes,
+        index_bytes,
+        balances_bytes,
+        spend_bytes,
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) -> BenchResult {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
     }
     Ok(())
 }

@@ -1,16 +1,20 @@
-//! Answers "as of a date" by streaming the log: every event whose effective date is on or
-//! before the date is folded into fresh models, so a back-dated event counts exactly where
-//! its date puts it. `spend-report --as-of` folds the spend model too (it needs each
-//! reversed spend's purpose and authority, looked up in the log).
+//! Answers "as of a date": from the per-day models (`days.rs`), reading the index and the
+//! last day on or before the date, so the answer costs two reads however long the log is.
+//! A ledger that keeps no day models (written before they existed, until a `rebuild`, or
+//! one that stopped keeping them) is answered by streaming the log instead: every event
+//! whose effective date is on or before the date is folded into fresh models, so a
+//! back-dated event counts exactly where its date puts it. That replay is also the oracle
+//! the day models are tested against.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use grant_ledger_domain::EventData;
-use grant_ledger_store::EventStore;
+use grant_ledger_store::{EventStore, StoreError};
 
 use crate::balances::Balances;
 use crate::codec::{decode, Logged};
+use crate::days::{day_model_name, load_day, load_index, DayModel};
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use crate::projection::reversed_target;
@@ -25,8 +29,57 @@ pub(crate) struct AsOf {
 }
 
 impl<S: EventStore> Ledger<S> {
+    /// The models as of the end of `date` (the spend model only `with_spend`).
+    pub(crate) fn as_of(&self, date: NaiveDate, with_spend: bool) -> Result<AsOf, LedgerError> {
+        // Taken first: every determination it knows is in the day models read after it.
+        let snapshot = self.snapshot();
+        let Some(index) = load_index(self.store())?.filter(|i| i.off.is_none()) else {
+            return self.replay_as_of(date, with_spend);
+        };
+        let upto = index.days.partition_point(|day| *day <= date);
+        let mut day = match upto.checked_sub(1).and_then(|i| index.days.get(i)) {
+            Some(&day) => {
+                load_day(self.store(), day)?
+                    .ok_or_else(|| {
+                        LedgerError::Store(StoreError::ModelDamaged {
+                            name: day_model_name(day),
+                        })
+                    })?
+                    .1
+            }
+            None => DayModel::default(),
+        };
+        // In the day's models: something dated by then counts against it. Made later than
+        // the day, it is shown (so that early spend is not hidden) with nothing determined.
+        for (id, made_on) in &day.made_on {
+            if *made_on > date {
+                day.balances.nothing_determined(id);
+            }
+        }
+        // Not in them: nothing of it counts yet; made by then, it is shown as made.
+        for d in snapshot
+            .states
+            .values()
+            .filter_map(|s| s.determination.as_ref())
+        {
+            if d.made_on <= date && !day.balances.determinations.contains_key(&d.id) {
+                day.balances.made(d);
+                day.spend.made(d);
+            }
+        }
+        Ok(AsOf {
+            balances: day.balances,
+            spend: if with_spend {
+                day.spend
+            } else {
+                SpendByPurpose::default()
+            },
+        })
+    }
+
     /// Streams the whole log in constant memory, folding only events effective on or
-    /// before `date` (and the spend model only `with_spend`). A reversal dated like its
+    /// before `date` (and the spend model only `with_spend`): the answer when no day
+    /// models are kept, and the oracle they are tested against. A reversal dated like its
     /// target is skipped with it, so as of any date a correction reads as if the corrected
     /// event never happened.
     pub(crate) fn replay_as_of(

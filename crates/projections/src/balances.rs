@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use grant_ledger_domain::{Event, EventData, EventType, Money};
+use grant_ledger_domain::{Determination, Event, EventData, EventType, Money};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -141,26 +141,7 @@ impl Balances {
     /// Folds one event.
     pub fn apply(&mut self, event: &Event) {
         match &event.data {
-            EventData::DeterminationMade(made) => {
-                let d = &made.determination;
-                // An identical re-import appends nothing, so a second DeterminationMade for
-                // the same id never reaches here from an accepted log; keep the first if it did.
-                self.determinations.entry(d.id.clone()).or_insert_with(|| {
-                    d.allocations
-                        .iter()
-                        .map(|a| AllocationBalance {
-                            region: a.region.clone(),
-                            lead_authority: a.lead_authority.clone(),
-                            determined: a.amount,
-                            recovered: Money::ZERO,
-                            spent: Money::ZERO,
-                            payments: Vec::new(),
-                            withdrawn: false,
-                            variations: Vec::new(),
-                        })
-                        .collect()
-                });
-            }
+            EventData::DeterminationMade(made) => self.made(&made.determination),
             EventData::PaymentIssued(p) => {
                 if let Some(a) = self.allocation(&p.determination, &p.region) {
                     a.payments.push(CountedPayment {
@@ -171,11 +152,7 @@ impl Balances {
                     });
                 }
             }
-            EventData::FundsSpent(s) => {
-                if let Some(a) = self.allocation(&s.determination, &s.region) {
-                    a.spent = plus(a.spent, s.amount);
-                }
-            }
+            EventData::FundsSpent(s) => self.spent(&s.determination, &s.region, s.amount),
             EventData::GrantRecovered(r) => {
                 if let Some(a) = self.allocation(&r.determination, &r.region) {
                     a.recovered = plus(a.recovered, r.amount);
@@ -219,6 +196,35 @@ impl Balances {
                     }
                 }
             }
+        }
+    }
+
+    /// Folds a determination being made: each allocation, nothing yet paid or spent.
+    pub fn made(&mut self, d: &Determination) {
+        // An identical re-import appends nothing, so a second DeterminationMade for the
+        // same id never reaches here from an accepted log; keep the first if it did.
+        self.determinations.entry(d.id.clone()).or_insert_with(|| {
+            d.allocations
+                .iter()
+                .map(|a| AllocationBalance {
+                    region: a.region.clone(),
+                    lead_authority: a.lead_authority.clone(),
+                    determined: a.amount,
+                    recovered: Money::ZERO,
+                    spent: Money::ZERO,
+                    payments: Vec::new(),
+                    withdrawn: false,
+                    variations: Vec::new(),
+                })
+                .collect()
+        });
+    }
+
+    /// Folds `amount` spent by `region` of `determination` (one spend, or several summed:
+    /// the figure is a sum, so the order they are folded in does not matter).
+    pub fn spent(&mut self, determination: &str, region: &str, amount: Money) {
+        if let Some(a) = self.allocation(determination, region) {
+            a.spent = plus(a.spent, amount);
         }
     }
 

@@ -278,7 +278,7 @@ impl<S: EventStore> Ledger<S> {
             actor: actor.to_string(),
             keys,
             batches: batches.into_values().collect(),
-            models: next.writes(touched.iter().map(String::as_str))?,
+            models: next.writes(self.store(), touched.iter().map(String::as_str))?,
         };
         let appended = written(self.store().append(request))?;
         self.settle(models, next, &appended, touched.iter().map(String::as_str))?;
@@ -327,9 +327,10 @@ impl<S: EventStore> Ledger<S> {
             pending: Vec::new(),
             all_pulled: false,
         };
+        let store = self.store();
         let mut model_writes = |_head: u64| {
             let mut c = ctx.borrow_mut();
-            match c.next.writes([id.as_str()]) {
+            match c.next.writes(store, [id.as_str()]) {
                 Ok(writes) => writes,
                 Err(e) => {
                     c.error = Some(e);

@@ -385,7 +385,7 @@ impl<S: EventStore> Ledger<S> {
     }
 
     /// One row per allocation, optionally of one determination and region. With `as_of`,
-    /// the log is streamed and only events effective on or before that date count.
+    /// only events effective on or before that date count (read from the day models).
     pub fn balances(
         &self,
         determination: Option<&str>,
@@ -403,7 +403,7 @@ impl<S: EventStore> Ledger<S> {
                 .rows(determination.as_deref(), region.as_deref())
                 .collect(),
             Some(date) => {
-                let balances = self.replay_as_of(date, false)?.balances;
+                let balances = self.as_of(date, false)?.balances;
                 balances
                     .rows(determination.as_deref(), region.as_deref())
                     .collect()
@@ -474,7 +474,7 @@ impl<S: EventStore> Ledger<S> {
             // One pass: the store checks the log on one thread while this one folds what
             // passed into fresh models. A damaged log is refused as the plain scan refuses
             // it, whatever the fold found, so the first bad position is the one named.
-            let mut fresh = Projections::default();
+            let mut fresh = Projections::fresh();
             let mut failed = None;
             let mut read_again = None;
             let report = self.store.verify_each(&mut |ev| match fresh
@@ -496,6 +496,7 @@ impl<S: EventStore> Ledger<S> {
             if let Some(position) = read_again {
                 return Err(Projections::read_again(&self.store, position));
             }
+            fresh.flush_in_memory()?;
             (report, fresh)
         };
         let compared = crate::verify::compare_stored(&self.store, &fresh)?;

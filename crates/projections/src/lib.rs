@@ -10,9 +10,12 @@
 mod access;
 mod api;
 mod as_of;
+#[cfg(test)]
+mod as_of_tests;
 mod balances;
 mod checkpoint;
 mod codec;
+mod days;
 mod deadlines;
 mod error;
 mod export;

@@ -6,7 +6,8 @@
 //! - `spend`: spend by region and purpose, checkpointed likewise;
 //! - `access`: the access stream folded (grants in force, and every grant's audit facts);
 //! - `state/<id>`: the domain decision state of one determination's stream, written with
-//!   each append to that stream; its own checkpoint is `State::version` (events folded).
+//!   each append to that stream; its own checkpoint is `State::version` (events folded);
+//! - `asof` and `asof/<day>`: the per-day models behind `--as-of` (see `days.rs`).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ use crate::balances::Balances;
 use crate::codec::{
     decode, decode_grant, decode_model, decode_parts, encode_model, Logged, Stored,
 };
+use crate::days::{load_day, Days};
 use crate::error::LedgerError;
 use crate::spend::SpendByPurpose;
 
@@ -48,6 +50,8 @@ pub(crate) struct Projections {
     pub access: AccessModel,
     /// Decision state per determination id.
     pub states: BTreeMap<String, State>,
+    /// The per-day models, kept in step with `balances` and `spend`.
+    pub days: Days,
 }
 
 impl Projections {
@@ -55,6 +59,7 @@ impl Projections {
     pub fn apply(&mut self, event: &Event, reversed: Option<&EventData>) {
         self.balances.apply(event);
         self.spend.apply(&event.data, reversed);
+        self.days.record(event, reversed);
         // In place: a fold of a million events should not copy the state's name a million
         // times.
         let id = event.data.determination_id();
@@ -108,6 +113,9 @@ impl Projections {
         };
         self.apply_logged(f.actor, &logged, reversed.as_ref());
         self.position = f.position;
+        if self.days.wants_flush() {
+            self.flush_in_memory()?;
+        }
         Ok(Verified::Folded)
     }
 
@@ -143,14 +151,20 @@ impl Projections {
             spend: self.spend.clone(),
             access: self.access.clone(),
             states,
+            days: self.days.clone(),
         }
     }
 
-    /// The stored documents for the global models and the named determinations' states.
-    pub fn writes<'a>(
-        &self,
+    /// The stored documents for the global models, the named determinations' states and
+    /// the day models the folded events changed (read from `store` as needed).
+    pub fn writes<'a, S: EventStore>(
+        &mut self,
+        store: &S,
         determinations: impl IntoIterator<Item = &'a str>,
     ) -> Result<Vec<ModelWrite>, LedgerError> {
+        self.days.flush(&self.states, &mut |day| {
+            Ok(load_day(store, day)?.map(|(_, model)| model))
+        })?;
         let mut writes = vec![
             ModelWrite {
                 name: BALANCES.to_string(),
@@ -173,6 +187,7 @@ impl Projections {
                 });
             }
         }
+        writes.extend(self.days.writes()?);
         Ok(writes)
     }
 
@@ -209,6 +224,7 @@ impl Projections {
             spend: spend.unwrap_or_default(),
             access: access.unwrap_or_default(),
             states: BTreeMap::new(),
+            days: Days::open(store)?,
         };
         // The two global models may stand at different checkpoints (one deleted, one
         // tampered with, an older layout): each folds only events it has not seen.
@@ -250,7 +266,7 @@ impl Projections {
         }
 
         if global_moved || !moved_states.is_empty() {
-            for write in p.writes(moved_states.iter().map(String::as_str))? {
+            for write in p.writes(store, moved_states.iter().map(String::as_str))? {
                 let global = write.name == BALANCES || write.name == SPEND || write.name == ACCESS;
                 if global && !global_moved {
                     continue;
@@ -299,12 +315,15 @@ impl Projections {
             let (state, _) = catch_up_state(store, &id, state)?;
             self.states.insert(id, state);
         }
+        // The other process stored its own day models with its events.
+        self.days.followed(store)?;
         Ok(())
     }
 
-    /// A fresh fold of the whole log, for `verify`.
+    /// A fresh fold of the whole log, for `verify` and `rebuild`, with every day model in
+    /// memory.
     pub fn replay<S: EventStore>(store: &S) -> Result<Projections, LedgerError> {
-        let mut p = Projections::default();
+        let mut p = Projections::fresh();
         for rec in store.read_all(1) {
             let rec = rec?;
             let logged = decode(&rec)?;
@@ -314,8 +333,27 @@ impl Projections {
             };
             p.apply_logged(&rec.actor, &logged, reversed.as_ref());
             p.position = rec.position;
+            if p.days.wants_flush() {
+                p.flush_in_memory()?;
+            }
         }
+        p.flush_in_memory()?;
         Ok(p)
+    }
+
+    /// Empty models about to fold the whole log (a replay, or verify's one pass), with
+    /// every day model kept in memory.
+    pub fn fresh() -> Projections {
+        Projections {
+            days: Days::from_start(),
+            ..Projections::default()
+        }
+    }
+
+    /// Folds pending work into day models that are all in memory (a replay's); the last
+    /// step of a fold of the whole log.
+    pub fn flush_in_memory(&mut self) -> Result<(), LedgerError> {
+        self.days.flush(&self.states, &mut |_| Ok(None))
     }
 }
 

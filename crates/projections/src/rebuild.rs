@@ -11,10 +11,11 @@ use grant_ledger_store::{AppendRequest, EventStore, ExpectedVersion, StreamBatch
 use uuid::Uuid;
 
 use crate::access::Caller;
-use crate::codec::{history_entry, new_access_event, Logged};
+use crate::codec::{encode_model, history_entry, new_access_event, Logged};
+use crate::days::day_of_model;
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use crate::projection::Projections;
+use crate::projection::{Projections, ACCESS, ACCESS_VERSION};
 use crate::rows::Recorded;
 use crate::writer::permit;
 
@@ -33,10 +34,12 @@ impl<S: EventStore> Ledger<S> {
         let mut writer = self.lock();
         let mut fresh = Projections::replay(self.store())?;
         let determinations: Vec<String> = fresh.states.keys().cloned().collect();
-        let mut names: Vec<String> = fresh
-            .writes(determinations.iter().map(String::as_str))?
-            .into_iter()
-            .map(|w| w.name)
+        let mut models = fresh.writes(self.store(), determinations.iter().map(String::as_str))?;
+        // The index `asof` stands for the day models it lists: the event stays short.
+        let mut names: Vec<String> = models
+            .iter()
+            .map(|w| w.name.clone())
+            .filter(|name| day_of_model(name).is_none())
             .collect();
         names.sort();
         let event = AccessEvent {
@@ -52,6 +55,9 @@ impl<S: EventStore> Ledger<S> {
         // The event changes no figure; folding it keeps the access stream's version (which
         // the next grant expects) in step.
         fresh.access.apply(&event, &caller.name);
+        for write in models.iter_mut().filter(|w| w.name == ACCESS) {
+            write.bytes = encode_model(ACCESS, ACCESS_VERSION, &fresh.access)?;
+        }
         let outcome = self.store().append(AppendRequest {
             actor: caller.name.clone(),
             keys: vec![],
@@ -64,7 +70,7 @@ impl<S: EventStore> Ledger<S> {
                 },
                 events: vec![new_access_event(&event, None)],
             }],
-            models: fresh.writes(determinations.iter().map(String::as_str))?,
+            models,
         })?;
         let position = outcome.appended().last_position;
         fresh.position = position;

@@ -31,7 +31,7 @@ impl<S: EventStore> Ledger<S> {
             .map(|r| self.resolve_region(determination.as_deref(), r))
             .transpose()?;
         let snapshot = self.snapshot();
-        let as_of = q.as_of.map(|d| self.replay_as_of(d, true)).transpose()?;
+        let as_of = q.as_of.map(|d| self.as_of(d, true)).transpose()?;
         let (balances, spend) = match &as_of {
             Some(m) => (&m.balances, &m.spend),
             None => (&snapshot.balances, &snapshot.spend),

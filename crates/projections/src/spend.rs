@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use grant_ledger_domain::{EventData, EventType, Money};
+use grant_ledger_domain::{Determination, EventData, EventType, Money};
 use serde::{Deserialize, Serialize};
 
 use crate::money_ops::{minus, plus};
@@ -40,32 +40,14 @@ impl SpendByPurpose {
     /// caller): a reversal carries its amount and region but not the spend's purpose.
     pub fn apply(&mut self, event: &EventData, reversed: Option<&EventData>) {
         match event {
-            EventData::DeterminationMade(made) => {
-                let d = &made.determination;
-                self.determinations.entry(d.id.clone()).or_insert_with(|| {
-                    d.allocations
-                        .iter()
-                        .flat_map(|a| {
-                            d.budget(&a.region)
-                                .into_iter()
-                                .map(|(purpose, budget)| PurposeSpend {
-                                    region: a.region.clone(),
-                                    purpose,
-                                    budget,
-                                    spent: Money::ZERO,
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                        .collect()
-                });
-            }
-            EventData::FundsSpent(s) => {
-                if let Some(line) = self.line(&s.determination, &s.region, &s.purpose) {
-                    line.spent = plus(line.spent, s.amount);
-                }
-                let by = self.by_authority(&s.determination, &s.region, s.authority.as_deref());
-                by.spent = plus(by.spent, s.amount);
-            }
+            EventData::DeterminationMade(made) => self.made(&made.determination),
+            EventData::FundsSpent(s) => self.spent(
+                &s.determination,
+                &s.region,
+                &s.purpose,
+                s.authority.as_deref(),
+                s.amount,
+            ),
             EventData::EventReversed(r) if r.reversed_type == EventType::FundsSpent => {
                 if let Some(EventData::FundsSpent(s)) = reversed {
                     if let Some(line) = self.line(&r.determination, &r.region, &s.purpose) {
@@ -77,6 +59,44 @@ impl SpendByPurpose {
             }
             _ => {}
         }
+    }
+
+    /// Folds a determination being made: a line for each purpose the formula funds.
+    pub fn made(&mut self, d: &Determination) {
+        self.determinations.entry(d.id.clone()).or_insert_with(|| {
+            d.allocations
+                .iter()
+                .flat_map(|a| {
+                    d.budget(&a.region)
+                        .into_iter()
+                        .map(|(purpose, budget)| PurposeSpend {
+                            region: a.region.clone(),
+                            purpose,
+                            budget,
+                            spent: Money::ZERO,
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        });
+    }
+
+    /// Folds `amount` spent by `region` on `purpose` naming `authority`. Several spends of
+    /// the same line may be folded as one sum: what depends on order is only where a line
+    /// first appears, so summed spends must be folded in the order of their first spend.
+    pub fn spent(
+        &mut self,
+        determination: &str,
+        region: &str,
+        purpose: &str,
+        authority: Option<&str>,
+        amount: Money,
+    ) {
+        if let Some(line) = self.line(determination, region, purpose) {
+            line.spent = plus(line.spent, amount);
+        }
+        let by = self.by_authority(determination, region, authority);
+        by.spent = plus(by.spent, amount);
     }
 
     /// The line for a purpose, created with a zero budget if the formula gives this region

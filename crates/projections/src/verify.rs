@@ -7,6 +7,7 @@ use grant_ledger_store::EventStore;
 
 use crate::access::AccessModel;
 use crate::balances::Balances;
+use crate::days::{day_of_model, load_day, load_index, DAYS_INDEX};
 use crate::error::LedgerError;
 use crate::projection::{
     load, Projections, ACCESS, ACCESS_VERSION, BALANCES, BALANCES_VERSION, SPEND, SPEND_VERSION,
@@ -20,6 +21,10 @@ pub(crate) fn compare_stored<S: EventStore>(
     fresh: &Projections,
 ) -> Result<usize, LedgerError> {
     let mut compared = 0;
+    // The day models are compared only while the index says they are kept: once it says
+    // they are not, those left stored are no longer read (see `days.rs`).
+    let index = load_index(store)?;
+    let days_kept = index.as_ref().is_some_and(|i| i.off.is_none());
     for name in store.model_names()? {
         let checkpoint = store.model(&name)?.map_or(0, |(at, _)| at);
         let equal = if name == BALANCES {
@@ -31,6 +36,19 @@ pub(crate) fn compare_stored<S: EventStore>(
         } else if name == ACCESS {
             let (_, stored) = load::<_, AccessModel>(store, &name, ACCESS, ACCESS_VERSION)?;
             checkpoint == fresh.position && stored.as_ref() == Some(&fresh.access)
+        } else if name == DAYS_INDEX {
+            // Not kept is a state the ledger may be in (kept again by a rebuild); kept, the
+            // index must list exactly the days a replay finds.
+            !days_kept || index.as_ref() == Some(&fresh.days.index)
+        } else if let Some(day) = day_of_model(&name) {
+            let listed = index
+                .as_ref()
+                .is_some_and(|i| i.days.binary_search(&day).is_ok());
+            if !days_kept || !listed {
+                continue;
+            }
+            let stored = load_day(store, day)?.map(|(_, model)| model);
+            stored.is_some() && stored.as_ref() == fresh.days.in_memory(day)
         } else if let Some(id) = name
             .strip_prefix(STATE_KIND)
             .and_then(|rest| rest.strip_prefix('/'))

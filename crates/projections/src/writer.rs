@@ -308,7 +308,7 @@ impl<S: EventStore> Ledger<S> {
             if batches.is_empty() {
                 return resolve(decided, None, &[]);
             }
-            let request = match draft.writes(touched.iter().map(String::as_str)) {
+            let request = match draft.writes(self.store(), touched.iter().map(String::as_str)) {
                 Ok(models) => AppendRequest {
                     actor: group[0].1.actor.clone(),
                     keys: Vec::new(),
@@ -526,9 +526,17 @@ impl<S: EventStore> Ledger<S> {
         models.spend = next.spend;
         models.access = next.access;
         models.states.extend(next.states);
+        models.days = next.days;
         models.position = appended.last_position;
         if appended.first_position == expected_first {
             return Ok(());
+        }
+        // The day models just stored were folded from days read before the other writer's
+        // events, which they may lack: as-of replays the log until a rebuild.
+        if models.days.kept() {
+            models
+                .days
+                .stop("another process appended while this one was deciding");
         }
         let mut moved: Vec<String> = touched.into_iter().map(str::to_string).collect();
         for rec in self.store().read_all(expected_first) {
@@ -546,7 +554,7 @@ impl<S: EventStore> Ledger<S> {
             };
             models.apply_logged(&rec.actor, &logged, reversed.as_ref());
         }
-        for write in models.writes(moved.iter().map(String::as_str))? {
+        for write in models.writes(self.store(), moved.iter().map(String::as_str))? {
             self.store()
                 .save_model(&write.name, appended.last_position, write.bytes)?;
         }

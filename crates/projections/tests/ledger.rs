@@ -107,8 +107,9 @@ fn a_small_scenario_adds_up() {
     assert!(!ledger.check(D).unwrap().regions.is_empty());
     let summary = ledger.verify().unwrap();
     assert_eq!(summary.events, 4);
-    // balances, spend, access and the determination's state.
-    assert_eq!(summary.models, 4);
+    // balances, spend, access, the determination's state, and the as-of index with its
+    // three days (the payment's, the spend's and the recovery's).
+    assert_eq!(summary.models, 8);
 }
 
 #[test]

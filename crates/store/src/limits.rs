@@ -25,8 +25,14 @@ pub const MAX_EVENTS_PER_APPEND: usize = 100_000;
 pub const MAX_STREAMS_PER_APPEND: usize = 1_000;
 /// Most idempotency keys on one append.
 pub const MAX_KEYS_PER_APPEND: usize = 64;
-/// Most read models written with one append.
-pub const MAX_MODELS_PER_APPEND: usize = 64;
+/// Most read models written with one append. Sized for the application's per-day as-of
+/// models: a back-dated event rewrites every later day's model in the same append as the
+/// event (up to 1,460 days there, plus the index and its few global models and one state
+/// per command of a group), and a `rebuild` stores them all at once. Every model is
+/// still one bounded document, and the append stays one transaction the backends hold in
+/// memory: 2,048 of the application's day models (a few KiB each for real determinations)
+/// are megabytes, not gigabytes.
+pub const MAX_MODELS_PER_APPEND: usize = 2_048;
 
 fn check_len(what: &'static str, len: usize, max: usize) -> Result<(), StoreError> {
     if len > max {
@@ -84,4 +90,59 @@ pub(crate) fn payload(bytes: &[u8]) -> Result<(), StoreError> {
     serde_json::from_slice::<&serde_json::value::RawValue>(bytes)
         .map_err(|e| StoreError::invalid(format!("event payload is not valid JSON: {e}")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        AppendRequest, EventStore, ExpectedVersion, MemoryStore, ModelWrite, NewEvent, StreamBatch,
+        SystemClock,
+    };
+
+    fn append_with_models(n: usize) -> Result<(), StoreError> {
+        let store = MemoryStore::new(Arc::new(SystemClock));
+        let models = (0..n)
+            .map(|i| ModelWrite {
+                name: format!("m/{i}"),
+                bytes: b"{}".to_vec(),
+            })
+            .collect();
+        store
+            .append(AppendRequest {
+                actor: "t".into(),
+                keys: Vec::new(),
+                batches: vec![StreamBatch {
+                    stream: "s".into(),
+                    expected: ExpectedVersion::Any,
+                    events: vec![NewEvent {
+                        event_id: uuid::Uuid::now_v7(),
+                        event_type: "E".into(),
+                        schema_version: 1,
+                        payload: b"{}".to_vec(),
+                        key: None,
+                        key_fingerprint: None,
+                        actor: None,
+                    }],
+                }],
+                models,
+            })
+            .map(drop)
+    }
+
+    #[test]
+    fn an_append_may_write_as_many_models_as_the_limit() {
+        assert!(append_with_models(MAX_MODELS_PER_APPEND).is_ok());
+    }
+
+    #[test]
+    fn an_append_writing_one_model_more_than_the_limit_is_refused() {
+        let refused = append_with_models(MAX_MODELS_PER_APPEND + 1);
+        assert!(
+            matches!(refused, Err(StoreError::Invalid(_))),
+            "{refused:?}"
+        );
+    }
 }
