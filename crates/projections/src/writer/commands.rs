@@ -1,6 +1,8 @@
 //! The recording commands as the application layer offers them: each checks its caller's
 //! permission, then queues one job for the writer.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use grant_ledger_domain::{authorize, AccessCommand, Action, Command, EventData, EventType, Role};
 use grant_ledger_store::EventStore;
@@ -25,22 +27,25 @@ impl<S: EventStore> Ledger<S> {
         key: Option<&str>,
         command: Command,
     ) -> Result<Recorded, LedgerError> {
-        let action = match &command {
-            // Varying or withdrawing a determination is the department's act, as making it is.
-            Command::MakeDetermination { .. }
-            | Command::WithdrawDetermination { .. }
-            | Command::VaryDetermination { .. } => Action::ImportDetermination,
-            Command::IssuePayment { .. } => Action::Pay,
-            Command::RecoverGrant { .. } => Action::Recover,
-            Command::SpendFunds { region, .. } => Action::Spend { region },
-            Command::ReverseEvent { target, .. } => reversal_action(&target.data),
-        };
-        permit(caller, action)?;
-        self.submit(Job {
-            actor: caller.name.clone(),
-            key: key.map(str::to_string),
-            op: Op::Grant(command),
-        })
+        self.submit(job(caller, key, command)?)
+    }
+
+    /// [`Ledger::record`] without waiting: `done` is called with the same answer once the
+    /// command's group is committed (and fsynced), on the writer's thread, so a caller on an
+    /// async runtime needs no thread of its own per command.
+    pub fn record_then(
+        self: &Arc<Self>,
+        caller: &Caller,
+        key: Option<&str>,
+        command: Command,
+        done: impl FnOnce(Result<Recorded, LedgerError>) + Send + 'static,
+    ) where
+        S: 'static,
+    {
+        match job(caller, key, command) {
+            Ok(job) => self.submit_then(job, Box::new(done)),
+            Err(e) => done(Err(e)),
+        }
     }
 
     /// Reverses the event named by `target` (an event id, or a log position), then records
@@ -133,6 +138,26 @@ impl<S: EventStore> Ledger<S> {
         permit(caller, Action::ManageAccess)?;
         Ok(self.snapshot().access.grants.clone())
     }
+}
+
+/// The job recording `command` for `caller`, once the caller may make it.
+fn job(caller: &Caller, key: Option<&str>, command: Command) -> Result<Job, LedgerError> {
+    let action = match &command {
+        // Varying or withdrawing a determination is the department's act, as making it is.
+        Command::MakeDetermination { .. }
+        | Command::WithdrawDetermination { .. }
+        | Command::VaryDetermination { .. } => Action::ImportDetermination,
+        Command::IssuePayment { .. } => Action::Pay,
+        Command::RecoverGrant { .. } => Action::Recover,
+        Command::SpendFunds { region, .. } => Action::Spend { region },
+        Command::ReverseEvent { target, .. } => reversal_action(&target.data),
+    };
+    permit(caller, action)?;
+    Ok(Job {
+        actor: caller.name.clone(),
+        key: key.map(str::to_string),
+        op: Op::Grant(command),
+    })
 }
 
 /// What reversing an event of this kind needs permission for.
