@@ -9,6 +9,7 @@
 //!   each append to that stream; its own checkpoint is `State::version` (events folded).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use grant_ledger_domain::{evolve, stream_for, Event, EventData, State};
 use grant_ledger_store::{EventStore, ModelWrite, RecordedEvent};
@@ -36,26 +37,45 @@ pub(crate) fn state_model_name(determination: &str) -> String {
 }
 
 /// All read models, as of `position`.
+///
+/// Each model is behind an `Arc`, so a copy of the whole set (the snapshot published to
+/// readers after every commit, a writer's draft) copies pointers, and a commit copies only
+/// the models it changes, when it first changes them (`Arc::make_mut`): a spend copies the
+/// balances, the spend model and its own determination's state, never the access model or
+/// another determination's. A model added here is shared the same way.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Projections {
     /// The log position `balances` and `spend` reflect.
     pub position: u64,
-    pub balances: Balances,
-    pub spend: SpendByPurpose,
+    pub balances: Arc<Balances>,
+    pub spend: Arc<SpendByPurpose>,
     /// Who holds access, as of `position` too.
-    pub access: AccessModel,
+    pub access: Arc<AccessModel>,
     /// Decision state per determination id.
-    pub states: BTreeMap<String, State>,
+    pub states: BTreeMap<String, Arc<State>>,
 }
 
 impl Projections {
     /// Folds one event into every model. `reversed` is the event an `EventReversed` names.
     pub fn apply(&mut self, event: &Event, reversed: Option<&EventData>) {
-        self.balances.apply(event);
-        self.spend.apply(&event.data, reversed);
+        Arc::make_mut(&mut self.balances).apply(event);
+        Arc::make_mut(&mut self.spend).apply(&event.data, reversed);
         let id = event.data.determination_id();
-        let state = self.states.remove(id).unwrap_or_default();
-        self.states.insert(id.to_string(), evolve(state, event));
+        match self.states.get_mut(id) {
+            Some(state) => {
+                let state = Arc::make_mut(state);
+                *state = evolve(std::mem::take(state), event);
+            }
+            None => {
+                let state = evolve(State::default(), event);
+                self.states.insert(id.to_string(), Arc::new(state));
+            }
+        }
+    }
+
+    /// The access model, to fold an event into (copied first if a snapshot shares it).
+    pub fn access_mut(&mut self) -> &mut AccessModel {
+        Arc::make_mut(&mut self.access)
     }
 
     /// Folds one event of the log, whichever stream it is of.
@@ -67,22 +87,23 @@ impl Projections {
     ) {
         match logged {
             Logged::Grant(event) => self.apply(event, reversed),
-            Logged::Access(event) => self.access.apply(event, &rec.actor),
+            Logged::Access(event) => self.access_mut().apply(event, &rec.actor),
         }
     }
 
     /// A copy to fold a write's events into: the global models and only the named
     /// determinations' states, so a write costs the same however many determinations exist.
+    /// Shared until the write changes them.
     pub fn draft<'a>(&self, determinations: impl IntoIterator<Item = &'a str>) -> Projections {
         let states = determinations
             .into_iter()
-            .filter_map(|id| Some((id.to_string(), self.states.get(id)?.clone())))
+            .filter_map(|id| Some((id.to_string(), Arc::clone(self.states.get(id)?))))
             .collect();
         Projections {
             position: self.position,
-            balances: self.balances.clone(),
-            spend: self.spend.clone(),
-            access: self.access.clone(),
+            balances: Arc::clone(&self.balances),
+            spend: Arc::clone(&self.spend),
+            access: Arc::clone(&self.access),
             states,
         }
     }
@@ -95,22 +116,22 @@ impl Projections {
         let mut writes = vec![
             ModelWrite {
                 name: BALANCES.to_string(),
-                bytes: encode_model(BALANCES, BALANCES_VERSION, &self.balances)?,
+                bytes: encode_model(BALANCES, BALANCES_VERSION, &*self.balances)?,
             },
             ModelWrite {
                 name: ACCESS.to_string(),
-                bytes: encode_model(ACCESS, ACCESS_VERSION, &self.access)?,
+                bytes: encode_model(ACCESS, ACCESS_VERSION, &*self.access)?,
             },
             ModelWrite {
                 name: SPEND.to_string(),
-                bytes: encode_model(SPEND, SPEND_VERSION, &self.spend)?,
+                bytes: encode_model(SPEND, SPEND_VERSION, &*self.spend)?,
             },
         ];
         for id in determinations {
             if let Some(state) = self.states.get(id) {
                 writes.push(ModelWrite {
                     name: state_model_name(id),
-                    bytes: encode_model(STATE_KIND, STATE_VERSION, state)?,
+                    bytes: encode_model(STATE_KIND, STATE_VERSION, &**state)?,
                 });
             }
         }
@@ -123,7 +144,7 @@ impl Projections {
     pub fn access_only<S: EventStore>(store: &S) -> Result<Projections, LedgerError> {
         let (_, access) = load(store, ACCESS, ACCESS, ACCESS_VERSION)?;
         Ok(Projections {
-            access: access.unwrap_or_default(),
+            access: Arc::new(access.unwrap_or_default()),
             ..Projections::default()
         })
     }
@@ -146,9 +167,9 @@ impl Projections {
         }
         let mut p = Projections {
             position: balances_at.min(spend_at).min(access_at),
-            balances: balances.unwrap_or_default(),
-            spend: spend.unwrap_or_default(),
-            access: access.unwrap_or_default(),
+            balances: Arc::new(balances.unwrap_or_default()),
+            spend: Arc::new(spend.unwrap_or_default()),
+            access: Arc::new(access.unwrap_or_default()),
             states: BTreeMap::new(),
         };
         // The two global models may stand at different checkpoints (one deleted, one
@@ -160,14 +181,14 @@ impl Projections {
                 Logged::Grant(event) => {
                     let reversed = reversed_target(store, &event)?;
                     if rec.position > balances_at {
-                        p.balances.apply(&event);
+                        Arc::make_mut(&mut p.balances).apply(&event);
                     }
                     if rec.position > spend_at {
-                        p.spend.apply(&event.data, reversed.as_ref());
+                        Arc::make_mut(&mut p.spend).apply(&event.data, reversed.as_ref());
                     }
                 }
                 Logged::Access(event) if rec.position > access_at => {
-                    p.access.apply(&event, &rec.actor);
+                    p.access_mut().apply(&event, &rec.actor);
                 }
                 Logged::Access(_) => {}
             }
@@ -187,7 +208,7 @@ impl Projections {
             if moved {
                 moved_states.push(id.clone());
             }
-            p.states.insert(id, state);
+            p.states.insert(id, Arc::new(state));
         }
 
         if global_moved || !moved_states.is_empty() {
@@ -214,7 +235,7 @@ impl Projections {
             let event = match decode(&rec)? {
                 Logged::Grant(event) => event,
                 Logged::Access(event) => {
-                    self.access.apply(&event, &rec.actor);
+                    self.access_mut().apply(&event, &rec.actor);
                     self.position = rec.position;
                     continue;
                 }
@@ -227,8 +248,8 @@ impl Projections {
             } else {
                 // Not the next event of the stream we hold: keep the global models moving
                 // and re-read the stream below.
-                self.balances.apply(&event);
-                self.spend.apply(&event.data, reversed.as_ref());
+                Arc::make_mut(&mut self.balances).apply(&event);
+                Arc::make_mut(&mut self.spend).apply(&event.data, reversed.as_ref());
             }
             self.position = rec.position;
             if !touched.contains(&id) {
@@ -236,9 +257,13 @@ impl Projections {
             }
         }
         for id in touched {
-            let state = self.states.remove(&id).unwrap_or_default();
+            let state = self
+                .states
+                .remove(&id)
+                .map(Arc::unwrap_or_clone)
+                .unwrap_or_default();
             let (state, _) = catch_up_state(store, &id, state)?;
-            self.states.insert(id, state);
+            self.states.insert(id, Arc::new(state));
         }
         Ok(())
     }

@@ -51,7 +51,7 @@ impl<S: EventStore> Ledger<S> {
         let logged = Logged::Access(event.clone());
         // The event changes no figure; folding it keeps the access stream's version (which
         // the next grant expects) in step.
-        fresh.access.apply(&event, &caller.name);
+        fresh.access_mut().apply(&event, &caller.name);
         let outcome = self.store().append(AppendRequest {
             actor: caller.name.clone(),
             keys: vec![],

@@ -216,7 +216,7 @@ impl<S: EventStore> Ledger<S> {
                 // Decided against the draft's state by reference: a clone of a whole
                 // determination per command is what a busy writer cannot afford.
                 let fresh = grant_ledger_domain::State::default();
-                let state = draft.states.get(id).unwrap_or(&fresh);
+                let state = draft.states.get(id).map_or(&fresh, |s| &**s);
                 if state.determination.is_none()
                     && !matches!(command, Command::MakeDetermination { .. })
                 {
@@ -245,7 +245,7 @@ impl<S: EventStore> Ledger<S> {
                 let events = decide_access(&draft.access.state, command.clone())?;
                 let mut out = Vec::with_capacity(events.len());
                 for event in &events {
-                    draft.access.apply(event, &job.actor);
+                    draft.access_mut().apply(event, &job.actor);
                     out.push(with_actor(new_access_event(event, key)));
                 }
                 Ok(Some((ACCESS_STREAM.to_string(), out)))
