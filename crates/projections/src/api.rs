@@ -234,6 +234,67 @@ impl<S: EventStore> Session<S> {
         grant_ledger_domain::happened_by(&command, self.today())?;
         self.ledger.record(&self.caller, key, command)
     }
+
+    /// Records a payment, spend or recovery as [`Api`] does, without waiting: `done` gets
+    /// the same answer once it is committed and fsynced (see [`Ledger::record_then`]).
+    pub fn record_then(
+        &self,
+        key: Option<&str>,
+        request: Recording,
+        done: impl FnOnce(Result<Recorded, LedgerError>) + Send + 'static,
+    ) where
+        S: 'static,
+    {
+        let command = request.command();
+        match grant_ledger_domain::happened_by(&command, self.today()) {
+            Ok(()) => self.ledger.record_then(&self.caller, key, command, done),
+            Err(e) => done(Err(e.into())),
+        }
+    }
+}
+
+/// A recording request that [`Session::record_then`] takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recording {
+    Pay(PayRequest),
+    Spend(SpendRequest),
+    Recover(RecoverRequest),
+}
+
+impl Recording {
+    /// The domain command it asks for, with a fresh event id.
+    fn command(self) -> Command {
+        match self {
+            Recording::Pay(r) => Command::IssuePayment {
+                id: Uuid::now_v7(),
+                determination: r.determination,
+                region: r.region,
+                amount: r.amount,
+                date: r.date,
+                reference: non_empty(r.reference),
+                late_reason: r.late_reason,
+            },
+            Recording::Spend(r) => Command::SpendFunds {
+                id: Uuid::now_v7(),
+                determination: r.determination,
+                region: r.region,
+                amount: r.amount,
+                date: r.date,
+                purpose: r.purpose,
+                authority: non_empty(r.authority),
+                description: non_empty(r.description),
+                reference: non_empty(r.reference),
+            },
+            Recording::Recover(r) => Command::RecoverGrant {
+                id: Uuid::now_v7(),
+                determination: r.determination,
+                region: r.region,
+                amount: r.amount,
+                date: r.date,
+                reason: r.reason,
+            },
+        }
+    }
 }
 
 impl<S: EventStore> Api for Session<S> {
@@ -260,43 +321,15 @@ impl<S: EventStore> Api for Session<S> {
     }
 
     fn pay(&self, key: Option<&str>, r: PayRequest) -> Result<Recorded, LedgerError> {
-        let command = Command::IssuePayment {
-            id: Uuid::now_v7(),
-            determination: r.determination,
-            region: r.region,
-            amount: r.amount,
-            date: r.date,
-            reference: non_empty(r.reference),
-            late_reason: r.late_reason,
-        };
-        self.record(key, command)
+        self.record(key, Recording::Pay(r).command())
     }
 
     fn spend(&self, key: Option<&str>, r: SpendRequest) -> Result<Recorded, LedgerError> {
-        let command = Command::SpendFunds {
-            id: Uuid::now_v7(),
-            determination: r.determination,
-            region: r.region,
-            amount: r.amount,
-            date: r.date,
-            purpose: r.purpose,
-            authority: non_empty(r.authority),
-            description: non_empty(r.description),
-            reference: non_empty(r.reference),
-        };
-        self.record(key, command)
+        self.record(key, Recording::Spend(r).command())
     }
 
     fn recover(&self, key: Option<&str>, r: RecoverRequest) -> Result<Recorded, LedgerError> {
-        let command = Command::RecoverGrant {
-            id: Uuid::now_v7(),
-            determination: r.determination,
-            region: r.region,
-            amount: r.amount,
-            date: r.date,
-            reason: r.reason,
-        };
-        self.record(key, command)
+        self.record(key, Recording::Recover(r).command())
     }
 
     fn reverse(&self, key: Option<&str>, r: ReverseRequest) -> Result<Recorded, LedgerError> {

@@ -263,7 +263,7 @@ impl Days {
     /// concerns.
     pub fn flush(
         &mut self,
-        states: &BTreeMap<String, State>,
+        states: &BTreeMap<String, Arc<State>>,
         load: &mut dyn FnMut(NaiveDate) -> Result<Option<DayModel>, LedgerError>,
     ) -> Result<(), LedgerError> {
         self.lines.clear();
@@ -297,7 +297,7 @@ impl Days {
     fn fold_spends(
         &mut self,
         sums: Vec<SpendSum>,
-        states: &BTreeMap<String, State>,
+        states: &BTreeMap<String, Arc<State>>,
         load: &mut dyn FnMut(NaiveDate) -> Result<Option<DayModel>, LedgerError>,
     ) -> Result<(), LedgerError> {
         let mut by_day: BTreeMap<NaiveDate, Vec<SpendSum>> = BTreeMap::new();
@@ -496,7 +496,7 @@ impl Days {
 /// Folds `id`'s determination into `model` if nothing of it was counted there yet.
 fn ensure_made(
     model: &mut DayModel,
-    states: &BTreeMap<String, State>,
+    states: &BTreeMap<String, Arc<State>>,
     id: &str,
 ) -> Result<(), LedgerError> {
     if model.balances.determinations.contains_key(id) {
@@ -584,13 +584,16 @@ mod tests {
     }
 
     /// Days kept from the start, with 31/7421 made, and spends on `days` days.
-    fn with_spends_on(days: usize) -> (Days, BTreeMap<String, State>) {
+    fn with_spends_on(days: usize) -> (Days, BTreeMap<String, Arc<State>>) {
         let d = builtin("31/7421").unwrap().unwrap();
         let made = Event {
             id: Uuid::now_v7(),
             data: EventData::DeterminationMade(DeterminationMade { determination: d }),
         };
-        let states = BTreeMap::from([("31/7421".to_string(), evolve(State::default(), &made))]);
+        let states = BTreeMap::from([(
+            "31/7421".to_string(),
+            Arc::new(evolve(State::default(), &made)),
+        )]);
         let mut kept = Days::from_start();
         let first = NaiveDate::from_ymd_opt(2024, 8, 20).unwrap();
         for n in 0..days {

@@ -299,7 +299,7 @@ impl<S: EventStore> Ledger<S> {
         self.snapshot()
             .states
             .values()
-            .filter_map(crate::rows::DeterminationSummary::of)
+            .filter_map(|s| crate::rows::DeterminationSummary::of(s))
             .collect()
     }
 

@@ -39,9 +39,9 @@ mod writer;
 
 pub use access::{AccessRow, Caller, GrantedAccess};
 pub use api::{
-    may_read, Api, BalancesQuery, DeadlinesQuery, DeterminationSource, PayRequest, RecoverRequest,
-    ReverseRequest, Session, SpendReportQuery, SpendRequest, VariedAmount, VaryRequest,
-    WithdrawRequest,
+    may_read, Api, BalancesQuery, DeadlinesQuery, DeterminationSource, PayRequest, Recording,
+    RecoverRequest, ReverseRequest, Session, SpendReportQuery, SpendRequest, VariedAmount,
+    VaryRequest, WithdrawRequest,
 };
 pub use checkpoint::{signed_text, PublicKey, Receipt, Signer, RECEIPT_FORMAT};
 pub use error::{ErrorKind, LedgerError};

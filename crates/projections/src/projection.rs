@@ -10,6 +10,7 @@
 //! - `asof` and `asof/<day>`: the per-day models behind `--as-of` (see `days.rs`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use grant_ledger_domain::{evolve, stream_for, Event, EventData, State};
 use grant_ledger_store::{EventStore, ModelWrite, VerifiedEvent};
@@ -40,16 +41,22 @@ pub(crate) fn state_model_name(determination: &str) -> String {
 }
 
 /// All read models, as of `position`.
+///
+/// Each model is behind an `Arc`, so a copy of the whole set (the snapshot published to
+/// readers after every commit, a writer's draft) copies pointers, and a commit copies only
+/// the models it changes, when it first changes them (`Arc::make_mut`): a spend copies the
+/// balances, the spend model and its own determination's state, never the access model or
+/// another determination's. A model added here is shared the same way.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Projections {
     /// The log position `balances` and `spend` reflect.
     pub position: u64,
-    pub balances: Balances,
-    pub spend: SpendByPurpose,
+    pub balances: Arc<Balances>,
+    pub spend: Arc<SpendByPurpose>,
     /// Who holds access, as of `position` too.
-    pub access: AccessModel,
+    pub access: Arc<AccessModel>,
     /// Decision state per determination id.
-    pub states: BTreeMap<String, State>,
+    pub states: BTreeMap<String, Arc<State>>,
     /// The per-day models, kept in step with `balances` and `spend`.
     pub days: Days,
 }
@@ -57,26 +64,32 @@ pub(crate) struct Projections {
 impl Projections {
     /// Folds one event into every model. `reversed` is the event an `EventReversed` names.
     pub fn apply(&mut self, event: &Event, reversed: Option<&EventData>) {
-        self.balances.apply(event);
-        self.spend.apply(&event.data, reversed);
+        Arc::make_mut(&mut self.balances).apply(event);
+        Arc::make_mut(&mut self.spend).apply(&event.data, reversed);
         self.days.record(event, reversed);
-        // In place: a fold of a million events should not copy the state's name a million
-        // times.
         let id = event.data.determination_id();
         match self.states.get_mut(id) {
-            Some(state) => *state = evolve(std::mem::take(state), event),
+            Some(state) => {
+                let state = Arc::make_mut(state);
+                *state = evolve(std::mem::take(state), event);
+            }
             None => {
-                self.states
-                    .insert(id.to_string(), evolve(State::default(), event));
+                let state = evolve(State::default(), event);
+                self.states.insert(id.to_string(), Arc::new(state));
             }
         }
+    }
+
+    /// The access model, to fold an event into (copied first if a snapshot shares it).
+    pub fn access_mut(&mut self) -> &mut AccessModel {
+        Arc::make_mut(&mut self.access)
     }
 
     /// Folds one event of the log, whichever stream it is of, recorded by `actor`.
     pub fn apply_logged(&mut self, actor: &str, logged: &Logged, reversed: Option<&EventData>) {
         match logged {
             Logged::Grant(event) => self.apply(event, reversed),
-            Logged::Access(event) => self.access.apply(event, actor),
+            Logged::Access(event) => self.access_mut().apply(event, actor),
         }
     }
 
@@ -140,16 +153,17 @@ impl Projections {
 
     /// A copy to fold a write's events into: the global models and only the named
     /// determinations' states, so a write costs the same however many determinations exist.
+    /// Shared until the write changes them.
     pub fn draft<'a>(&self, determinations: impl IntoIterator<Item = &'a str>) -> Projections {
         let states = determinations
             .into_iter()
-            .filter_map(|id| Some((id.to_string(), self.states.get(id)?.clone())))
+            .filter_map(|id| Some((id.to_string(), Arc::clone(self.states.get(id)?))))
             .collect();
         Projections {
             position: self.position,
-            balances: self.balances.clone(),
-            spend: self.spend.clone(),
-            access: self.access.clone(),
+            balances: Arc::clone(&self.balances),
+            spend: Arc::clone(&self.spend),
+            access: Arc::clone(&self.access),
             states,
             days: self.days.clone(),
         }
@@ -168,22 +182,22 @@ impl Projections {
         let mut writes = vec![
             ModelWrite {
                 name: BALANCES.to_string(),
-                bytes: encode_model(BALANCES, BALANCES_VERSION, &self.balances)?,
+                bytes: encode_model(BALANCES, BALANCES_VERSION, &*self.balances)?,
             },
             ModelWrite {
                 name: ACCESS.to_string(),
-                bytes: encode_model(ACCESS, ACCESS_VERSION, &self.access)?,
+                bytes: encode_model(ACCESS, ACCESS_VERSION, &*self.access)?,
             },
             ModelWrite {
                 name: SPEND.to_string(),
-                bytes: encode_model(SPEND, SPEND_VERSION, &self.spend)?,
+                bytes: encode_model(SPEND, SPEND_VERSION, &*self.spend)?,
             },
         ];
         for id in determinations {
             if let Some(state) = self.states.get(id) {
                 writes.push(ModelWrite {
                     name: state_model_name(id),
-                    bytes: encode_model(STATE_KIND, STATE_VERSION, state)?,
+                    bytes: encode_model(STATE_KIND, STATE_VERSION, &**state)?,
                 });
             }
         }
@@ -197,7 +211,7 @@ impl Projections {
     pub fn access_only<S: EventStore>(store: &S) -> Result<Projections, LedgerError> {
         let (_, access) = load(store, ACCESS, ACCESS, ACCESS_VERSION)?;
         Ok(Projections {
-            access: access.unwrap_or_default(),
+            access: Arc::new(access.unwrap_or_default()),
             ..Projections::default()
         })
     }
@@ -220,9 +234,9 @@ impl Projections {
         }
         let mut p = Projections {
             position: balances_at.min(spend_at).min(access_at),
-            balances: balances.unwrap_or_default(),
-            spend: spend.unwrap_or_default(),
-            access: access.unwrap_or_default(),
+            balances: Arc::new(balances.unwrap_or_default()),
+            spend: Arc::new(spend.unwrap_or_default()),
+            access: Arc::new(access.unwrap_or_default()),
             states: BTreeMap::new(),
             days: Days::open(store)?,
         };
@@ -235,14 +249,14 @@ impl Projections {
                 Logged::Grant(event) => {
                     let reversed = reversed_target(store, &event)?;
                     if rec.position > balances_at {
-                        p.balances.apply(&event);
+                        Arc::make_mut(&mut p.balances).apply(&event);
                     }
                     if rec.position > spend_at {
-                        p.spend.apply(&event.data, reversed.as_ref());
+                        Arc::make_mut(&mut p.spend).apply(&event.data, reversed.as_ref());
                     }
                 }
                 Logged::Access(event) if rec.position > access_at => {
-                    p.access.apply(&event, &rec.actor);
+                    p.access_mut().apply(&event, &rec.actor);
                 }
                 Logged::Access(_) => {}
             }
@@ -262,7 +276,7 @@ impl Projections {
             if moved {
                 moved_states.push(id.clone());
             }
-            p.states.insert(id, state);
+            p.states.insert(id, Arc::new(state));
         }
 
         if global_moved || !moved_states.is_empty() {
@@ -289,7 +303,7 @@ impl Projections {
             let event = match decode(&rec)? {
                 Logged::Grant(event) => event,
                 Logged::Access(event) => {
-                    self.access.apply(&event, &rec.actor);
+                    self.access_mut().apply(&event, &rec.actor);
                     self.position = rec.position;
                     continue;
                 }
@@ -302,8 +316,8 @@ impl Projections {
             } else {
                 // Not the next event of the stream we hold: keep the global models moving
                 // and re-read the stream below.
-                self.balances.apply(&event);
-                self.spend.apply(&event.data, reversed.as_ref());
+                Arc::make_mut(&mut self.balances).apply(&event);
+                Arc::make_mut(&mut self.spend).apply(&event.data, reversed.as_ref());
             }
             self.position = rec.position;
             if !touched.contains(&id) {
@@ -311,9 +325,13 @@ impl Projections {
             }
         }
         for id in touched {
-            let state = self.states.remove(&id).unwrap_or_default();
+            let state = self
+                .states
+                .remove(&id)
+                .map(Arc::unwrap_or_clone)
+                .unwrap_or_default();
             let (state, _) = catch_up_state(store, &id, state)?;
-            self.states.insert(id, state);
+            self.states.insert(id, Arc::new(state));
         }
         // The other process stored its own day models with its events.
         self.days.followed(store)?;

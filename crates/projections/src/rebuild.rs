@@ -54,9 +54,9 @@ impl<S: EventStore> Ledger<S> {
         let logged = Logged::Access(event.clone());
         // The event changes no figure; folding it keeps the access stream's version (which
         // the next grant expects) in step.
-        fresh.access.apply(&event, &caller.name);
+        fresh.access_mut().apply(&event, &caller.name);
         for write in models.iter_mut().filter(|w| w.name == ACCESS) {
-            write.bytes = encode_model(ACCESS, ACCESS_VERSION, &fresh.access)?;
+            write.bytes = encode_model(ACCESS, ACCESS_VERSION, &*fresh.access)?;
         }
         let outcome = self.store().append(AppendRequest {
             actor: caller.name.clone(),

@@ -34,7 +34,7 @@ impl<S: EventStore> Ledger<S> {
         let as_of = q.as_of.map(|d| self.as_of(d, true)).transpose()?;
         let (balances, spend) = match &as_of {
             Some(m) => (&m.balances, &m.spend),
-            None => (&snapshot.balances, &snapshot.spend),
+            None => (&*snapshot.balances, &*snapshot.spend),
         };
         let mut rows = Vec::new();
         for d in snapshot

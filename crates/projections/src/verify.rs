@@ -29,13 +29,13 @@ pub(crate) fn compare_stored<S: EventStore>(
         let checkpoint = store.model(&name)?.map_or(0, |(at, _)| at);
         let equal = if name == BALANCES {
             let (_, stored) = load::<_, Balances>(store, &name, BALANCES, BALANCES_VERSION)?;
-            checkpoint == fresh.position && stored.as_ref() == Some(&fresh.balances)
+            checkpoint == fresh.position && stored.as_ref() == Some(&*fresh.balances)
         } else if name == SPEND {
             let (_, stored) = load::<_, SpendByPurpose>(store, &name, SPEND, SPEND_VERSION)?;
-            checkpoint == fresh.position && stored.as_ref() == Some(&fresh.spend)
+            checkpoint == fresh.position && stored.as_ref() == Some(&*fresh.spend)
         } else if name == ACCESS {
             let (_, stored) = load::<_, AccessModel>(store, &name, ACCESS, ACCESS_VERSION)?;
-            checkpoint == fresh.position && stored.as_ref() == Some(&fresh.access)
+            checkpoint == fresh.position && stored.as_ref() == Some(&*fresh.access)
         } else if name == DAYS_INDEX {
             // Not kept is a state the ledger may be in (kept again by a rebuild); kept, the
             // index must list exactly the days a replay finds.
@@ -54,7 +54,7 @@ pub(crate) fn compare_stored<S: EventStore>(
             .and_then(|rest| rest.strip_prefix('/'))
         {
             let (_, stored) = load::<_, State>(store, &name, STATE_KIND, STATE_VERSION)?;
-            stored.is_some() && stored.as_ref() == fresh.states.get(id)
+            stored.is_some() && stored.as_ref() == fresh.states.get(id).map(|s| &**s)
         } else {
             // Not one of ours (another tool's document): nothing to compare it with.
             continue;

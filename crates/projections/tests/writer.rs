@@ -316,3 +316,118 @@ fn verify_while_others_write_never_reports_a_mismatch() {
     writer.join().unwrap();
     assert!(verified > 0);
 }
+
+/// `record_then`, with the answer sent back on a channel.
+fn submit_then(
+    ledger: &Arc<Ledger<Gated>>,
+    actor: &str,
+    key: Option<&str>,
+    command: grant_ledger_domain::Command,
+) -> std::sync::mpsc::Receiver<Result<Recorded, LedgerError>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    ledger.record_then(&Caller::owner(actor), key, command, move |answer| {
+        let _ = tx.send(answer);
+    });
+    rx
+}
+
+#[test]
+fn commands_that_do_not_wait_are_grouped_behind_a_commit_and_each_answered_once() {
+    let ledger = gated_ledger();
+    ledger.store().set(true);
+    let first = submit(
+        &ledger,
+        "a",
+        None,
+        spend("London", "100", "2024-09-01", "data-coordinator"),
+    );
+    until_held(&ledger);
+    let valid = submit_then(
+        &ledger,
+        "b",
+        Some("k"),
+        spend("London", "200", "2024-09-02", "data-coordinator"),
+    );
+    let overspend = submit_then(
+        &ledger,
+        "c",
+        None,
+        spend("London", "999999", "2024-09-02", "data-coordinator"),
+    );
+    let again = submit_then(
+        &ledger,
+        "b",
+        Some("k"),
+        spend("London", "200", "2024-09-02", "data-coordinator"),
+    );
+    until_queued(&ledger, 3);
+    ledger.store().set(false);
+
+    assert!(first.join().unwrap().is_ok());
+    let wait = Duration::from_secs(10);
+    let valid = valid.recv_timeout(wait).unwrap().unwrap();
+    let refused = overspend.recv_timeout(wait).unwrap().unwrap_err();
+    let again = again.recv_timeout(wait).unwrap().unwrap();
+    assert_eq!(refused.kind(), ErrorKind::Refused, "{refused}");
+    assert!(!valid.duplicate && again.duplicate);
+    assert_eq!(again.events[0].position, valid.events[0].position);
+    // The held commit, then one commit for the three that queued behind it.
+    assert_eq!(*ledger.store().appends.lock().unwrap(), vec![1, 1]);
+    assert_eq!(
+        ledger.balances(Some(D), Some("London"), None).unwrap()[0].spent,
+        money("300")
+    );
+}
+
+#[test]
+fn waiting_and_not_waiting_commands_at_once_are_all_recorded_exactly_once() {
+    let ledger = gated_ledger();
+    let mut waiting = Vec::new();
+    let mut not_waiting = Vec::new();
+    for i in 0..32 {
+        let command = spend("London", "10", "2024-09-01", "data-coordinator");
+        let (actor, key) = (format!("t{i}"), format!("key-{i}"));
+        if i % 2 == 0 {
+            waiting.push(submit(&ledger, &actor, Some(&key), command));
+        } else {
+            not_waiting.push(submit_then(&ledger, &actor, Some(&key), command));
+        }
+    }
+    for t in waiting {
+        assert!(t.join().unwrap().is_ok());
+    }
+    for rx in not_waiting {
+        assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap().is_ok());
+    }
+    let appends = ledger.store().appends.lock().unwrap().clone();
+    assert_eq!(appends.iter().sum::<usize>(), 32);
+    assert_eq!(
+        ledger.balances(Some(D), Some("London"), None).unwrap()[0].spent,
+        money("320")
+    );
+    assert!(ledger.verify().is_ok());
+}
+
+#[test]
+fn a_command_that_does_not_wait_is_refused_at_once_if_its_caller_may_not_make_it() {
+    let ledger = gated_ledger();
+    let region = Caller {
+        name: "lead-london".into(),
+        role: Some(grant_ledger_domain::Role::Region("london".into())),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    ledger.record_then(
+        &region,
+        None,
+        pay("London", "1", "2024-09-01"),
+        move |answer| {
+            let _ = tx.send(answer);
+        },
+    );
+    let refused = rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Forbidden, "{refused}");
+    assert!(ledger.store().appends.lock().unwrap().is_empty());
+}

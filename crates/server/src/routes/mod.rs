@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use grant_ledger_projections::{
-    input, may_read, Caller, ErrorKind, Ledger, LedgerError, Recorded, Session,
+    input, may_read, Caller, ErrorKind, Ledger, LedgerError, Recorded, Recording, Session,
 };
 use grant_ledger_store::EventStore;
 use serde::Serialize;
@@ -127,13 +127,36 @@ where
     let session = Session::new(Arc::clone(&state.ledger), caller);
     tokio::task::spawn_blocking(move || f(&session))
         .await
-        .map_err(|_| {
-            Problem::new(
-                ErrorKind::Unavailable,
-                "the server stopped this request on an internal error; nothing more was written",
-            )
-        })?
+        .map_err(|_| stopped())?
         .map_err(Problem::from)
+}
+
+/// Records a payment, spend or recovery without holding a thread while it waits: the
+/// ledger's writer answers once the command is committed and fsynced.
+async fn recording<S: EventStore + 'static>(
+    state: &AppState<S>,
+    caller: Caller,
+    key: Option<String>,
+    request: Recording,
+) -> Result<Recorded, Problem> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    Session::new(Arc::clone(&state.ledger), caller).record_then(
+        key.as_deref(),
+        request,
+        move |answer| {
+            // The request may have been given up meanwhile; its answer is then unread.
+            let _ = tx.send(answer);
+        },
+    );
+    rx.await.map_err(|_| stopped())?.map_err(Problem::from)
+}
+
+/// A request whose ledger call ended without an answer (an internal error).
+fn stopped() -> Problem {
+    Problem::new(
+        ErrorKind::Unavailable,
+        "the server stopped this request on an internal error; nothing more was written",
+    )
 }
 
 /// The caller of a query: any role may read.

@@ -3,13 +3,15 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use grant_ledger_projections::{Api, PayRequest, RecoverRequest, ReverseRequest, SpendRequest};
+use grant_ledger_projections::{
+    Api, PayRequest, Recording, RecoverRequest, ReverseRequest, SpendRequest,
+};
 use grant_ledger_store::EventStore;
 use serde::Deserialize;
 
 use super::{
-    blocking, date, idempotency_key, json_response, json_write, money, opt_date, recorded, Answer,
-    AppState,
+    blocking, date, idempotency_key, json_response, json_write, money, opt_date, recorded,
+    recording, Answer, AppState,
 };
 use crate::auth;
 use crate::body;
@@ -47,7 +49,7 @@ pub async fn pay<S: EventStore + 'static>(
         late_reason: b.late_reason,
     };
     let keyed = key.is_some();
-    let answer = blocking(&state, caller, move |s| s.pay(key.as_deref(), request)).await?;
+    let answer = recording(&state, caller, key, Recording::Pay(request)).await?;
     Ok(recorded(answer, keyed))
 }
 
@@ -85,7 +87,7 @@ pub async fn spend<S: EventStore + 'static>(
         reference: b.reference,
     };
     let keyed = key.is_some();
-    let answer = blocking(&state, caller, move |s| s.spend(key.as_deref(), request)).await?;
+    let answer = recording(&state, caller, key, Recording::Spend(request)).await?;
     Ok(recorded(answer, keyed))
 }
 
@@ -148,7 +150,7 @@ pub async fn recover<S: EventStore + 'static>(
         reason: b.reason,
     };
     let keyed = key.is_some();
-    let answer = blocking(&state, caller, move |s| s.recover(key.as_deref(), request)).await?;
+    let answer = recording(&state, caller, key, Recording::Recover(request)).await?;
     Ok(recorded(answer, keyed))
 }
 
