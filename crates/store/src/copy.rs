@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::backend::{Backend, Commit, Staged, BULK_CHUNK_EVENTS};
 use crate::engine::{model_value, sealed, Engine};
-use crate::envelope::{self, Fields};
+use crate::envelope;
 use crate::error::StoreError;
 use crate::types::{Head, KeyRecord, RecordedEvent};
 use crate::EventStore;
@@ -32,19 +32,7 @@ fn stage_one(
     rec: &RecordedEvent,
     whole_append: &HashSet<String>,
 ) -> Result<Staged, StoreError> {
-    let (bytes, hash) = envelope::encode(&Fields {
-        position: rec.position,
-        event_id: rec.event_id,
-        stream: &rec.stream,
-        stream_version: rec.stream_version,
-        event_type: &rec.event_type,
-        schema_version: rec.schema_version,
-        recorded_at: rec.recorded_at,
-        actor: &rec.actor,
-        key: rec.key.as_deref(),
-        payload: rec.payload.get().as_bytes(),
-        prev_hash: rec.prev_hash,
-    });
+    let (bytes, hash) = envelope::encode(&rec.envelope_fields());
     if hash != rec.hash {
         return Err(StoreError::corrupt(format!(
             "the event at position {} does not encode back to its stored bytes",

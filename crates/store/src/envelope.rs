@@ -59,6 +59,25 @@ pub struct Fields<'a> {
     pub prev_hash: [u8; 32],
 }
 
+impl RecordedEvent {
+    /// The envelope fields this event was stored with, borrowed: what its hash covers.
+    pub fn envelope_fields(&self) -> Fields<'_> {
+        Fields {
+            position: self.position,
+            event_id: self.event_id,
+            stream: &self.stream,
+            stream_version: self.stream_version,
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            recorded_at: self.recorded_at,
+            actor: &self.actor,
+            key: self.key.as_deref(),
+            payload: self.payload.get().as_bytes(),
+            prev_hash: self.prev_hash,
+        }
+    }
+}
+
 fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     // Limits keep every field far below u32::MAX; a longer one is a bug in validation.
     assert!(s.len() <= u32::MAX as usize, "envelope field too long");

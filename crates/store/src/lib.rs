@@ -138,19 +138,7 @@ pub trait EventStore: Send + Sync {
         {
             let rec = rec?;
             let verified = VerifiedEvent {
-                fields: envelope::Fields {
-                    position: rec.position,
-                    event_id: rec.event_id,
-                    stream: &rec.stream,
-                    stream_version: rec.stream_version,
-                    event_type: &rec.event_type,
-                    schema_version: rec.schema_version,
-                    recorded_at: rec.recorded_at,
-                    actor: &rec.actor,
-                    key: rec.key.as_deref(),
-                    payload: rec.payload.get().as_bytes(),
-                    prev_hash: rec.prev_hash,
-                },
+                fields: rec.envelope_fields(),
                 hash: rec.hash,
             };
             if !each(&verified) {
