@@ -230,6 +230,21 @@ fn a_withdrawn_determination_takes_no_payment_and_says_it_was_withdrawn() {
 }
 
 #[test]
+fn deadlines_on_a_day_before_a_withdrawal_show_what_was_due_then() {
+    let l = imported();
+    l.ok_line("determination withdraw 31/9001 --reason superseded --date 2025-05-10");
+    let before = l.json_line("deadlines 31/9001 --today 2025-05-05");
+    let london = row(&before, "London");
+    assert_eq!(london["status"], "due");
+    assert_eq!(money(&london["outstanding"]), "100000.00");
+    assert_eq!(money(&london["schedule"][0]["outstanding"]), "50000.00");
+    assert_eq!(
+        l.json_line("deadlines 31/9001 --today 2025-05-10"),
+        serde_json::json!([])
+    );
+}
+
+#[test]
 fn a_determination_with_a_payment_cannot_be_withdrawn() {
     let l = imported();
     l.ok_line("pay 31/9001 --region london --amount 50000 --date 2025-06-20");

@@ -2,6 +2,7 @@
 //! schedule that is the determination's one payment deadline; with one, each instalment
 //! is judged against its own due date, payments counted towards the instalments in
 //! order, and the row's deadline is that of the first instalment not yet paid in full.
+//! An allocation withdrawn by the day has no row (the caller leaves it out).
 
 use chrono::NaiveDate;
 use grant_ledger_domain::{Determination, Money};
@@ -44,7 +45,8 @@ pub(crate) fn deadline_row(
         deadline,
         status,
         days_left,
-        outstanding: allocation.outstanding(determined, paid),
+        // Rows are made only for allocations not withdrawn by `today`.
+        outstanding: minus(determined, paid),
         instalments_paid: u32::try_from(counted.len()).unwrap_or(u32::MAX),
         schedule,
     }
@@ -70,11 +72,7 @@ fn instalments(
                 instalment: u32::try_from(index + 1).unwrap_or(u32::MAX),
                 due: instalment.due,
                 amount,
-                outstanding: if allocation.withdrawn {
-                    Money::ZERO
-                } else {
-                    minus(amount, towards)
-                },
+                outstanding: minus(amount, towards),
             }
         })
         .collect()

@@ -430,12 +430,16 @@ impl<S: EventStore> Ledger<S> {
         let models = self.snapshot();
         let mut rows = Vec::new();
         for (id, allocation) in models.balances.allocations(determination.as_deref()) {
-            let Some(determination) = models.states.get(id).and_then(|s| s.determination.as_ref())
-            else {
+            let Some(state) = models.states.get(id) else {
                 continue;
             };
-            // Not yet made on `today`, or withdrawn: nothing of it is due.
-            if determination.made_on > today || allocation.withdrawn {
+            let Some(determination) = state.determination.as_ref() else {
+                continue;
+            };
+            // Not yet made on `today`, or withdrawn by then: nothing of it is due. A
+            // withdrawal dated after `today` had not happened yet on that day.
+            let withdrawn = state.withdrawn.as_ref().is_some_and(|w| w.date <= today);
+            if determination.made_on > today || withdrawn {
                 continue;
             }
             rows.push(crate::deadlines::deadline_row(
