@@ -1,4 +1,4 @@
-//! Answers "as of a date": from the per-day models (`days.rs`), reading the index and the
+//! Answers "as of a date": from the per-day models (`days/`), reading the index and the
 //! last day on or before the date, so the answer costs two reads however long the log is.
 //! A ledger that keeps no day models (written before they existed, until a `rebuild`, or
 //! one that stopped keeping them) is answered by streaming the log instead: every event

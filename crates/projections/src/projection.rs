@@ -7,7 +7,7 @@
 //! - `access`: the access stream folded (grants in force, and every grant's audit facts);
 //! - `state/<id>`: the domain decision state of one determination's stream, written with
 //!   each append to that stream; its own checkpoint is `State::version` (events folded);
-//! - `asof` and `asof/<day>`: the per-day models behind `--as-of` (see `days.rs`).
+//! - `asof` and `asof/<day>`: the per-day models behind `--as-of` (see `days/`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

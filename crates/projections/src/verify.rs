@@ -22,7 +22,7 @@ pub(crate) fn compare_stored<S: EventStore>(
 ) -> Result<usize, LedgerError> {
     let mut compared = 0;
     // The day models are compared only while the index says they are kept: once it says
-    // they are not, those left stored are no longer read (see `days.rs`).
+    // they are not, those left stored are no longer read (see `days/`).
     let index = load_index(store)?;
     let days_kept = index.as_ref().is_some_and(|i| i.off.is_none());
     for name in store.model_names()? {

@@ -36,15 +36,20 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use grant_ledger_domain::{Event, EventData, Money, State};
 use grant_ledger_store::limits::MAX_MODELS_PER_APPEND;
-use grant_ledger_store::{EventStore, ModelWrite, StoreError};
+use grant_ledger_store::StoreError;
 use serde::{Deserialize, Serialize};
 
 use crate::balances::Balances;
-use crate::codec::{decode, decode_model, encode_model, Logged, Stored};
 use crate::error::LedgerError;
 use crate::money_ops::plus;
 use crate::spend::SpendByPurpose;
 use crate::writer::MAX_GROUP;
+
+mod stored;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use stored::{day_model_name, day_of_model, load_day, load_index};
 
 /// The index of day models.
 pub(crate) const DAYS_INDEX: &str = "asof";
@@ -70,17 +75,6 @@ const _: () = assert!(MAX_AS_OF_DAYS + 1 + MODELS_BESIDE_DAYS <= MAX_MODELS_PER_
 const MAX_PENDING_SPEND_LINES: usize = 65_536;
 /// Other events held before a flush.
 const MAX_PENDING_EVENTS: usize = 4_096;
-
-/// The store name of one day's model.
-pub(crate) fn day_model_name(day: NaiveDate) -> String {
-    format!("{DAYS_INDEX}/{}", day.format("%Y-%m-%d"))
-}
-
-/// The day a model name names, if it is one of the day models.
-pub(crate) fn day_of_model(name: &str) -> Option<NaiveDate> {
-    let day = name.strip_prefix(DAYS_INDEX)?.strip_prefix('/')?;
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
-}
 
 /// The models as of the end of one day.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -411,86 +405,6 @@ impl Days {
             .or_insert_with(|| Arc::new(DayModel::default()));
         Ok(Arc::make_mut(model))
     }
-
-    /// The documents to store for what changed (call after [`Days::flush`]); afterwards
-    /// only the last day stays in memory, the one nearly every later write changes.
-    pub fn writes(&mut self) -> Result<Vec<ModelWrite>, LedgerError> {
-        let mut writes = Vec::new();
-        if self.index_dirty && (self.kept || self.index.off.is_some()) {
-            writes.push(ModelWrite {
-                name: DAYS_INDEX.to_string(),
-                bytes: encode_model(DAYS_INDEX, DAYS_INDEX_VERSION, &self.index)?,
-            });
-        }
-        for day in &self.dirty {
-            if let Some(model) = self.loaded.get(day) {
-                writes.push(ModelWrite {
-                    name: day_model_name(*day),
-                    bytes: encode_model(DAY_KIND, DAY_VERSION, model.as_ref())?,
-                });
-            }
-        }
-        self.index_dirty = false;
-        self.dirty.clear();
-        let last = self.index.days.last().copied();
-        self.loaded.retain(|day, _| Some(*day) == last);
-        Ok(writes)
-    }
-
-    /// The day models as stored: kept when the index says so and no event that a day model
-    /// must count was appended after the last day model was written (an older build would
-    /// not have written it). A ledger with no index is kept from an empty log, and not
-    /// kept if it holds events (written before day models existed).
-    pub fn open<S: EventStore>(store: &S) -> Result<Days, LedgerError> {
-        let Some(index) = load_index(store)? else {
-            if store.head()?.position == 0 {
-                return Ok(Days::from_start());
-            }
-            return Ok(Days::default());
-        };
-        let mut days = Days {
-            kept: index.off.is_none(),
-            index,
-            ..Days::default()
-        };
-        if !days.kept {
-            return Ok(days);
-        }
-        let written_at = match days.index.days.last() {
-            Some(&last) => {
-                let (at, model) = load_day(store, last)?.ok_or_else(|| {
-                    LedgerError::Store(StoreError::ModelDamaged {
-                        name: day_model_name(last),
-                    })
-                })?;
-                days.loaded.insert(last, Arc::new(model));
-                at
-            }
-            None => store.model(DAYS_INDEX)?.map_or(0, |(at, _)| at),
-        };
-        if let Some(position) = counted_after(store, written_at)? {
-            days.stop(&format!(
-                "the event at position {position} was appended without updating the day models"
-            ));
-        }
-        Ok(days)
-    }
-
-    /// After another process appended: its day models (if it kept them) are in the store,
-    /// so what is in memory is forgotten and the index read again; if it appended events
-    /// without updating the day models, they are no longer kept (saved at once, so no
-    /// reader trusts them).
-    pub fn followed<S: EventStore>(&mut self, store: &S) -> Result<(), LedgerError> {
-        let mut fresh = Days::open(store)?;
-        if fresh.index_dirty && fresh.index.off.is_some() {
-            let head = store.head()?.position;
-            for write in fresh.writes()? {
-                store.save_model(&write.name, head, write.bytes)?;
-            }
-        }
-        *self = fresh;
-        Ok(())
-    }
 }
 
 /// Folds `id`'s determination into `model` if nothing of it was counted there yet.
@@ -514,118 +428,4 @@ fn ensure_made(
     model.spend.made(d);
     model.made_on.insert(id.to_string(), d.made_on);
     Ok(())
-}
-
-/// The stored index, if there is one in the current layout.
-pub(crate) fn load_index<S: EventStore>(store: &S) -> Result<Option<DayIndex>, LedgerError> {
-    let stored = store.model(DAYS_INDEX)?;
-    match decode_model(
-        DAYS_INDEX,
-        DAYS_INDEX,
-        DAYS_INDEX_VERSION,
-        stored.as_ref().map(|(_, b)| b.as_slice()),
-    )? {
-        Stored::Current(index) => Ok(Some(index)),
-        Stored::Rebuild => Ok(None),
-    }
-}
-
-/// One stored day model and its checkpoint. An older layout reads as missing: the index
-/// lists it, so the caller treats it as a model to rebuild.
-pub(crate) fn load_day<S: EventStore>(
-    store: &S,
-    day: NaiveDate,
-) -> Result<Option<(u64, DayModel)>, LedgerError> {
-    let name = day_model_name(day);
-    let Some((at, bytes)) = store.model(&name)? else {
-        return Ok(None);
-    };
-    match decode_model(&name, DAY_KIND, DAY_VERSION, Some(&bytes))? {
-        Stored::Current(model) => Ok(Some((at, model))),
-        Stored::Rebuild => Ok(None),
-    }
-}
-
-/// The last event after `position` that a day model counts (any of a determination's but
-/// its making), if any.
-fn counted_after<S: EventStore>(store: &S, position: u64) -> Result<Option<u64>, LedgerError> {
-    let mut last = None;
-    for rec in store.read_all(position.saturating_add(1)) {
-        let rec = rec?;
-        if let Logged::Grant(event) = decode(&rec)? {
-            if !matches!(event.data, EventData::DeterminationMade(_)) {
-                last = Some(rec.position);
-            }
-        }
-    }
-    Ok(last)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use grant_ledger_domain::{builtin, evolve, DeterminationMade, FundsSpent};
-    use uuid::Uuid;
-
-    fn spend_on(date: NaiveDate) -> Event {
-        Event {
-            id: Uuid::now_v7(),
-            data: EventData::FundsSpent(FundsSpent {
-                determination: "31/7421".into(),
-                region: "London".into(),
-                amount: Money::from_pounds(1).unwrap_or(Money::ZERO),
-                date,
-                purpose: "data-coordinator".into(),
-                authority: None,
-                description: None,
-                reference: None,
-            }),
-        }
-    }
-
-    /// Days kept from the start, with 31/7421 made, and spends on `days` days.
-    fn with_spends_on(days: usize) -> (Days, BTreeMap<String, Arc<State>>) {
-        let d = builtin("31/7421").unwrap().unwrap();
-        let made = Event {
-            id: Uuid::now_v7(),
-            data: EventData::DeterminationMade(DeterminationMade { determination: d }),
-        };
-        let states = BTreeMap::from([(
-            "31/7421".to_string(),
-            Arc::new(evolve(State::default(), &made)),
-        )]);
-        let mut kept = Days::from_start();
-        let first = NaiveDate::from_ymd_opt(2024, 8, 20).unwrap();
-        for n in 0..days {
-            kept.record(&spend_on(first + chrono::Days::new(n as u64)), None);
-        }
-        kept.flush(&states, &mut |_| Ok(None)).unwrap();
-        (kept, states)
-    }
-
-    #[test]
-    fn given_the_most_days_kept_when_a_spend_falls_on_one_more_then_no_day_models_are_kept() {
-        let (mut days, states) = with_spends_on(MAX_AS_OF_DAYS);
-        assert!(days.kept());
-        assert_eq!(days.index.days.len(), MAX_AS_OF_DAYS);
-
-        let after = days.index.days.last().copied().unwrap() + chrono::Days::new(1);
-        days.record(&spend_on(after), None);
-        days.flush(&states, &mut |_| Ok(None)).unwrap();
-
-        assert!(!days.kept());
-        assert!(days.index.off.is_some());
-        let writes = days.writes().unwrap();
-        assert_eq!(
-            writes.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
-            [DAYS_INDEX],
-            "only the index saying why is written"
-        );
-    }
-
-    #[test]
-    fn one_write_never_stores_more_models_than_an_append_may_carry() {
-        let (mut days, _) = with_spends_on(MAX_AS_OF_DAYS);
-        assert!(days.writes().unwrap().len() + MODELS_BESIDE_DAYS <= MAX_MODELS_PER_APPEND);
-    }
 }
