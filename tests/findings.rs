@@ -338,3 +338,52 @@ fn spend_dated_before_the_determination_was_made_is_refused_at_the_command_line(
         &["spend dated 2024-08-01 is before determination 31/7421 was made on 2024-08-16"],
     );
 }
+
+/// Runs `line` with standard output on a terminal of `columns` columns (through
+/// util-linux's `script`), returning what the terminal showed.
+fn on_a_terminal(l: &Ledger, columns: u16, line: &str) -> Option<String> {
+    let bin = assert_cmd::cargo::cargo_bin("grant-ledger");
+    let shell = format!(
+        "stty cols {columns} rows 50; exec {} --ledger {} {line}",
+        bin.display(),
+        l.dir().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &shell, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("USER", "tester")
+        .env_remove("GRANT_LEDGER_DIR")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).replace('\r', ""))
+}
+
+#[test]
+fn every_table_fits_an_80_column_terminal_and_is_whole_in_a_pipe() {
+    let l = Ledger::paid();
+    l.ok_line("spend 31/7421 --region london --amount 100 --date 2024-10-01 --purpose data-coordinator --description a-long-description-of-what-was-bought-for-the-alliance");
+    let Some(_) = on_a_terminal(&l, 80, "history --limit 1") else {
+        eprintln!("skipped: util-linux's script is not on this machine");
+        return;
+    };
+    for query in [
+        "balances",
+        "balances --region london",
+        "deadlines --today 2024-09-01",
+        "spend-report 31/7421",
+        "history",
+        "determination list",
+    ] {
+        let shown = on_a_terminal(&l, 80, query).unwrap_or_default();
+        let widest = shown.lines().map(|x| x.chars().count()).max().unwrap_or(0);
+        assert!(widest <= 80, "{query}: {widest} columns\n{shown}");
+        assert!(shown.contains("31/7421"), "{query}\n{shown}");
+        let piped = l.ok_line(query).stdout;
+        let widest = piped.lines().map(|x| x.chars().count()).max().unwrap_or(0);
+        if query.starts_with("balances") {
+            assert!(widest > 80, "{query} in a pipe is whole: {widest} columns");
+        }
+    }
+}

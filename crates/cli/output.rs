@@ -82,15 +82,15 @@ impl Report {
     }
 
     /// The table for people, fitted into `width` columns when given: text columns wrap,
-    /// numbers and dates never do, and a table whose numbers alone are wider than `width`
-    /// is shown at full width rather than broken mid-figure. Numeric columns are
-    /// right-aligned.
+    /// numbers and dates never do, and a table whose figures alone are wider than `width`
+    /// is shown as records instead (one block per row, a line per column), which fits any
+    /// width without breaking a figure. Numeric columns are right-aligned.
     pub fn to_table(&self, width: Option<u16>) -> String {
         let Some(width) = width else {
             return self.table(&[], None);
         };
         // First only the long texts wrap; if the rest is still too wide, every text may;
-        // if even the figures are too wide, the table is shown whole.
+        // if even the figures are too wide, each row becomes a record.
         let columns = self.columns();
         for keep_short_texts in [true, false] {
             let fixed: Vec<bool> = columns
@@ -112,7 +112,51 @@ impl Report {
                 return self.table(&fixed, Some(width));
             }
         }
-        self.table(&[], None)
+        self.records(usize::from(width))
+    }
+
+    /// Each row as a block of `column  value` lines under a rule naming the row, values
+    /// wrapped at word boundaries to fit `width` (the way `psql` shows a wide row).
+    fn records(&self, width: usize) -> String {
+        let label = self
+            .headers
+            .iter()
+            .map(|h| h.chars().count())
+            .max()
+            .unwrap_or(0);
+        let room = width.saturating_sub(label + 2).max(MIN_TEXT_WIDTH);
+        let count = self.rows.len();
+        let titled = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (format!("row {} of {count}", i + 1), row, false))
+            .chain(
+                self.totals
+                    .iter()
+                    .map(|row| ("totals".to_string(), row, true)),
+            );
+        let mut out = String::new();
+        for (title, row, totals) in titled {
+            let rule = width.saturating_sub(title.chars().count() + 4);
+            out.push_str(&format!("── {title} {}\n", "─".repeat(rule)));
+            for (header, cell) in self.headers.iter().zip(row) {
+                let value = cell.for_table();
+                // A totals row sums some columns only; the rest would be empty lines.
+                if totals && value.is_empty() {
+                    continue;
+                }
+                let mut lines = wrap(&value, room).into_iter();
+                let first = lines.next().unwrap_or_default();
+                out.push_str(format!("{header:<label$}  {first}").trim_end());
+                out.push('\n');
+                for more in lines {
+                    out.push_str(&format!("{:label$}  {more}\n", ""));
+                }
+            }
+        }
+        out.pop();
+        out
     }
 
     /// What fitting needs to know of each column: its widest cell, and whether it holds
@@ -190,6 +234,39 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// `text` in lines of at most `width` characters, broken between words where it can be
+/// and inside a word longer than a line.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= width {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            let rest = word.split_off(width.min(word.len()));
+            lines.push(word.into_iter().collect());
+            word = rest;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// A column as fitting sees it.
@@ -303,11 +380,28 @@ mod tests {
     }
 
     #[test]
-    fn a_table_whose_figures_alone_overflow_is_shown_whole() {
+    fn a_table_whose_figures_alone_overflow_is_shown_as_records_that_fit() {
         let headers: Vec<String> = (0..9).map(|i| format!("figure_{i}")).collect();
         let mut report = Report::new(headers);
         report.push((0..9).map(|_| money(318_000)).collect());
-        assert_eq!(report.to_table(Some(80)), report.to_table(None));
+        report.push((0..9).map(|_| money(1)).collect());
+        report.totals = Some((0..9).map(|_| money(318_001)).collect());
+        let fitted = report.to_table(Some(40));
+        assert!(fitted.lines().all(|l| l.chars().count() <= 40), "{fitted}");
+        assert!(fitted.starts_with("── row 1 of 2 "), "{fitted}");
+        assert!(fitted.contains("── totals "), "{fitted}");
+        assert!(fitted.contains("figure_8  £318,000.00"), "{fitted}");
+        assert_eq!(fitted.matches("£318,001.00").count(), 9, "{fitted}");
+    }
+
+    #[test]
+    fn a_record_wraps_a_long_value_between_words_and_breaks_only_a_word_too_long() {
+        assert_eq!(
+            wrap("to North Yorkshire County", 12),
+            ["to North", "Yorkshire", "County"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), [""]);
     }
 
     #[test]
