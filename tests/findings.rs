@@ -197,6 +197,11 @@ fn an_unknown_authority_names_the_closest_and_where_the_list_is() {
         1,
         &["did you mean \"Bristol, City of\"?", "determination show 31/7421 --authorities"],
     );
+    l.fails_line(
+        "spend 31/7421 --region south-west --amount 100 --date 2024-10-01 --purpose data-coordinator --authority Bristol",
+        1,
+        &["did you mean \"Bristol, City of\"?"],
+    );
     let rows = l.json_line("determination show 31/7421 --authorities --region south-west");
     let names: Vec<&str> = rows
         .as_array()

@@ -9,12 +9,38 @@ pub fn suggestion(query: &str, names: &[String], id: &str) -> String {
         .iter()
         .map(|name| (edit_distance(&query, &name.to_lowercase()), name))
         .min_by_key(|(distance, _)| *distance)
-        .filter(|(distance, name)| *distance <= (name.chars().count() / 3).max(2));
+        .filter(|(distance, name)| *distance <= (name.chars().count() / 3).max(2))
+        .map(|(_, name)| name)
+        .or_else(|| only_one_with_word(&query, names));
     let list = format!("grant-ledger determination show {id} --authorities lists them");
     match closest {
-        Some((_, name)) => format!("did you mean \"{name}\"? ({list})"),
+        Some(name) => format!("did you mean \"{name}\"? ({list})"),
         None => list,
     }
+}
+
+/// The one name that holds `query` as whole words ("Bristol" in "Bristol, City of"), if
+/// exactly one does: a short form far from the full name by edits, but not in doubt.
+fn only_one_with_word<'a>(query: &str, names: &'a [String]) -> Option<&'a String> {
+    if query.chars().count() < 3 {
+        return None;
+    }
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let wanted = words(query);
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut holding = names.iter().filter(|name| {
+        let have = words(name);
+        have.windows(wanted.len()).any(|run| run == wanted.as_slice())
+    });
+    let first = holding.next()?;
+    holding.next().is_none().then_some(first)
 }
 
 /// Levenshtein distance by characters: the fewest insertions, deletions and substitutions
@@ -48,9 +74,24 @@ mod tests {
     }
 
     #[test]
+    fn a_name_held_as_whole_words_by_one_name_only_is_suggested() {
+        let names = vec![
+            "Bristol, City of".to_string(),
+            "Kingston upon Hull, City of".to_string(),
+            "North Somerset".to_string(),
+            "Somerset".to_string(),
+        ];
+        assert_eq!(only_one_with_word("hull", &names), Some(&names[1]));
+        assert_eq!(only_one_with_word("somerset", &names), None, "two hold it");
+        assert_eq!(only_one_with_word("city", &names), None, "two hold it");
+        assert_eq!(only_one_with_word("bris", &names), None, "not a whole word");
+    }
+
+    #[test]
     fn a_close_name_is_suggested_and_a_far_one_is_not() {
         let names = vec!["Camden".to_string(), "Bristol, City of".to_string()];
         assert!(suggestion("Camdem", &names, "31/7421").starts_with("did you mean \"Camden\"?"));
+        assert!(suggestion("bristol", &names, "31/7421").starts_with("did you mean \"Bristol, City of\"?"));
         assert_eq!(
             suggestion("Narnia", &names, "31/7421"),
             "grant-ledger determination show 31/7421 --authorities lists them"
