@@ -187,6 +187,31 @@ fn spend_beyond_a_purposes_budget_is_recorded_with_a_warning() {
 }
 
 #[test]
+fn spend_import_beyond_a_purposes_budget_is_recorded_with_a_warning() {
+    let l = Ledger::paid();
+    let header = "determination,region,amount,date,purpose,authority,description,reference,key\n";
+    // London's data-coordinator budget is £91,200.
+    let within = l.file(
+        "within.csv",
+        &format!("{header}31/7421,london,90000,2024-10-01,data-coordinator,,,,\n"),
+    );
+    let quiet = l.ok(&["spend-import", &within]);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    let beyond = l.file(
+        "beyond.csv",
+        &format!(
+            "{header}31/7421,london,2000,2024-10-02,data-coordinator,,,,\n31/7421,london,10,2024-10-02,self-assessment,,,,\n"
+        ),
+    );
+    let run = l.ok(&["spend-import", &beyond]);
+    assert_eq!(
+        run.stderr.trim(),
+        "warning: London has now spent £92,000.00 on data-coordinator, above its formula budget of £91,200.00 (see spend-report)"
+    );
+    assert_eq!(l.events(), 13, "the determination, nine payments and three spends");
+}
+
+#[test]
 fn an_unknown_authority_names_the_closest_and_where_the_list_is() {
     let l = Ledger::paid();
     l.fails(

@@ -4,6 +4,7 @@
 //! small helpers of wording and counting.
 
 mod access;
+mod budget;
 mod determination;
 mod history;
 mod integrity;

@@ -2,11 +2,10 @@
 //! `recover`, `reverse`), and how any recording command prints what it appended.
 
 use grant_ledger_projections::{
-    input, Api, PayRequest, Recorded, RecoverRequest, ReverseRequest, SpendReportQuery,
-    SpendRequest,
+    input, PayRequest, Recorded, RecoverRequest, ReverseRequest, SpendRequest,
 };
 
-use super::Context;
+use super::{budget, Context};
 use crate::args::{self, Format};
 use crate::error::CliResult;
 use crate::output;
@@ -49,37 +48,9 @@ pub(super) fn spend(ctx: &Context, a: args::SpendArgs) -> CliResult {
     )?;
     let recorded = api.spend(key.as_deref(), request)?;
     if !recorded.duplicate {
-        warn_over_budget(api.as_ref(), &recorded);
+        budget::warn_after_spend(api.as_ref(), &recorded);
     }
     announced(ctx, key.as_deref(), recorded)
-}
-
-/// Spend beyond a purpose's formula budget is allowed (the rule is the region's net
-/// received), but it is said, so that it is a choice and not a slip.
-fn warn_over_budget(api: &dyn Api, recorded: &Recorded) {
-    let Some(event) = recorded.events.first() else {
-        return;
-    };
-    let field = |name: &str| event.data.get(name).and_then(serde_json::Value::as_str);
-    let (Some(id), Some(region), Some(purpose)) =
-        (field("determination"), field("region"), field("purpose"))
-    else {
-        return;
-    };
-    let query = SpendReportQuery::of(id, Some(region));
-    // Only a warning: a report that cannot be read now leaves the spend as recorded.
-    let Ok(rows) = api.spend_report(&query) else {
-        return;
-    };
-    if let Some(row) = rows
-        .iter()
-        .find(|r| r.purpose.as_deref() == Some(purpose) && r.remaining.is_negative())
-    {
-        eprintln!(
-            "warning: {region} has now spent {} on {purpose}, above its formula budget of {} (see spend-report)",
-            row.spent, row.budget
-        );
-    }
 }
 
 pub(super) fn recover(ctx: &Context, a: args::RecoverArgs) -> CliResult {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use grant_ledger_projections::ImportSummary;
 
-use super::{clamp, plural, Context};
+use super::{budget, clamp, plural, Context};
 use crate::args::Format;
 use crate::error::{CliError, CliResult};
 use crate::files::io_reason;
@@ -16,7 +16,9 @@ pub(super) fn run(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult 
     if file.as_os_str() == "-" {
         // Standard input: streamed like a file, with no size to draw progress against.
         let api = ctx.adding_on("no spend can be recorded", today)?;
+        let before = budget::before_import(api.as_ref());
         let summary = api.import_spends(None, Box::new(std::io::stdin().lock()), &mut |_| {})?;
+        budget::warn_after_import(api.as_ref(), &before);
         return print_import_summary(ctx.format, &summary);
     }
     // Opened (not read) before the ledger, so a missing file never touches it; the rows are
@@ -29,6 +31,7 @@ pub(super) fn run(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult 
         return Err(cannot("it is a directory".to_string()));
     }
     let api = ctx.adding_on("no spend can be recorded", today)?;
+    let before = budget::before_import(api.as_ref());
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(meta.len()));
@@ -40,7 +43,9 @@ pub(super) fn run(ctx: &Context, file: &Path, today: Option<&str>) -> CliResult 
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    print_import_summary(ctx.format, &summary?)
+    let summary = summary?;
+    budget::warn_after_import(api.as_ref(), &before);
+    print_import_summary(ctx.format, &summary)
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {

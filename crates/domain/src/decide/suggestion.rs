@@ -37,7 +37,8 @@ fn only_one_with_word<'a>(query: &str, names: &'a [String]) -> Option<&'a String
     }
     let mut holding = names.iter().filter(|name| {
         let have = words(name);
-        have.windows(wanted.len()).any(|run| run == wanted.as_slice())
+        have.windows(wanted.len())
+            .any(|run| run == wanted.as_slice())
     });
     let first = holding.next()?;
     holding.next().is_none().then_some(first)
@@ -91,7 +92,8 @@ mod tests {
     fn a_close_name_is_suggested_and_a_far_one_is_not() {
         let names = vec!["Camden".to_string(), "Bristol, City of".to_string()];
         assert!(suggestion("Camdem", &names, "31/7421").starts_with("did you mean \"Camden\"?"));
-        assert!(suggestion("bristol", &names, "31/7421").starts_with("did you mean \"Bristol, City of\"?"));
+        assert!(suggestion("bristol", &names, "31/7421")
+            .starts_with("did you mean \"Bristol, City of\"?"));
         assert_eq!(
             suggestion("Narnia", &names, "31/7421"),
             "grant-ledger determination show 31/7421 --authorities lists them"
