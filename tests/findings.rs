@@ -208,7 +208,11 @@ fn spend_import_beyond_a_purposes_budget_is_recorded_with_a_warning() {
         run.stderr.trim(),
         "warning: London has now spent £92,000.00 on data-coordinator, above its formula budget of £91,200.00 (see spend-report)"
     );
-    assert_eq!(l.events(), 13, "the determination, nine payments and three spends");
+    assert_eq!(
+        l.events(),
+        13,
+        "the determination, nine payments and three spends"
+    );
 }
 
 #[test]
@@ -416,4 +420,18 @@ fn every_table_fits_an_80_column_terminal_and_is_whole_in_a_pipe() {
             assert!(widest > 80, "{query} in a pipe is whole: {widest} columns");
         }
     }
+}
+
+#[test]
+fn a_rebuilds_reason_is_shown_in_the_printed_event_and_the_history_table() {
+    let l = Ledger::paid();
+    let run = l.ok_line("rebuild --reason routine-check-after-restore");
+    assert!(
+        run.stdout.contains("routine-check-after-restore"),
+        "{}",
+        run.stdout
+    );
+    let table = l.ok_line("history --type ModelsRebuilt").stdout;
+    assert!(table.contains("routine-check-after-restore"), "{table}");
+    assert!(table.contains("read models rebuilt"), "{table}");
 }

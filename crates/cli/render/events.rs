@@ -105,6 +105,17 @@ fn event_detail(entry: &HistoryEntry) -> String {
                 parts.push(format!("{role} {verb} {name}"));
             }
         }
+        "ModelsRebuilt" => {
+            let models = entry.data.get("models").and_then(|m| m.as_array());
+            let count = models.map_or(0, Vec::len);
+            parts.push(format!(
+                "{count} read model{} rebuilt",
+                if count == 1 { "" } else { "s" }
+            ));
+            if let Some(reason) = data_str(entry, "reason") {
+                parts.push(reason.to_string());
+            }
+        }
         _ => {}
     }
     parts.join("; ")
