@@ -198,3 +198,29 @@ fn a_semicolon_separated_spend_file_with_fewer_columns_is_named_as_such() {
     );
     l.fails(&["spend-import", &file], 2, &["\";\"-separated", "commas"]);
 }
+
+#[test]
+fn a_ledger_directory_given_while_a_server_is_set_is_malformed_not_ignored() {
+    let l = Ledger::paid();
+    let before = l.events();
+    for server in [
+        &["--server", "http://127.0.0.1:1", "--token", "t"][..],
+        &[][..],
+    ] {
+        let run = Run::from(
+            bin()
+                .env("GRANT_LEDGER_SERVER", "http://127.0.0.1:1")
+                .env("GRANT_LEDGER_TOKEN", "t")
+                .args(server)
+                .arg("--ledger")
+                .arg(l.dir())
+                .args(["balances"])
+                .output()
+                .expect("binary runs"),
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("not both"), "{}", run.stderr);
+        assert!(run.stderr.contains("GRANT_LEDGER_SERVER"), "{}", run.stderr);
+    }
+    assert_eq!(l.events(), before);
+}

@@ -264,7 +264,7 @@ fn missing(at: &Place, usage: Use, unknown: &str, wait: Duration, error: LedgerE
     let place = at.describe();
     let hint = || {
         format!(
-            "it is created by the first determination import (e.g. grant-ledger determination import --builtin {})",
+            "it is created by the first determination import or access grant (e.g. grant-ledger determination import --builtin {})",
             BUILTIN_IDS.first().copied().unwrap_or("31/7421"),
         )
     };

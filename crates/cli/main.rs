@@ -130,6 +130,11 @@ fn run(cli: Cli, ledger_on_command_line: bool) -> CliResult {
             "serve opens a ledger directory itself; leave out --server (and GRANT_LEDGER_SERVER)",
         ));
     }
+    if let (Some(_), true) = (&server, ledger_on_command_line) {
+        return Err(CliError::malformed(
+            "give --ledger (a directory this process opens) or --server (a server that opens it), not both; GRANT_LEDGER_SERVER counts as --server, so unset it to work on a directory",
+        ));
+    }
     let store = cli.global.store.filter(|s| !s.trim().is_empty());
     if let (Some(_), Some(_)) = (&store, &server) {
         return Err(CliError::malformed(
