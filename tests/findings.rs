@@ -435,3 +435,20 @@ fn a_rebuilds_reason_is_shown_in_the_printed_event_and_the_history_table() {
     assert!(table.contains("routine-check-after-restore"), "{table}");
     assert!(table.contains("read models rebuilt"), "{table}");
 }
+
+#[test]
+fn a_negative_count_or_position_is_named_as_an_invalid_value_of_its_option() {
+    let l = Ledger::paid();
+    for (option, line) in [
+        ("--limit", "history --limit -1"),
+        ("--after", "history --after -1"),
+        ("--wait", "--wait -1 balances"),
+    ] {
+        let run = l.fails_line(line, 2, &["invalid value '-1' for", option]);
+        assert!(
+            !run.stderr.contains("unexpected argument"),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -114,6 +114,7 @@ pub struct GlobalArgs {
         global = true,
         value_name = "SECONDS",
         default_value_t = 5,
+        allow_negative_numbers = true,
         value_parser = clap::value_parser!(u64).range(0..=86_400)
     )]
     pub wait: u64,

@@ -57,10 +57,10 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "D")]
     pub until: Option<String>,
     /// At most this many events (the first matching, in the order listed)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub limit: Option<usize>,
     /// Only events listed after this position (for paging): later positions, or with --newest-first earlier ones
-    #[arg(long, value_name = "POSITION")]
+    #[arg(long, value_name = "POSITION", allow_negative_numbers = true)]
     pub after: Option<u64>,
     /// Only events recorded by this actor (the token's name through a server), any case
     #[arg(long = "recorded-by", value_name = "NAME")]
