@@ -452,3 +452,28 @@ fn a_negative_count_or_position_is_named_as_an_invalid_value_of_its_option() {
         );
     }
 }
+
+#[test]
+fn a_query_refusal_quotes_its_input_short_and_with_control_characters_escaped() {
+    let l = Ledger::paid();
+    let long = "x".repeat(3_000);
+    let escape = "a\u{1b}[31mred";
+    for query in [
+        &["balances", "--region"][..],
+        &["history", "--region"][..],
+        &["spend-report", "31/7421", "--region"][..],
+        &["balances"][..],
+        &["deadlines"][..],
+        &["history", "--type"][..],
+        &["determination", "show"][..],
+    ] {
+        for input in [long.as_str(), escape] {
+            let mut args = query.to_vec();
+            args.push(input);
+            let run = l.run(&args);
+            assert!(matches!(run.code, 1 | 2), "{args:?}: {}", run.stderr);
+            assert!(run.stderr.len() < 400, "{query:?}: {} bytes", run.stderr.len());
+            assert!(!run.stderr.contains('\u{1b}'), "{query:?}: {}", run.stderr);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use grant_ledger_projections::{event_type_names, input, HistoryEntry, HistoryFilter};
+use grant_ledger_projections::{input, HistoryEntry, HistoryFilter};
 
 use super::Context;
 use crate::args::{self, Format};
@@ -12,22 +12,10 @@ use crate::output;
 use crate::render;
 
 pub(super) fn run(ctx: &Context, a: args::HistoryArgs) -> CliResult {
-    let names = event_type_names();
     let event_type = a
         .event_type
         .as_deref()
-        .map(|t| {
-            names
-                .iter()
-                .find(|name| name.eq_ignore_ascii_case(t.trim()))
-                .map(|name| name.to_string())
-                .ok_or_else(|| {
-                    CliError::malformed(format!(
-                        "--type \"{t}\" is not an event type; use one of {}",
-                        names.join(", ")
-                    ))
-                })
-        })
+        .map(|t| input::event_type("--type", t))
         .transpose()?;
     let filter = HistoryFilter {
         region: a.region,

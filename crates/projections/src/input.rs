@@ -45,6 +45,23 @@ pub fn money(what: &str, text: &str) -> Result<Money, LedgerError> {
     Money::parse(text).map_err(|e| LedgerError::malformed(format!("{what}: {e}")))
 }
 
+/// An event type as a history filter names it, in any case: the canonical name, or a
+/// refusal listing every type.
+pub fn event_type(what: &str, text: &str) -> Result<String, LedgerError> {
+    let names = crate::event_type_names();
+    names
+        .iter()
+        .find(|name| name.eq_ignore_ascii_case(text.trim()))
+        .map(|name| name.to_string())
+        .ok_or_else(|| {
+            LedgerError::malformed(format!(
+                "{what} \"{}\" is not an event type; use one of {}",
+                echo(text),
+                names.join(", ")
+            ))
+        })
+}
+
 /// An idempotency key as given to `--key`, without surrounding spaces. A key of nothing
 /// but spaces would be a different key from the same spaces typed again by a script
 /// that trims, so it is refused like an empty one.

@@ -3,7 +3,7 @@
 //! that lists what the ledger does hold.
 
 use grant_ledger_domain::{
-    check, region_matches, region_slug, Determination, EventType, FormulaCheck,
+    check, echo, region_matches, region_slug, Determination, EventType, FormulaCheck,
 };
 use grant_ledger_store::{EventStore, RecordedEvent};
 use uuid::Uuid;
@@ -33,7 +33,8 @@ impl<S: EventStore> Ledger<S> {
             format!("the ledger's regions are {}", slugs.join(", "))
         };
         Err(LedgerError::refused(format!(
-            "no determination has a region \"{slug}\"; {known}"
+            "no determination has a region \"{}\"; {known}",
+            echo(slug)
         )))
     }
 
@@ -52,7 +53,7 @@ impl<S: EventStore> Ledger<S> {
             }),
             _ => Err(LedgerError::malformed(format!(
                 "\"{}\" is neither an event id nor a position",
-                grant_ledger_domain::echo(text)
+                echo(text)
             ))),
         }
     }
@@ -108,7 +109,7 @@ impl<S: EventStore> Ledger<S> {
         let state = snapshot.states.get(id);
         let determination = state
             .and_then(|s| s.determination.clone())
-            .ok_or_else(|| LedgerError::refused(format!("unknown determination {id}")))?;
+            .ok_or_else(|| LedgerError::refused(format!("unknown determination {}", echo(id))))?;
         Ok(crate::rows::DeterminationRecord {
             determination,
             withdrawn: state.and_then(|s| s.withdrawn.clone()),
@@ -123,7 +124,7 @@ impl<S: EventStore> Ledger<S> {
             .states
             .get(id)
             .and_then(|s| s.determination.clone())
-            .ok_or_else(|| LedgerError::refused(format!("unknown determination {id}")))
+            .ok_or_else(|| LedgerError::refused(format!("unknown determination {}", echo(id))))
     }
 
     /// The formula check of a determination.
@@ -165,7 +166,7 @@ impl<S: EventStore> Ledger<S> {
         };
         Err(LedgerError::refused(format!(
             "unknown region \"{}\"{within}; {listed}",
-            region.trim()
+            echo(region.trim())
         )))
     }
 

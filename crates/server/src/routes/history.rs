@@ -6,9 +6,7 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use grant_ledger_projections::{
-    event_type_names, input, Api, ErrorKind, HistoryFilter, LedgerError, Session,
-};
+use grant_ledger_projections::{input, Api, ErrorKind, HistoryFilter, LedgerError, Session};
 use grant_ledger_store::EventStore;
 use serde::Deserialize;
 
@@ -46,23 +44,11 @@ impl HistoryParams {
             })
             .transpose()
         };
-        let names = event_type_names();
-        let event_type = match self.event_type {
-            None => None,
-            Some(t) => Some(
-                names
-                    .iter()
-                    .find(|n| n.eq_ignore_ascii_case(t.trim()))
-                    .map(|n| n.to_string())
-                    .ok_or_else(|| {
-                        Problem::malformed(format!(
-                            "type \"{}\" is not an event type; use one of {}",
-                            t.trim(),
-                            names.join(", ")
-                        ))
-                    })?,
-            ),
-        };
+        let event_type = self
+            .event_type
+            .as_deref()
+            .map(|t| input::event_type("type", t))
+            .transpose()?;
         let filter = HistoryFilter {
             region: self.region,
             event_type,
