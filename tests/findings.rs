@@ -355,11 +355,19 @@ fn every_recording_command_refuses_a_date_after_today() {
 
 #[test]
 fn today_is_the_servers_own_date_through_a_server() {
-    let l = Ledger::with_determination();
-    l.fails_line(
-        "--server http://127.0.0.1:9 pay 31/7421 --region london --amount 1 --date 2024-08-20 --today 2024-08-20",
-        2,
-        &["--today cannot be given with --server"],
+    let run = Run::from(
+        bin()
+            .args(words(
+                "--server http://127.0.0.1:9 pay 31/7421 --region london --amount 1 --date 2024-08-20 --today 2024-08-20",
+            ))
+            .output()
+            .expect("binary runs"),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--today cannot be given with --server"),
+        "{}",
+        run.stderr
     );
 }
 
@@ -472,7 +480,11 @@ fn a_query_refusal_quotes_its_input_short_and_with_control_characters_escaped() 
             args.push(input);
             let run = l.run(&args);
             assert!(matches!(run.code, 1 | 2), "{args:?}: {}", run.stderr);
-            assert!(run.stderr.len() < 400, "{query:?}: {} bytes", run.stderr.len());
+            assert!(
+                run.stderr.len() < 400,
+                "{query:?}: {} bytes",
+                run.stderr.len()
+            );
             assert!(!run.stderr.contains('\u{1b}'), "{query:?}: {}", run.stderr);
         }
     }
