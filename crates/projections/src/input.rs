@@ -37,7 +37,13 @@ pub fn opt_date(what: &str, text: Option<&str>) -> Result<Option<NaiveDate>, Led
 /// one place a command's "today" comes from the clock, so `--today` and every date that
 /// defaults to today mean the same day on every command.
 pub fn date_or_today(what: &str, text: Option<&str>) -> Result<NaiveDate, LedgerError> {
-    Ok(opt_date(what, text)?.unwrap_or_else(|| chrono::Local::now().date_naive()))
+    Ok(opt_date(what, text)?.unwrap_or_else(today))
+}
+
+/// Today by this process's clock, in its local time zone: what every command and page
+/// means by today when it is not told otherwise.
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
 }
 
 /// An amount of pounds, as the contract lists: 318000, £318,000.50, ...

@@ -31,8 +31,9 @@ async fn options<S: EventStore + 'static>(
     .map_err(|e| error_page(viewer, &e))
 }
 
+/// A form's date field, filled in with today as every command defaults it.
 fn today() -> String {
-    chrono::Local::now().date_naive().to_string()
+    grant_ledger_projections::input::today().to_string()
 }
 
 /// The amount and date every money form has, parsed with the command line's parser.

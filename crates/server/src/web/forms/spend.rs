@@ -136,7 +136,10 @@ pub async fn spend_form<S: EventStore + 'static>(
         Err(r) => return r,
     };
     let mut f = asked;
-    f.insert("date".into(), chrono::Local::now().date_naive().to_string());
+    f.insert(
+        "date".into(),
+        grant_ledger_projections::input::today().to_string(),
+    );
     page(
         &viewer,
         StatusCode::OK,

@@ -27,7 +27,7 @@ use super::layout::tag;
 
 /// Today by the server's clock, as the JSON `deadlines` defaults it.
 pub(crate) fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+    grant_ledger_projections::input::today()
 }
 
 /// A value for a query string: everything but unreserved characters percent-encoded.
