@@ -91,7 +91,11 @@ pub async fn rebuild<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
-    let (caller, _key, b) = json_write::<S, RebuildBody>(&state, &headers, request).await?;
-    let rebuilt = blocking(&state, caller, move |s| s.rebuild(&b.reason)).await?;
-    Ok(recorded(rebuilt, false))
+    let (caller, key, b) = json_write::<S, RebuildBody>(&state, &headers, request).await?;
+    let keyed = key.is_some();
+    let rebuilt = blocking(&state, caller, move |s| {
+        s.rebuild(key.as_deref(), &b.reason)
+    })
+    .await?;
+    Ok(recorded(rebuilt, keyed))
 }
