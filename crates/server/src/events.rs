@@ -39,22 +39,39 @@ pub async fn stream<S: EventStore + 'static>(
 ) -> Result<Response, Problem> {
     let caller = crate::auth::caller(&state.ledger, &headers)?;
     grant_ledger_projections::may_read(&caller)?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(params.after);
-    let after = match resume.as_deref().map(str::trim) {
-        None | Some("") => 0,
-        Some(text) => text
-            .parse::<u64>()
-            .map_err(|_| Problem::malformed(format!("after \"{text}\" is not a position")))?,
-    };
+    let after = resume_after(&headers, params.after.as_deref())?;
     let session = Arc::new(Session::new(Arc::clone(&state.ledger), caller));
     let events = follow(session, state.head.clone(), state.stopping.clone(), after);
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
+}
+
+/// The position to resume after: the `Last-Event-ID` header (what a reconnecting client
+/// sends) before the `after` parameter, and 0 (the start) with neither. A bad one is
+/// refused naming the one that was sent.
+fn resume_after(headers: &HeaderMap, after: Option<&str>) -> Result<u64, Problem> {
+    let (name, text) = match headers.get("last-event-id") {
+        Some(value) => (
+            "the Last-Event-ID header",
+            value
+                .to_str()
+                .map_err(|_| Problem::malformed("the Last-Event-ID header is not a position"))?,
+        ),
+        None => match after {
+            Some(text) => ("after", text),
+            None => return Ok(0),
+        },
+    };
+    match text.trim() {
+        "" => Ok(0),
+        text => text.parse::<u64>().map_err(|_| {
+            Problem::malformed(format!(
+                "{name} \"{}\" is not a position",
+                grant_ledger_domain::echo(text)
+            ))
+        }),
+    }
 }
 
 /// Every event after `after`, then each new one, for as long as the client listens.
