@@ -30,7 +30,8 @@ pub struct StreamParams {
 
 /// Streams the log (see the module).
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "queries",
-    params(("after" = Option<u64>, Query, description = "start after this position (or send Last-Event-ID)")),
+    params(("after" = Option<u64>, Query, description = "start after this position (or send Last-Event-ID)"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "the id of the last event the client saw: resume after it (taken before `after`)")),
     responses((status = 200, description = "text/event-stream, one message per event")))]
 pub async fn stream<S: EventStore + 'static>(
     State(state): State<AppState<S>>,

@@ -23,8 +23,10 @@ struct BuiltinBody {
 
 /// Import a determination file (TOML), or a built-in determination.
 #[utoipa::path(post, path = "/api/v1/determinations", tag = "determinations",
-    request_body(content_type = "application/toml", description = "a determination file, or JSON {\"builtin\": \"31/7421\"}"),
-    responses((status = 201, description = "the DeterminationMade event"), (status = 200, description = "identical to one already imported")))]
+    params(crate::openapi::KeyHeader),
+    request_body(description = "a determination file (TOML), or JSON {\"builtin\": \"31/7421\"}",
+        content(("application/toml"), ("application/json", example = json!({"builtin": "31/7421"})))),
+    responses((status = 201, description = "the DeterminationMade event (a repeat of its Idempotency-Key too, with Idempotency-Hit: true)"), (status = 200, description = "identical to one already imported")))]
 pub async fn import_determination<S: EventStore + 'static>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
