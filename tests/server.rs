@@ -893,9 +893,9 @@ fn a_keyed_repeat_returns_the_same_status_and_body_with_idempotency_hit_and_appe
     }
 }
 
-/// http.md: `Idempotency-Key` on *any* POST. The server ignores it on `/spends/import`
-/// (crates/server/src/routes.rs, `import_spends` never reads the header), so a repeat
-/// imports the rows a second time. Ignored until that is fixed.
+/// http.md: `Idempotency-Key` on *any* POST, `/spends/import` included: the whole file is
+/// guarded by the key, so a repeat imports no row a second time (its body, skips and all:
+/// tests/server_replays.rs).
 #[test]
 fn a_keyed_repeat_of_a_spend_import_appends_nothing() {
     let s = Shared::paid();
