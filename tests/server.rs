@@ -893,8 +893,9 @@ fn a_keyed_repeat_returns_the_same_status_and_body_with_idempotency_hit_and_appe
     }
 }
 
-/// http.md: `Idempotency-Key` on *any* POST, `/spends/import` included: a repeat with the
-/// same key and file imports nothing and answers as the first did.
+/// http.md: `Idempotency-Key` on *any* POST, `/spends/import` included: the whole file is
+/// guarded by the key, so a repeat imports no row a second time (its body, skips and all:
+/// tests/server_replays.rs).
 #[test]
 fn a_keyed_repeat_of_a_spend_import_appends_nothing() {
     let s = Shared::paid();
@@ -1031,6 +1032,67 @@ fn openapi_lists_every_endpoint_of_the_contract_and_each_is_a_real_route() {
     // And a path the document does not list is the contract's 404.
     let r = s.http.get("/api/v1/nothing-here", Some(s.token("reader")));
     assert_problem(&r, 404, "not_found");
+}
+
+/// The names of the header parameters an operation of the document lists.
+fn header_params(operation: &Value) -> Vec<String> {
+    operation["parameters"]
+        .as_array()
+        .map(|params| {
+            params
+                .iter()
+                .filter(|p| p["in"] == "header")
+                .filter_map(|p| p["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn openapi_documents_the_bearer_scheme_and_every_header_the_contract_names() {
+    let s = Shared::start();
+    let doc = s.http.get("/api/v1/openapi.json", None).status(200).json();
+    // Bearer tokens: a scheme in components, required by default.
+    let schemes = doc["components"]["securitySchemes"]
+        .as_object()
+        .expect("components.securitySchemes");
+    let bearer = schemes
+        .iter()
+        .find(|(_, scheme)| scheme["type"] == "http" && scheme["scheme"] == "bearer")
+        .map(|(name, _)| name.clone())
+        .unwrap_or_else(|| panic!("no bearer scheme: {schemes:?}"));
+    let required = doc["security"].as_array().expect("top-level security");
+    assert!(
+        required.iter().any(|r| r.get(&bearer).is_some()),
+        "bearer is not required by default: {required:?}"
+    );
+    // Every POST documents Idempotency-Key.
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut posts = 0;
+    for (path, item) in paths {
+        if let Some(post) = item.get("post") {
+            posts += 1;
+            assert!(
+                header_params(post).iter().any(|n| n == "Idempotency-Key"),
+                "POST {path} does not document Idempotency-Key"
+            );
+        }
+    }
+    assert!(posts >= 10, "only {posts} POSTs listed");
+    // The event stream documents Last-Event-ID.
+    let stream = &paths["/api/v1/events/stream"]["get"];
+    assert!(
+        header_params(stream).iter().any(|n| n == "Last-Event-ID"),
+        "the stream does not document Last-Event-ID: {stream}"
+    );
+    // A determination is imported as TOML or as JSON naming a built-in one.
+    let content = &paths["/api/v1/determinations"]["post"]["requestBody"]["content"];
+    for media in ["application/toml", "application/json"] {
+        assert!(
+            content.get(media).is_some(),
+            "{media} not listed: {content}"
+        );
+    }
 }
 
 #[test]

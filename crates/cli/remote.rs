@@ -389,9 +389,9 @@ impl Api for Remote {
         )
     }
 
-    fn rebuild(&self, reason: &str) -> Result<Recorded, LedgerError> {
+    fn rebuild(&self, key: Option<&str>, reason: &str) -> Result<Recorded, LedgerError> {
         self.recorded(
-            self.request("POST", "/rebuild", None)
+            self.request("POST", "/rebuild", key)
                 .send_json(serde_json::json!({ "reason": reason })),
         )
     }

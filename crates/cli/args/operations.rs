@@ -46,6 +46,9 @@ pub struct RebuildArgs {
     /// Why the models are rebuilt, for the audit trail
     #[arg(long)]
     pub reason: String,
+    /// Idempotency key: repeating the same command with it appends nothing
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Args)]

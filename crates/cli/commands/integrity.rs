@@ -3,15 +3,19 @@
 
 use std::io::Write;
 
-use super::{clamp, count, plural, print_recorded, Context};
+use super::{announced, clamp, count, plural, Context};
 use crate::args::Format;
 use crate::backend::{Key, Use};
 use crate::error::CliResult;
 use crate::output::{self, Cell, Report};
 
-pub(super) fn rebuild(ctx: &Context, reason: &str) -> CliResult {
-    let recorded = ctx.target.api(Use::Audit, "")?.rebuild(reason)?;
-    print_recorded(ctx.format, &recorded)
+pub(super) fn rebuild(ctx: &Context, key: Option<String>, reason: &str) -> CliResult {
+    let key = grant_ledger_projections::input::key(key)?;
+    let recorded = ctx
+        .target
+        .api(Use::Audit, "")?
+        .rebuild(key.as_deref(), reason)?;
+    announced(ctx, key.as_deref(), recorded)
 }
 
 pub(super) fn verify(ctx: &Context, against: &[std::path::PathBuf]) -> CliResult {

@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, command: args::Command) -> CliResult {
         args::Command::History(a) => history::run(ctx, a),
         args::Command::Verify(a) => integrity::verify(ctx, &a.against),
         args::Command::Checkpoint(_) => crate::checkpoint::take(ctx),
-        args::Command::Rebuild(a) => integrity::rebuild(ctx, &a.reason),
+        args::Command::Rebuild(a) => integrity::rebuild(ctx, a.key, &a.reason),
         args::Command::Access(sub) => access::run(ctx, sub),
         args::Command::Export(a) => crate::export::run(ctx, a),
         // These choose their own ledger, or need none; see main.

@@ -193,8 +193,9 @@ pub trait Api {
     ) -> Result<GrantedAccess, LedgerError>;
     fn list_access(&self) -> Result<Vec<AccessRow>, LedgerError>;
     fn revoke_access(&self, key: Option<&str>, name: &str) -> Result<Recorded, LedgerError>;
-    /// Every read model rebuilt from the log (admin): the `ModelsRebuilt` event.
-    fn rebuild(&self, reason: &str) -> Result<Recorded, LedgerError>;
+    /// Every read model rebuilt from the log (admin): the `ModelsRebuilt` event. With
+    /// `key`, the same key and reason again answer the original event and rebuild nothing.
+    fn rebuild(&self, key: Option<&str>, reason: &str) -> Result<Recorded, LedgerError>;
     /// The grants as a 360Giving data package.
     fn export_360giving(&self, request: &ExportRequest) -> Result<GrantPackage, LedgerError>;
 }
@@ -304,19 +305,9 @@ impl<S: EventStore> Api for Session<S> {
         _source: &DeterminationSource,
         determination: Determination,
     ) -> Result<Recorded, LedgerError> {
-        let id = determination.id.clone();
-        let mut recorded = self.ledger.record(
-            &self.caller,
-            key,
-            Command::MakeDetermination {
-                id: Uuid::now_v7(),
-                determination,
-            },
-        )?;
-        if recorded.duplicate && recorded.events.is_empty() {
-            // An identical re-import appends nothing: answer with the event on record.
-            recorded.events = self.ledger.determination_made(&id)?.into_iter().collect();
-        }
+        let (recorded, _) = self
+            .ledger
+            .import_determination(&self.caller, key, determination)?;
         Ok(recorded)
     }
 
@@ -469,8 +460,8 @@ impl<S: EventStore> Api for Session<S> {
             .revoke_access(&self.caller, key, name, (self.now)())
     }
 
-    fn rebuild(&self, reason: &str) -> Result<Recorded, LedgerError> {
-        self.ledger.rebuild(&self.caller, reason, (self.now)())
+    fn rebuild(&self, key: Option<&str>, reason: &str) -> Result<Recorded, LedgerError> {
+        self.ledger.rebuild(&self.caller, key, reason, (self.now)())
     }
 
     fn export_360giving(&self, request: &ExportRequest) -> Result<GrantPackage, LedgerError> {

@@ -158,6 +158,19 @@ pub(crate) fn access_fingerprint(command: &AccessCommand) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// The fingerprint of a rebuild: its reason (as `rebuild_reason` cleaned it), since the
+/// models it writes are the log's whatever they were.
+pub(crate) fn rebuild_fingerprint(reason: &str) -> [u8; 32] {
+    let value = json!({
+        "command": "RebuildModels",
+        "reason": reason.trim(),
+    });
+    let mut hasher = Sha256::new();
+    hasher.update(DOMAIN_TAG);
+    hasher.update(value.to_string().as_bytes());
+    hasher.finalize().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -172,11 +172,15 @@ impl<S: EventStore> Ledger<S> {
             match self.store().key(&guard.key)? {
                 None => {}
                 Some(rec) if rec.fingerprint == guard.fingerprint => {
+                    // The same bytes as the first import, which recorded one event per row
+                    // and skipped the rest (all or none): its rows less its events is what
+                    // it skipped, so the repeat answers exactly what the first one did.
                     let a = &rec.appended;
                     let n = a.last_position.saturating_sub(a.first_position) + 1;
+                    let rows = rows.count() as u64;
                     return Ok(ImportSummary {
                         duplicate: true,
-                        ..summary(n, 0, Some(a))
+                        ..summary(n, rows.saturating_sub(n), Some(a))
                     });
                 }
                 Some(rec) => {

@@ -17,6 +17,7 @@ mod checkpoint;
 mod codec;
 mod days;
 mod deadlines;
+mod determination_import;
 mod error;
 mod export;
 mod fingerprint;
@@ -44,6 +45,7 @@ pub use api::{
     VaryRequest, WithdrawRequest,
 };
 pub use checkpoint::{signed_text, PublicKey, Receipt, Signer, RECEIPT_FORMAT};
+pub use determination_import::Imported;
 pub use error::{ErrorKind, LedgerError};
 pub use export::{
     ExportRequest, Grant, GrantPackage, GrantProgramme, Location, Organization, PlannedDates,

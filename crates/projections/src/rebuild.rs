@@ -2,36 +2,50 @@
 //! same commit as a `ModelsRebuilt` event that says who did it and why. The remedy for a
 //! stored model that no longer matches its seal (damage of a model, not of the log): the
 //! log is the truth, and the rebuild itself is audited in the hash chain.
+//!
+//! With a key it is idempotent like every recording command: the same key and reason again
+//! answer the original event and rebuild nothing (the key guards that one event in the
+//! store); the same key with another reason is refused.
 
 use chrono::{DateTime, Utc};
 use grant_ledger_domain::{
     rebuild_reason, AccessData, AccessEvent, Action, ModelsRebuilt, ACCESS_STREAM,
 };
-use grant_ledger_store::{AppendRequest, EventStore, ExpectedVersion, StreamBatch};
+use grant_ledger_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, StreamBatch};
 use uuid::Uuid;
 
 use crate::access::Caller;
 use crate::codec::{encode_model, history_entry, new_access_event, Logged};
 use crate::days::day_of_model;
 use crate::error::LedgerError;
+use crate::fingerprint::rebuild_fingerprint;
 use crate::ledger::Ledger;
 use crate::projection::{Projections, ACCESS, ACCESS_VERSION};
 use crate::rows::Recorded;
 use crate::writer::permit;
 
 impl<S: EventStore> Ledger<S> {
-    /// Rebuilds every read model from the log, by `caller` (admin), for `reason`.
+    /// Rebuilds every read model from the log, by `caller` (admin), for `reason`; with
+    /// `key`, a repeat of the same key and reason answers the original event instead.
     pub fn rebuild(
         &self,
         caller: &Caller,
+        key: Option<&str>,
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<Recorded, LedgerError> {
         permit(caller, Action::RebuildModels)?;
         let reason = rebuild_reason(reason)?;
+        let print = rebuild_fingerprint(&reason);
         // Writers wait: the models written below must be the fold of the log as it stands
         // when the event is appended.
         let mut writer = self.lock();
+        // Looked up under the lock, so two rebuilds with one key cannot both pass it.
+        if let Some(key) = key {
+            if let Some(original) = self.recorded_under(key, print)? {
+                return Ok(original);
+            }
+        }
         let mut fresh = Projections::replay(self.store())?;
         let determinations: Vec<String> = fresh.states.keys().cloned().collect();
         let mut models = fresh.writes(self.store(), determinations.iter().map(String::as_str))?;
@@ -68,7 +82,10 @@ impl<S: EventStore> Ledger<S> {
                 } else {
                     ExpectedVersion::Exact(expected)
                 },
-                events: vec![new_access_event(&event, None)],
+                events: vec![NewEvent {
+                    key_fingerprint: key.map(|_| print),
+                    ..new_access_event(&event, key)
+                }],
             }],
             models,
         })?;

@@ -3,6 +3,10 @@
 //! /api/v1/verify` (which names the first bad position) and `POST /api/v1/rebuild` is
 //! answered 503 with the store's one sentence, before any handler runs, so no page or
 //! figure is served from what may be wrong, and nothing is written.
+//!
+//! Authentication comes first: a request under `/api/` with no token or a bad one is the
+//! 401 it would be on a sound ledger, so the damage (and where it is) is told only to
+//! those who hold a token. `/healthz` needs no token and says 503.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -30,7 +34,12 @@ pub async fn refuse_when_damaged<S: EventStore + 'static>(
     let Some(error) = state.ledger.damaged() else {
         return next.run(request).await;
     };
-    if path.starts_with("/api/") || path == "/healthz" {
+    if path.starts_with("/api/") {
+        if let Err(refused) = crate::auth::caller(&state.ledger, request.headers()) {
+            return refused.into_response();
+        }
+        Problem::new(ErrorKind::Unavailable, error.to_string()).into_response()
+    } else if path == "/healthz" {
         Problem::new(ErrorKind::Unavailable, error.to_string()).into_response()
     } else {
         crate::web::damaged_page(&error)

@@ -30,7 +30,8 @@ pub struct StreamParams {
 
 /// Streams the log (see the module).
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "queries",
-    params(("after" = Option<u64>, Query, description = "start after this position (or send Last-Event-ID)")),
+    params(("after" = Option<u64>, Query, description = "start after this position (or send Last-Event-ID)"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "the id of the last event the client saw: resume after it (taken before `after`)")),
     responses((status = 200, description = "text/event-stream, one message per event")))]
 pub async fn stream<S: EventStore + 'static>(
     State(state): State<AppState<S>>,
@@ -39,22 +40,39 @@ pub async fn stream<S: EventStore + 'static>(
 ) -> Result<Response, Problem> {
     let caller = crate::auth::caller(&state.ledger, &headers)?;
     grant_ledger_projections::may_read(&caller)?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(params.after);
-    let after = match resume.as_deref().map(str::trim) {
-        None | Some("") => 0,
-        Some(text) => text
-            .parse::<u64>()
-            .map_err(|_| Problem::malformed(format!("after \"{text}\" is not a position")))?,
-    };
+    let after = resume_after(&headers, params.after.as_deref())?;
     let session = Arc::new(Session::new(Arc::clone(&state.ledger), caller));
     let events = follow(session, state.head.clone(), state.stopping.clone(), after);
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
+}
+
+/// The position to resume after: the `Last-Event-ID` header (what a reconnecting client
+/// sends) before the `after` parameter, and 0 (the start) with neither. A bad one is
+/// refused naming the one that was sent.
+fn resume_after(headers: &HeaderMap, after: Option<&str>) -> Result<u64, Problem> {
+    let (name, text) = match headers.get("last-event-id") {
+        Some(value) => (
+            "the Last-Event-ID header",
+            value
+                .to_str()
+                .map_err(|_| Problem::malformed("the Last-Event-ID header is not a position"))?,
+        ),
+        None => match after {
+            Some(text) => ("after", text),
+            None => return Ok(0),
+        },
+    };
+    match text.trim() {
+        "" => Ok(0),
+        text => text.parse::<u64>().map_err(|_| {
+            Problem::malformed(format!(
+                "{name} \"{}\" is not a position",
+                grant_ledger_domain::echo(text)
+            ))
+        }),
+    }
 }
 
 /// Every event after `after`, then each new one, for as long as the client listens.

@@ -1,10 +1,13 @@
 //! The OpenAPI 3.1 document of the server, generated from the handlers' own annotations
 //! (utoipa), so a route cannot be added without the document knowing it: a test compares
-//! the document with the routes the server really answers.
+//! the document with the routes the server really answers. The bearer scheme is declared
+//! once for every operation (the two that need no token say so), and every write documents
+//! the `Idempotency-Key` header it takes.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
 
 use crate::{events, routes};
 
@@ -40,12 +43,48 @@ use crate::{events, routes};
         routes::export_360giving,
         document,
         routes::healthz,
-    )
+    ),
+    modifiers(&BearerScheme),
+    security(("bearer" = []))
 )]
 pub struct ApiDoc;
 
+/// The name the bearer scheme has in the document's `components`.
+const BEARER: &str = "bearer";
+
+/// Adds the bearer token scheme every operation but two requires.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "a token made by `grant-ledger access grant` or POST /api/v1/access",
+            ))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// The `Idempotency-Key` header of every write, for the document only (handlers read it
+/// from the headers themselves).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct KeyHeader {
+    /// The command line's --key: a repeat with the same key and body answers the original
+    /// status and body with Idempotency-Hit: true and appends nothing; the same key with a
+    /// different request is 409.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}
+
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "this OpenAPI 3.1 document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", security(()), responses((status = 200, description = "this OpenAPI 3.1 document")))]
 pub async fn document() -> Response {
     match ApiDoc::openapi().to_json() {
         Ok(json) => (

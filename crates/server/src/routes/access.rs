@@ -24,6 +24,7 @@ struct GrantBody {
 
 /// Create an access token (admin); the token is shown only here.
 #[utoipa::path(post, path = "/api/v1/access", tag = "access",
+    params(crate::openapi::KeyHeader),
     request_body(content_type = "application/json", description = "{name, role}"),
     responses((status = 201, description = "{name, role, token}")))]
 pub async fn grant_access<S: EventStore + 'static>(
@@ -57,7 +58,7 @@ pub async fn list_access<S: EventStore + 'static>(
 
 /// Revoke a token (admin): it is refused from the next request on.
 #[utoipa::path(delete, path = "/api/v1/access/{name}", tag = "access",
-    params(("name" = String, Path)),
+    params(("name" = String, Path), crate::openapi::KeyHeader),
     responses((status = 200, description = "the AccessRevoked event")))]
 pub async fn revoke_access<S: EventStore + 'static>(
     State(state): State<AppState<S>>,
@@ -84,6 +85,7 @@ struct RebuildBody {
 
 /// Rebuild every read model from the log (admin), recorded as a `ModelsRebuilt` event.
 #[utoipa::path(post, path = "/api/v1/rebuild", tag = "access",
+    params(crate::openapi::KeyHeader),
     request_body(content_type = "application/json", description = "{reason}"),
     responses((status = 201, description = "the ModelsRebuilt event")))]
 pub async fn rebuild<S: EventStore + 'static>(
@@ -91,7 +93,11 @@ pub async fn rebuild<S: EventStore + 'static>(
     headers: HeaderMap,
     request: Body,
 ) -> Answer {
-    let (caller, _key, b) = json_write::<S, RebuildBody>(&state, &headers, request).await?;
-    let rebuilt = blocking(&state, caller, move |s| s.rebuild(&b.reason)).await?;
-    Ok(recorded(rebuilt, false))
+    let (caller, key, b) = json_write::<S, RebuildBody>(&state, &headers, request).await?;
+    let keyed = key.is_some();
+    let rebuilt = blocking(&state, caller, move |s| {
+        s.rebuild(key.as_deref(), &b.reason)
+    })
+    .await?;
+    Ok(recorded(rebuilt, keyed))
 }

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use grant_ledger_domain::{builtin, parse_determination, BUILTIN_IDS};
-use grant_ledger_projections::{Api, DeterminationSource, ErrorKind, LedgerError};
+use grant_ledger_projections::{Api, ErrorKind, Imported, LedgerError};
 use grant_ledger_store::EventStore;
 use serde::Deserialize;
 
@@ -23,8 +23,10 @@ struct BuiltinBody {
 
 /// Import a determination file (TOML), or a built-in determination.
 #[utoipa::path(post, path = "/api/v1/determinations", tag = "determinations",
-    request_body(content_type = "application/toml", description = "a determination file, or JSON {\"builtin\": \"31/7421\"}"),
-    responses((status = 201, description = "the DeterminationMade event"), (status = 200, description = "identical to one already imported")))]
+    params(crate::openapi::KeyHeader),
+    request_body(description = "a determination file (TOML), or JSON {\"builtin\": \"31/7421\"}",
+        content(("application/toml"), ("application/json", example = json!({"builtin": "31/7421"})))),
+    responses((status = 201, description = "the DeterminationMade event (a repeat of its Idempotency-Key too, with Idempotency-Hit: true)"), (status = 200, description = "identical to one already imported")))]
 pub async fn import_determination<S: EventStore + 'static>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
@@ -36,10 +38,10 @@ pub async fn import_determination<S: EventStore + 'static>(
     let caller = auth::caller(&state.ledger, &headers)?;
     let key = idempotency_key(&headers)?;
     let media = body::require(&headers, &["application/toml", "application/json"])?;
-    let (source, determination) = if media == "application/json" {
+    let determination = if media == "application/json" {
         let asked: BuiltinBody = body::json(&bytes)?;
         match builtin(&asked.builtin) {
-            Some(Ok(d)) => (DeterminationSource::Builtin(asked.builtin), d),
+            Some(Ok(d)) => d,
             Some(Err(e)) => {
                 return Err(Problem::new(
                     ErrorKind::Unavailable,
@@ -63,16 +65,17 @@ pub async fn import_determination<S: EventStore + 'static>(
     } else {
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| Problem::malformed("the determination file is not UTF-8 text"))?;
-        let parsed = parse_determination(&text).map_err(LedgerError::from)?;
-        (DeterminationSource::Toml(text), parsed)
+        parse_determination(&text).map_err(LedgerError::from)?
     };
-    let answer = blocking(&state, caller, move |s| {
-        s.import_determination(key.as_deref(), &source, determination)
+    let (answer, imported) = blocking(&state, caller, move |s| {
+        s.ledger
+            .import_determination(&s.caller, key.as_deref(), determination)
     })
     .await?;
-    let identical = answer.duplicate;
-    let mut response = recorded(answer, true);
-    if identical {
+    // Only a key's repeat is a hit, and it answers as the original did (201); an identical
+    // re-import is the contract's 200 whether or not it came with a key.
+    let mut response = recorded(answer, imported == Imported::KeyRepeat);
+    if imported == Imported::Identical {
         *response.status_mut() = StatusCode::OK;
     }
     Ok(response)

@@ -25,7 +25,7 @@ fn effective(date: Option<&str>) -> Result<chrono::NaiveDate, Problem> {
 
 /// Withdraw a determination nothing is paid on (admin).
 #[utoipa::path(post, path = "/api/v1/determinations/{id}/withdrawal", tag = "determinations",
-    params(("id" = String, Path, description = "the determination id, percent-encoded (31%2F7421)")),
+    params(("id" = String, Path, description = "the determination id, percent-encoded (31%2F7421)"), crate::openapi::KeyHeader),
     request_body(content_type = "application/json", description = "{reason, date?} (date: the server's local date when left out)"),
     responses((status = 201, description = "the DeterminationWithdrawn event")))]
 pub async fn withdraw_determination<S: EventStore + 'static>(
@@ -64,7 +64,7 @@ struct VaryBody {
 
 /// Vary a determination's allocations (admin).
 #[utoipa::path(post, path = "/api/v1/determinations/{id}/variations", tag = "determinations",
-    params(("id" = String, Path, description = "the determination id, percent-encoded (31%2F7421)")),
+    params(("id" = String, Path, description = "the determination id, percent-encoded (31%2F7421)"), crate::openapi::KeyHeader),
     request_body(content_type = "application/json", description = "{allocations: [{region, amount}], reason, date?}: the regions that change; the others keep their allocation"),
     responses((status = 201, description = "the DeterminationVaried event")))]
 pub async fn vary_determination<S: EventStore + 'static>(

@@ -32,6 +32,7 @@ struct PayBody {
 
 /// Record a payment (finance).
 #[utoipa::path(post, path = "/api/v1/payments", tag = "recording",
+    params(crate::openapi::KeyHeader),
     request_body(content_type = "application/json", description = "{determination, region, amount, date, reference?, late_reason?}"),
     responses((status = 201, description = "the PaymentIssued event")))]
 pub async fn pay<S: EventStore + 'static>(
@@ -68,6 +69,7 @@ struct SpendBody {
 
 /// Record spend (a region, for its own region only).
 #[utoipa::path(post, path = "/api/v1/spends", tag = "recording",
+    params(crate::openapi::KeyHeader),
     request_body(content_type = "application/json", description = "{determination, region, amount, date, purpose, authority?, description?, reference?}"),
     responses((status = 201, description = "the FundsSpent event"), (status = 403, description = "another region's spend")))]
 pub async fn spend<S: EventStore + 'static>(
@@ -93,6 +95,7 @@ pub async fn spend<S: EventStore + 'static>(
 
 /// Record many spends from a CSV body, all rows or none (a region, its own rows only).
 #[utoipa::path(post, path = "/api/v1/spends/import", tag = "recording",
+    params(crate::openapi::KeyHeader),
     request_body(content_type = "text/csv", description = "the spend-import format"),
     responses((status = 201, description = "{imported, skipped, first_position, last_position}")))]
 pub async fn import_spends<S: EventStore + 'static>(
@@ -134,6 +137,7 @@ struct RecoverBody {
 
 /// Record grant recovered (finance).
 #[utoipa::path(post, path = "/api/v1/recoveries", tag = "recording",
+    params(crate::openapi::KeyHeader),
     request_body(content_type = "application/json", description = "{determination, region, amount, date, reason}"),
     responses((status = 201, description = "the GrantRecovered event")))]
 pub async fn recover<S: EventStore + 'static>(
@@ -164,6 +168,7 @@ struct ReverseBody {
 
 /// Reverse a payment, spend or recovery (finance any; a region its own spends).
 #[utoipa::path(post, path = "/api/v1/reversals", tag = "recording",
+    params(crate::openapi::KeyHeader),
     request_body(content_type = "application/json", description = "{event (an event id or a position), reason, date?}"),
     responses((status = 201, description = "the EventReversed event"), (status = 404, description = "no such event")))]
 pub async fn reverse<S: EventStore + 'static>(
