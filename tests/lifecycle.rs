@@ -119,7 +119,9 @@ fn a_variation_changes_the_figures_from_its_date_and_as_of_before_it_they_stand(
         )
     };
     assert_eq!(on("2025-08-31"), ("50000.00".into(), "50000.00".into()));
-    assert_eq!(on("2025-09-01"), ("40000.00".into(), "45000.00".into()));
+    // Instalment 1 (due 2025-06-30, before the variation) keeps its £50,000.00, paid on
+    // time; the cut falls to instalment 2.
+    assert_eq!(on("2025-09-01"), ("40000.00".into(), "40000.00".into()));
 
     // The spend report's lines add up to the allocation in force on the day.
     let sum = |rows: &serde_json::Value| {
@@ -442,3 +444,52 @@ fn a_variation_putting_paid_above_the_new_amount_records_nothing() {
     );
     assert_eq!(l.events(), before);
 }
+
+/// The trial of issue 11's finding A: North East's first instalment (£29,000.00 by
+/// 2025-06-30) paid on time, then its allocation raised to £60,000.00 on 2025-08-01.
+#[test]
+fn a_variation_changes_only_the_instalments_due_on_or_after_its_date() {
+    let l = imported();
+    l.ok_line("pay 31/9001 --region north-east --amount 29000 --date 2025-06-20");
+    let rise = l.file(
+        "rise.toml",
+        "[[allocation]]\nregion = \"North East\"\namount = \"60000\"\n",
+    );
+    l.ok(&vary_args(&rise, "2025-08-01"));
+    // Instalment 1 keeps its £29,000.00 and is paid; the rise falls to instalment 2.
+    let due = l.json_line("deadlines 31/9001 --today 2025-08-02");
+    let ne = row(&due, "North East");
+    assert_eq!(
+        (
+            ne["deadline"].as_str(),
+            ne["status"].as_str(),
+            ne["days_left"].as_i64()
+        ),
+        (Some("2025-10-31"), Some("due"), Some(90))
+    );
+    assert_eq!(money(&ne["schedule"][0]["amount"]), "29000.00");
+    assert_eq!(money(&ne["schedule"][0]["outstanding"]), "0.00");
+    assert_eq!(money(&ne["schedule"][1]["amount"]), "31000.00");
+    assert_eq!(money(&ne["outstanding"]), "31000.00");
+    // Paid before instalment 2's due date, the rest is on time: no late reason.
+    l.fails(
+        &common::cmd(
+            "pay 31/9001 --region north-east --amount 31000 --date 2025-10-01 --late-reason {}",
+            &["held"],
+        ),
+        1,
+        &["is on time (instalment 2 of determination 31/9001 is due by 2025-10-31)"],
+    );
+    l.ok_line("pay 31/9001 --region north-east --amount 31000 --date 2025-10-01");
+    let paid = l.json_line("deadlines 31/9001 --today 2025-10-02");
+    assert_eq!(row(&paid, "North East")["status"], "paid");
+    for line in ["balances 31/9001", "balances 31/9001 --as-of 2025-10-02"] {
+        let ne = row(&l.json_line(line), "North East").clone();
+        assert_eq!(
+            (ne["status"].as_str(), money(&ne["paid"])),
+            (Some("paid"), "60000.00"),
+            "{line}"
+        );
+    }
+}
+
