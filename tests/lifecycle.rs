@@ -493,3 +493,38 @@ fn a_variation_changes_only_the_instalments_due_on_or_after_its_date() {
     }
 }
 
+#[test]
+fn a_withdrawn_determination_is_neither_unpaid_nor_outstanding_in_the_totals() {
+    let l = imported();
+    l.ok_line("determination withdraw 31/9001 --reason superseded --date 2025-05-10");
+    let london = row(&l.json_line("balances 31/9001"), "London").clone();
+    assert_eq!(
+        (money(&london["unpaid"]), money(&london["outstanding"])),
+        ("0.00", "0.00")
+    );
+    assert_eq!(london["withdrawn"], "2025-05-10");
+    // The table's totals row: each column of the header, the total under it.
+    let table = l.ok_line("balances 31/9001").stdout;
+    let cells = |line: &str| -> Vec<String> {
+        line.split(['┆', '│'])
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let header = table
+        .lines()
+        .map(cells)
+        .find(|c| c.iter().any(|c| c == "unpaid"))
+        .expect("a header");
+    let total = table
+        .lines()
+        .map(cells)
+        .find(|c| c.iter().any(|c| c == "Total"))
+        .expect("a totals row");
+    for column in ["unpaid", "outstanding"] {
+        let at = header.iter().position(|c| c == column).expect("column");
+        assert_eq!(total[at], "£0.00", "{column}: {table}");
+    }
+    // Before the withdrawal it was unpaid.
+    let before = l.json_line("balances 31/9001 --as-of 2025-05-05");
+    assert_eq!(money(&row(&before, "London")["unpaid"]), "100000.00");
+}

@@ -167,3 +167,21 @@ fn spend_report_by_something_else_is_malformed() {
         &["purpose or authority"],
     );
 }
+
+#[test]
+fn a_withdrawn_determination_has_nothing_remaining_in_spend_report() {
+    let l = Ledger::with_determination();
+    l.ok_line("determination withdraw 31/7421 --reason superseded --date 2024-08-20");
+    let report = l.json_line("spend-report 31/7421");
+    assert!(!rows(&report).is_empty(), "{report}");
+    for line in rows(&report) {
+        assert_eq!(
+            (money(&line["budget"]), money(&line["remaining"])),
+            ("0.00", "0.00"),
+            "{line}"
+        );
+    }
+    // The day before the withdrawal its budgets stood.
+    let before = l.json_line("spend-report 31/7421 --as-of 2024-08-19");
+    assert!(pence(rows(&before), "remaining") > 0, "{before}");
+}

@@ -4,7 +4,8 @@
 //! By purpose, a region has one line per formula component, then one `above-formula` line:
 //! what it was determined beyond the sum of its components (South West: £260,600
 //! determined against a formula of £249,200), carrying the region's recoveries too, since a
-//! recovery is clawed back from the allocation, not from a purpose. By authority, each
+//! recovery is clawed back from the allocation, not from a purpose. A withdrawn determination's
+//! lines budget nothing, so nothing remains on them. By authority, each
 //! authority's budget is the formula's per-authority components (zero where the formula has
 //! none), its spend is every spend naming it, and a `region-wide` line holds the rest of the
 //! allocation, the spend naming no authority, and the recoveries.
@@ -52,9 +53,13 @@ impl<S: EventStore> Ledger<S> {
                 let Some(balance) = allocation_of(balances, &d.id, &allocation.region) else {
                     continue;
                 };
+                let first = rows.len();
                 match q.by {
                     SpendReportBy::Purpose => by_purpose(&mut rows, d, balance, spend),
                     SpendReportBy::Authority => by_authority(&mut rows, d, balance, spend),
+                }
+                if balance.withdrawn {
+                    nothing_awarded(&mut rows[first..]);
                 }
             }
         }
@@ -91,6 +96,16 @@ fn row(
         spent,
         recovered,
         remaining: minus(minus(budget, spent), recovered),
+    }
+}
+
+/// A withdrawn determination awards nothing: its lines stay (what was spent or recovered
+/// stays on record) but budget nothing, so nothing remains to be spent from them and the
+/// region's lines still add up to its `unspent` plus `unpaid` in `balances`.
+fn nothing_awarded(lines: &mut [SpendReportRow]) {
+    for line in lines {
+        line.budget = Money::ZERO;
+        line.remaining = minus(minus(Money::ZERO, line.spent), line.recovered);
     }
 }
 

@@ -36,7 +36,7 @@ pub struct BalanceRow {
     pub paid: Money,
     pub recovered: Money,
     pub spent: Money,
-    /// determined − paid
+    /// determined − paid; nothing once withdrawn (nothing is to be paid then).
     pub unpaid: Money,
     /// paid − recovered − spent
     pub unspent: Money,
