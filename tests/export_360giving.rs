@@ -407,3 +407,38 @@ fn the_table_lists_each_grant_with_its_recipient_and_amounts() {
     assert!(line.contains("GB-LAE-WIL"), "{line}");
     assert_eq!(line.matches("£260,600.00").count(), 2, "{line}");
 }
+
+/// 31/7421 and a copy of it as 31/7422, which is then withdrawn.
+fn one_withdrawn() -> Ledger {
+    let l = Ledger::with_determination();
+    let toml = grant_ledger_domain::builtin_toml(ID)
+        .expect("builtin")
+        .replace("id = \"31/7421\"", "id = \"31/7422\"");
+    let file = l.file("other.toml", &toml);
+    l.ok(&["determination", "import", &file]);
+    l.ok_line("determination withdraw 31/7422 --reason superseded --date 2024-09-01");
+    l
+}
+
+#[test]
+fn a_withdrawn_determination_publishes_no_grant() {
+    let l = one_withdrawn();
+    let package = l.json_line("export 360giving");
+    let grants = package["grants"].as_array().expect("grants");
+    assert!(!grants.is_empty());
+    assert!(
+        grants.iter().all(|g| g["grantProgramme"][0]["code"] == ID),
+        "{package}"
+    );
+    assert_eq!(errors(&package), Vec::<String>::new());
+    let csv = l.ok_line("export 360giving --format csv").stdout;
+    assert!(!csv.contains("31/7422"), "{csv}");
+    // Alone, it has nothing to export; as of a day before the withdrawal it had.
+    l.fails_line(
+        "export 360giving 31/7422",
+        1,
+        &["a withdrawn determination awarded nothing (31/7422 withdrawn on 2024-09-01)"],
+    );
+    let before = l.json_line("export 360giving 31/7422 --as-of 2024-08-31");
+    assert!(!before["grants"].as_array().expect("grants").is_empty());
+}

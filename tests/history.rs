@@ -3,6 +3,7 @@
 //! and `--newest-first` pages downwards with `--after`.
 
 mod common;
+mod server_common;
 
 use common::*;
 use serde_json::Value;
@@ -208,4 +209,63 @@ fn a_long_history_table_is_laid_out_a_page_of_1000_rows_at_a_time() {
         .filter(|line| line.contains("FundsSpent") || line.contains("PaymentIssued"))
         .count();
     assert_eq!(rows, 1_209);
+}
+
+/// 31/7421 with London and the South West varied, a copy of it (31/9999) made and
+/// withdrawn, and a payment to each of the two regions varied.
+fn varied_and_withdrawn() -> Ledger {
+    let l = Ledger::with_determination();
+    for (name, region, amount) in [
+        ("london.toml", "London", "300000"),
+        ("south-west.toml", "South West", "250000"),
+    ] {
+        let file = l.file(
+            name,
+            &format!("[[allocation]]\nregion = \"{region}\"\namount = \"{amount}\"\n"),
+        );
+        l.ok(&cmd(
+            "determination vary 31/7421 {} --reason letter --date 2024-08-20",
+            &[&file],
+        ));
+    }
+    let toml = grant_ledger_domain::builtin_toml(ID)
+        .expect("builtin")
+        .replace("id = \"31/7421\"", "id = \"31/9999\"");
+    let file = l.file("other.toml", &toml);
+    l.ok(&["determination", "import", &file]);
+    l.ok_line("determination withdraw 31/9999 --reason superseded --date 2024-08-20");
+    l.ok_line("pay 31/7421 --region london --amount 300000 --date 2024-08-23");
+    l.ok_line("pay 31/7421 --region south-west --amount 250000 --date 2024-08-23");
+    l
+}
+
+#[test]
+fn a_region_keeps_the_making_variation_and_withdrawal_of_determinations_naming_it() {
+    let l = varied_and_withdrawn();
+    // 1 made, 2 London varied, 3 the South West varied, 4 31/9999 made, 5 withdrawn,
+    // 6 London paid, 7 the South West paid.
+    assert_eq!(
+        positions(&l.json_line("history --region london")),
+        [1, 2, 4, 5, 6]
+    );
+    assert_eq!(
+        positions(&l.json_line("history --region london --type DeterminationVaried")),
+        [2]
+    );
+}
+
+#[test]
+fn through_the_server_a_region_keeps_the_making_variation_and_withdrawal_naming_it() {
+    let l = varied_and_withdrawn();
+    let granted = l.json(&[
+        "--actor", "root", "access", "grant", "--name", "reader", "--role", "reader",
+    ]);
+    let token = server_common::token_of(&granted);
+    let server = server_common::Server::start(&l.dir(), &[], &l.path().join("server.log"));
+    let rows = server
+        .http()
+        .get("/api/v1/history?region=london", Some(&token))
+        .ok()
+        .json();
+    assert_eq!(positions(&rows), [1, 2, 4, 5, 6]);
 }

@@ -119,7 +119,9 @@ fn a_variation_changes_the_figures_from_its_date_and_as_of_before_it_they_stand(
         )
     };
     assert_eq!(on("2025-08-31"), ("50000.00".into(), "50000.00".into()));
-    assert_eq!(on("2025-09-01"), ("40000.00".into(), "45000.00".into()));
+    // Instalment 1 (due 2025-06-30, before the variation) keeps its £50,000.00, paid on
+    // time; the cut falls to instalment 2.
+    assert_eq!(on("2025-09-01"), ("40000.00".into(), "40000.00".into()));
 
     // The spend report's lines add up to the allocation in force on the day.
     let sum = |rows: &serde_json::Value| {
@@ -441,4 +443,88 @@ fn a_variation_putting_paid_above_the_new_amount_records_nothing() {
         &["would leave its paid of £50,000.00 above it"],
     );
     assert_eq!(l.events(), before);
+}
+
+/// The trial of issue 11's finding A: North East's first instalment (£29,000.00 by
+/// 2025-06-30) paid on time, then its allocation raised to £60,000.00 on 2025-08-01.
+#[test]
+fn a_variation_changes_only_the_instalments_due_on_or_after_its_date() {
+    let l = imported();
+    l.ok_line("pay 31/9001 --region north-east --amount 29000 --date 2025-06-20");
+    let rise = l.file(
+        "rise.toml",
+        "[[allocation]]\nregion = \"North East\"\namount = \"60000\"\n",
+    );
+    l.ok(&vary_args(&rise, "2025-08-01"));
+    // Instalment 1 keeps its £29,000.00 and is paid; the rise falls to instalment 2.
+    let due = l.json_line("deadlines 31/9001 --today 2025-08-02");
+    let ne = row(&due, "North East");
+    assert_eq!(
+        (
+            ne["deadline"].as_str(),
+            ne["status"].as_str(),
+            ne["days_left"].as_i64()
+        ),
+        (Some("2025-10-31"), Some("due"), Some(90))
+    );
+    assert_eq!(money(&ne["schedule"][0]["amount"]), "29000.00");
+    assert_eq!(money(&ne["schedule"][0]["outstanding"]), "0.00");
+    assert_eq!(money(&ne["schedule"][1]["amount"]), "31000.00");
+    assert_eq!(money(&ne["outstanding"]), "31000.00");
+    // Paid before instalment 2's due date, the rest is on time: no late reason.
+    l.fails(
+        &common::cmd(
+            "pay 31/9001 --region north-east --amount 31000 --date 2025-10-01 --late-reason {}",
+            &["held"],
+        ),
+        1,
+        &["is on time (instalment 2 of determination 31/9001 is due by 2025-10-31)"],
+    );
+    l.ok_line("pay 31/9001 --region north-east --amount 31000 --date 2025-10-01");
+    let paid = l.json_line("deadlines 31/9001 --today 2025-10-02");
+    assert_eq!(row(&paid, "North East")["status"], "paid");
+    for line in ["balances 31/9001", "balances 31/9001 --as-of 2025-10-02"] {
+        let ne = row(&l.json_line(line), "North East").clone();
+        assert_eq!(
+            (ne["status"].as_str(), money(&ne["paid"])),
+            (Some("paid"), "60000.00"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_withdrawn_determination_is_neither_unpaid_nor_outstanding_in_the_totals() {
+    let l = imported();
+    l.ok_line("determination withdraw 31/9001 --reason superseded --date 2025-05-10");
+    let london = row(&l.json_line("balances 31/9001"), "London").clone();
+    assert_eq!(
+        (money(&london["unpaid"]), money(&london["outstanding"])),
+        ("0.00", "0.00")
+    );
+    assert_eq!(london["withdrawn"], "2025-05-10");
+    // The table's totals row: each column of the header, the total under it.
+    let table = l.ok_line("balances 31/9001").stdout;
+    let cells = |line: &str| -> Vec<String> {
+        line.split(['┆', '│'])
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let header = table
+        .lines()
+        .map(cells)
+        .find(|c| c.iter().any(|c| c == "unpaid"))
+        .expect("a header");
+    let total = table
+        .lines()
+        .map(cells)
+        .find(|c| c.iter().any(|c| c == "Total"))
+        .expect("a totals row");
+    for column in ["unpaid", "outstanding"] {
+        let at = header.iter().position(|c| c == column).expect("column");
+        assert_eq!(total[at], "£0.00", "{column}: {table}");
+    }
+    // Before the withdrawal it was unpaid.
+    let before = l.json_line("balances 31/9001 --as-of 2025-05-05");
+    assert_eq!(money(&row(&before, "London")["unpaid"]), "100000.00");
 }

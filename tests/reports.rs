@@ -167,3 +167,46 @@ fn spend_report_by_something_else_is_malformed() {
         &["purpose or authority"],
     );
 }
+
+#[test]
+fn an_allocation_varied_below_its_formula_has_a_line_determined_below_formula() {
+    let l = Ledger::with_determination();
+    let cut = l.file(
+        "cut.toml",
+        "[[allocation]]\nregion = \"South West\"\namount = \"240000\"\n",
+    );
+    l.ok(&cmd(
+        "determination vary 31/7421 {} --reason cut --date 2024-08-20",
+        &[&cut],
+    ));
+    let report = l.json_line("spend-report 31/7421 --region south-west");
+    let gap: Vec<&Value> = rows(&report)
+        .iter()
+        .filter(|r| r["purpose"].is_null())
+        .collect();
+    assert_eq!(gap.len(), 1, "{report}");
+    // £240,000 determined against £249,200 of formula components.
+    assert_eq!(gap[0]["line"], "below-formula");
+    assert_eq!(money(&gap[0]["budget"]), "-9200.00");
+    let table = l.ok_line("spend-report 31/7421 --region south-west").stdout;
+    assert!(table.contains("determined below formula"), "{table}");
+    assert!(!table.contains("above formula"), "{table}");
+}
+
+#[test]
+fn a_withdrawn_determination_has_nothing_remaining_in_spend_report() {
+    let l = Ledger::with_determination();
+    l.ok_line("determination withdraw 31/7421 --reason superseded --date 2024-08-20");
+    let report = l.json_line("spend-report 31/7421");
+    assert!(!rows(&report).is_empty(), "{report}");
+    for line in rows(&report) {
+        assert_eq!(
+            (money(&line["budget"]), money(&line["remaining"])),
+            ("0.00", "0.00"),
+            "{line}"
+        );
+    }
+    // The day before the withdrawal its budgets stood.
+    let before = l.json_line("spend-report 31/7421 --as-of 2024-08-19");
+    assert!(pence(rows(&before), "remaining") > 0, "{before}");
+}

@@ -251,6 +251,24 @@ impl EventData {
         }
     }
 
+    /// Whether the event concerns `region` (a canonical name, or one matched as regions
+    /// are): the region a payment, spend, recovery or reversal names; every region of the
+    /// determination when it is made or withdrawn; every region a variation changes. A
+    /// withdrawal names no region, so it needs its `determination` (none: it concerns none).
+    pub fn concerns_region(&self, region: &str, determination: Option<&Determination>) -> bool {
+        let named = |name: &str| crate::region::region_matches(name, region);
+        match self {
+            EventData::DeterminationMade(e) => {
+                e.determination.allocations.iter().any(|a| named(&a.region))
+            }
+            EventData::DeterminationVaried(e) => e.allocations.iter().any(|a| named(&a.region)),
+            EventData::DeterminationWithdrawn(_) => {
+                determination.is_some_and(|d| d.allocations.iter().any(|a| named(&a.region)))
+            }
+            _ => self.region().is_some_and(named),
+        }
+    }
+
     /// The amount of money the event moves; none for a determination.
     pub fn amount(&self) -> Option<Money> {
         match self {

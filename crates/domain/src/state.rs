@@ -142,6 +142,26 @@ impl State {
         in_force.unwrap_or(first.previous)
     }
 
+    /// What each instalment of `region`'s schedule comes to on `date`: as determined, then
+    /// changed by each variation dated on or before it, by the one rule of
+    /// [`Determination::instalments_as_varied`]. Empty without a schedule.
+    pub fn instalments_on(&self, region: &str, date: NaiveDate) -> Vec<Money> {
+        let Some(d) = &self.determination else {
+            return Vec::new();
+        };
+        let changes = self
+            .variations
+            .iter()
+            .filter(|v| v.date <= date)
+            .flat_map(|v| {
+                v.allocations
+                    .iter()
+                    .filter(|a| a.region == region)
+                    .map(move |a| (v.date, a.amount))
+            });
+        d.instalments_as_varied(region, changes)
+    }
+
     /// The allocations a region has had from after `date` on: each variation of it dated
     /// later, with its date, oldest first.
     pub fn varied_after(

@@ -113,7 +113,9 @@ impl AllocationBalance {
             paid,
             recovered: self.recovered,
             spent: self.spent,
-            unpaid: minus(self.determined, paid),
+            // Nothing of a withdrawn determination is to be paid, so nothing is unpaid
+            // either (the row's `withdrawn` says why), and totals leave it out.
+            unpaid: self.outstanding(self.determined, paid),
             unspent: minus(minus(paid, self.recovered), self.spent),
             outstanding: self.outstanding(self.determined, paid),
             instalments_paid: self.instalments_paid(),

@@ -27,7 +27,7 @@ pub(crate) fn deadline_row(
         .fold(Money::ZERO, |sum, p| plus(sum, p.amount));
     // A variation dated after `today` had not happened yet on that day.
     let determined = allocation.determined_on(today);
-    let schedule = instalments(d, allocation, determined, paid);
+    let schedule = instalments(d, allocation, today, paid);
     let deadline = schedule
         .iter()
         .find(|i| i.outstanding.is_positive())
@@ -52,16 +52,22 @@ pub(crate) fn deadline_row(
     }
 }
 
-/// Each scheduled instalment of an allocation of `determined`, with `paid` counted
-/// towards them in order.
+/// Each scheduled instalment of an allocation on `today`, with `paid` counted towards them
+/// in order. What each comes to is the domain's rule: a variation dated by `today` changes
+/// only the instalments due on or after it.
 fn instalments(
     d: &Determination,
     allocation: &AllocationBalance,
-    determined: Money,
+    today: NaiveDate,
     paid: Money,
 ) -> Vec<InstalmentRow> {
     let mut before = Money::ZERO;
-    d.instalment_amounts(&allocation.region, determined)
+    let varied = allocation
+        .variations
+        .iter()
+        .filter(|v| v.date <= today)
+        .map(|v| (v.date, v.amount));
+    d.instalments_as_varied(&allocation.region, varied)
         .into_iter()
         .zip(&d.schedule)
         .enumerate()

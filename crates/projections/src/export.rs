@@ -124,9 +124,10 @@ pub struct Transaction {
 }
 
 impl<S: EventStore> Ledger<S> {
-    /// The 360Giving data package of one determination (or all), as of a day. Refused when
-    /// a determination lacks what the standard requires (a funder, a lead authority's org
-    /// id) or when nothing had been determined by `as_of`.
+    /// The 360Giving data package of one determination (or all), as of a day. A
+    /// determination withdrawn by then is left out: it awarded nothing. Refused when a
+    /// determination lacks what the standard requires (a funder, a lead authority's org
+    /// id) or when nothing is left to export.
     pub fn export_360giving(&self, request: &ExportRequest) -> Result<GrantPackage, LedgerError> {
         check_prefix(&request.prefix)?;
         if let Some(uri) = &request.data_source {
@@ -142,8 +143,22 @@ impl<S: EventStore> Ledger<S> {
             .unwrap_or_else(|| format!("urn:grant-ledger:{}", request.prefix));
         let mut grants = Vec::new();
         let mut publisher = None;
+        let mut withdrawn = Vec::new();
+        let snapshot = self.snapshot();
         for d in determinations {
             if request.as_of.is_some_and(|day| d.made_on > day) {
+                continue;
+            }
+            // A withdrawn determination awarded nothing (it is withdrawn only while nothing
+            // is paid), so open data lists no grant of it; as of a day before the
+            // withdrawal it is exported as it stood then.
+            if let Some(w) = snapshot
+                .states
+                .get(&d.id)
+                .and_then(|s| s.withdrawn.as_ref())
+                .filter(|w| request.as_of.map_or(true, |day| w.date <= day))
+            {
+                withdrawn.push(format!("{} withdrawn on {}", d.id, w.date));
                 continue;
             }
             let funder = d.funder.clone().ok_or_else(|| {
@@ -174,6 +189,13 @@ impl<S: EventStore> Ledger<S> {
             });
         }
         let Some(publisher) = publisher else {
+            if !withdrawn.is_empty() {
+                return Err(LedgerError::refused(format!(
+                    "there is no grant to export: a withdrawn determination awarded nothing ({}); \
+                     --as-of a day before its withdrawal exports what it awarded then",
+                    withdrawn.join(", ")
+                )));
+            }
             return Err(LedgerError::refused(match request.as_of {
                 Some(day) => format!(
                     "no determination had been made by {day}, so there is no grant to export"

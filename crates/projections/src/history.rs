@@ -136,6 +136,7 @@ impl<S: EventStore> Ledger<S> {
             }
         };
         Ok(Wanted {
+            models: std::sync::Arc::clone(&models),
             filter: filter.clone(),
             stream: determination.as_deref().map(stream_for),
             region,
@@ -147,6 +148,8 @@ impl<S: EventStore> Ledger<S> {
 
 /// A filter whose names are the ledger's own.
 struct Wanted {
+    /// The determinations a withdrawal (which names no region) is looked up in.
+    models: std::sync::Arc<crate::projection::Projections>,
     filter: HistoryFilter,
     stream: Option<String>,
     region: Option<String>,
@@ -179,12 +182,17 @@ impl Wanted {
                 return self.region.is_none() && self.purpose.is_none() && self.authority.is_none()
             }
         };
-        if self
-            .region
-            .as_deref()
-            .is_some_and(|r| !data.region().is_some_and(|name| region_matches(name, r)))
-        {
-            return false;
+        // A determination's making, variation and withdrawal concern every region they
+        // name (a variation, the regions it changes), so `--region` keeps them too.
+        if let Some(region) = self.region.as_deref() {
+            let determination = self
+                .models
+                .states
+                .get(data.determination_id())
+                .and_then(|s| s.determination.as_ref());
+            if !data.concerns_region(region, determination) {
+                return false;
+            }
         }
         if let Some(purpose) = &self.purpose {
             let EventData::FundsSpent(spend) = data else {

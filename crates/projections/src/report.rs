@@ -4,7 +4,9 @@
 //! By purpose, a region has one line per formula component, then one `above-formula` line:
 //! what it was determined beyond the sum of its components (South West: £260,600
 //! determined against a formula of £249,200), carrying the region's recoveries too, since a
-//! recovery is clawed back from the allocation, not from a purpose. By authority, each
+//! recovery is clawed back from the allocation, not from a purpose; `below-formula` when a
+//! variation cut it below its formula, the gap then negative. A withdrawn determination's
+//! lines budget nothing, so nothing remains on them. By authority, each
 //! authority's budget is the formula's per-authority components (zero where the formula has
 //! none), its spend is every spend naming it, and a `region-wide` line holds the rest of the
 //! allocation, the spend naming no authority, and the recoveries.
@@ -52,9 +54,13 @@ impl<S: EventStore> Ledger<S> {
                 let Some(balance) = allocation_of(balances, &d.id, &allocation.region) else {
                     continue;
                 };
+                let first = rows.len();
                 match q.by {
                     SpendReportBy::Purpose => by_purpose(&mut rows, d, balance, spend),
                     SpendReportBy::Authority => by_authority(&mut rows, d, balance, spend),
+                }
+                if balance.withdrawn {
+                    nothing_awarded(&mut rows[first..]);
                 }
             }
         }
@@ -94,6 +100,16 @@ fn row(
     }
 }
 
+/// A withdrawn determination awards nothing: its lines stay (what was spent or recovered
+/// stays on record) but budget nothing, so nothing remains to be spent from them and the
+/// region's lines still add up to its `unspent` plus `unpaid` in `balances`.
+fn nothing_awarded(lines: &mut [SpendReportRow]) {
+    for line in lines {
+        line.budget = Money::ZERO;
+        line.remaining = minus(minus(Money::ZERO, line.spent), line.recovered);
+    }
+}
+
 fn by_purpose(
     rows: &mut Vec<SpendReportRow>,
     d: &Determination,
@@ -116,15 +132,15 @@ fn by_purpose(
     }
     let formula = d.budget(region).into_values().fold(Money::ZERO, plus);
     let above = minus(balance.determined, formula);
+    // A variation may cut an allocation below its formula: the gap is then negative, and
+    // the line says so rather than calling a cut "above".
+    let line = if above.is_negative() {
+        SpendLine::BelowFormula
+    } else {
+        SpendLine::AboveFormula
+    };
     if !(above.is_zero() && balance.recovered.is_zero()) {
-        rows.push(row(
-            d,
-            region,
-            SpendLine::AboveFormula,
-            above,
-            Money::ZERO,
-            balance.recovered,
-        ));
+        rows.push(row(d, region, line, above, Money::ZERO, balance.recovered));
     }
 }
 

@@ -36,7 +36,7 @@ pub struct BalanceRow {
     pub paid: Money,
     pub recovered: Money,
     pub spent: Money,
-    /// determined − paid
+    /// determined − paid; nothing once withdrawn (nothing is to be paid then).
     pub unpaid: Money,
     /// paid − recovered − spent
     pub unspent: Money,
@@ -150,6 +150,9 @@ pub enum SpendLine {
     /// What a region was determined beyond the sum of its formula components, and the
     /// region's recoveries, which are clawed back from the allocation, not from a purpose.
     AboveFormula,
+    /// The same line when the region is determined *below* its formula (a variation cut
+    /// it): its budget is the negative gap, so it is not called "above".
+    BelowFormula,
     /// One authority of a region, its budget the formula's per-authority components:
     /// `--by authority`.
     Authority,
@@ -164,6 +167,7 @@ impl SpendLine {
         match self {
             SpendLine::Purpose | SpendLine::Authority => None,
             SpendLine::AboveFormula => Some("determined above formula"),
+            SpendLine::BelowFormula => Some("determined below formula"),
             SpendLine::RegionWide => Some("region-wide"),
         }
     }
@@ -186,8 +190,8 @@ pub struct SpendReportRow {
     pub authority: Option<String>,
     pub budget: Money,
     pub spent: Money,
-    /// Recovered (clawed back) from the region: only on its `above-formula` or
-    /// `region-wide` line, zero elsewhere.
+    /// Recovered (clawed back) from the region: only on its `above-formula` (or
+    /// `below-formula`) or `region-wide` line, zero elsewhere.
     #[serde(default)]
     pub recovered: Money,
     /// budget − spent − recovered; negative when a line is overspent (allowed: the rule is

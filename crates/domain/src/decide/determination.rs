@@ -133,14 +133,6 @@ pub(super) fn vary_determination(
                 amount.saturating_sub(previous)
             )));
         }
-        // A schedule gives its last instalment the rest, so the rest must be something.
-        let last = d.instalment_amounts(region, amount).last().copied();
-        if last.is_some_and(|l| l.is_zero()) {
-            return Err(DomainError::refused(format!(
-                "varying {region}'s allocation to {amount} leaves nothing for the last instalment of determination {} once its earlier instalments are paid",
-                d.id
-            )));
-        }
         changes.push(VariedAllocation {
             region: region.clone(),
             previous,

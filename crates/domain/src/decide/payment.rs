@@ -45,7 +45,10 @@ pub(super) fn issue_payment(
     // Each instalment of a schedule is late against its own due date, and a payment pays
     // the instalments in order: one that settles an earlier instalment paid short is late
     // against that instalment's due date, not its own.
-    let settles = first_unsettled(d, &allocation.region, allocated, figures.paid).min(instalment);
+    // A variation changes only what falls due on or after its date, so an instalment due
+    // before it keeps what it was: the schedule on the payment's day says which.
+    let schedule = state.instalments_on(&allocation.region, date);
+    let settles = first_unsettled(&schedule, figures.paid).min(instalment);
     let due = d.due_date(settles);
     let late = date > due;
     let deadline = if d.schedule.is_empty() {
@@ -119,9 +122,9 @@ pub(super) fn issue_payment(
         )));
     }
     // A schedule says how much is due by each instalment: no more may be paid by then.
-    let due_so_far = d
-        .instalment_amounts(&allocation.region, allocated)
-        .into_iter()
+    let due_so_far = schedule
+        .iter()
+        .copied()
         .take(usize::try_from(instalment).unwrap_or(usize::MAX))
         .fold(Money::ZERO, Money::saturating_add);
     if !d.schedule.is_empty() && paid > due_so_far {
@@ -171,13 +174,13 @@ pub(super) fn issue_payment(
     }])
 }
 
-/// The first instalment (from 1) of `region`'s schedule not paid in full once `paid` is
-/// counted towards the instalments in order; past the last one when all are (and 1
-/// without a schedule, whose every payment is judged against the one deadline).
-fn first_unsettled(d: &Determination, region: &str, allocated: Money, paid: Money) -> u32 {
+/// The first instalment (from 1) of `schedule` not paid in full once `paid` is counted
+/// towards the instalments in order; past the last one when all are (and 1 without a
+/// schedule, whose every payment is judged against the one deadline).
+fn first_unsettled(schedule: &[Money], paid: Money) -> u32 {
     let mut due_so_far = Money::ZERO;
     let mut number = 0u32;
-    for amount in d.instalment_amounts(region, allocated) {
+    for &amount in schedule {
         number = number.saturating_add(1);
         due_so_far = due_so_far.saturating_add(amount);
         if due_so_far > paid {

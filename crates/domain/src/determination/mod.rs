@@ -5,6 +5,7 @@
 
 mod formula;
 mod validate;
+mod varied;
 
 use std::collections::BTreeMap;
 
@@ -233,9 +234,10 @@ impl Determination {
     }
 
     /// What each instalment of the schedule comes to for `region`'s allocation of
-    /// `allocation` (as determined, or as last varied): empty without a schedule. The last
-    /// instalment takes what the earlier ones leave, so the amounts always add up to the
-    /// allocation, even when shares round to the penny or a variation changed it.
+    /// `allocation` as determined: empty without a schedule. The last instalment takes what
+    /// the earlier ones leave, so the amounts always add up to the allocation, even when
+    /// shares round to the penny. Once the allocation is varied, what each instalment comes
+    /// to is [`Determination::instalments_as_varied`].
     pub fn instalment_amounts(&self, region: &str, allocation: Money) -> Vec<Money> {
         let fixed = self
             .allocation(region)
