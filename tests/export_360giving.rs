@@ -316,7 +316,16 @@ fn a_determination_without_a_funder_is_refused() {
         .join("\n");
     let file = l.file("no-funder.toml", &text);
     l.ok(&["determination", "import", &file]);
-    l.fails_line("export 360giving", 1, &["31/7421", "funder"]);
+    l.fails_line(
+        "export 360giving",
+        1,
+        &[
+            "31/7421",
+            "funder",
+            "only in the file a determination is imported from",
+            "each by its id",
+        ],
+    );
 }
 
 #[test]

@@ -163,8 +163,9 @@ impl<S: EventStore> Ledger<S> {
             }
             let funder = d.funder.clone().ok_or_else(|| {
                 LedgerError::refused(format!(
-                    "determination {} names no funder, which 360Giving requires; \
-                     add funder = {{ name, org_id }} to its file",
+                    "determination {} names no funder, which 360Giving requires (a funder is \
+                     given only in the file a determination is imported from); export the \
+                     determinations that name one, each by its id",
                     d.id
                 ))
             })?;
