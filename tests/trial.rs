@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 
-const BACKUP_ADVICE: &str = "so it answers nothing until it is restored from a backup; `grant-ledger verify` checks it again";
+const BACKUP_ADVICE: &str = "it answers nothing until it is restored from a backup";
 
 /// Requires exit 3 and the one sentence of a damaged ledger.
 fn said_damaged(l: &Ledger, args: &[&str]) {

@@ -244,6 +244,11 @@ fn default_ledger_dir() -> CliResult<PathBuf> {
 /// one sentence and exit code 3, not a backtrace.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        // A store catching a panic of its database's own code (sled's, on a damaged file)
+        // turns it into the damage sentence itself: the process goes on to say that.
+        if grant_ledger_store::caught::is_catching() {
+            return;
+        }
         let location = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))

@@ -6,6 +6,8 @@ use std::io::Write;
 use super::{announced, clamp, count, plural, Context};
 use crate::args::Format;
 use crate::backend::{Key, Use};
+use grant_ledger_projections::LedgerError;
+
 use crate::error::CliResult;
 use crate::output::{self, Cell, Report};
 
@@ -26,16 +28,40 @@ pub(super) fn verify(ctx: &Context, against: &[std::path::PathBuf]) -> CliResult
     } else {
         ctx.target.api_with(Use::Audit, "", None, Key::Existing)?
     };
-    let summary = api.verify()?;
-    let proven = crate::checkpoint::prove(api.as_ref(), &receipts)?;
+    // A damaged log proves nothing: its one sentence is the answer. Otherwise receipts are
+    // proven whatever else failed, so that a rolled-back ledger whose models no longer
+    // match still names each receipt it no longer extends, before verify's own failure.
+    let verified = match api.verify() {
+        Err(LedgerError::Store(e)) if e.is_damage() => return Err(LedgerError::Store(e).into()),
+        other => other,
+    };
+    let proven = crate::checkpoint::prove(api.as_ref(), &receipts);
+    match (verified, proven) {
+        (Ok(summary), Ok(proven)) => write_verified(ctx, &summary, &proven, !receipts.is_empty()),
+        (Ok(_), Err(failed)) => Err(failed),
+        (Err(e), Ok(_)) => Err(e.into()),
+        (Err(e), Err(failed)) => {
+            eprintln!("error: {failed}");
+            Err(e.into())
+        }
+    }
+}
+
+/// What a `verify` that passed prints, with the receipts proven if `against` any.
+fn write_verified(
+    ctx: &Context,
+    summary: &grant_ledger_projections::VerifySummary,
+    proven: &[crate::checkpoint::Proven],
+    against: bool,
+) -> CliResult {
     let mut out = output::stdout();
     match ctx.format {
-        Format::Json if receipts.is_empty() => output::write_json(&mut out, &summary)?,
+        Format::Json if !against => output::write_json(&mut out, summary)?,
         Format::Json => output::write_json(
             &mut out,
             &crate::checkpoint::VerifiedAgainst {
-                summary: &summary,
-                receipts: &proven,
+                summary,
+                receipts: proven,
             },
         )?,
         Format::Csv => {
@@ -45,7 +71,7 @@ pub(super) fn verify(ctx: &Context, against: &[std::path::PathBuf]) -> CliResult
                 Cell::text(summary.head_hash.clone()),
                 Cell::Int(count(summary.models)),
             ];
-            if !receipts.is_empty() {
+            if against {
                 columns.push("receipts");
                 row.push(Cell::Int(count(proven.len())));
             }
@@ -62,7 +88,7 @@ pub(super) fn verify(ctx: &Context, against: &[std::path::PathBuf]) -> CliResult
             summary.models,
             plural(summary.models as u64)
         )
-        .and_then(|()| crate::checkpoint::write_proven(&mut out, &proven))?,
+        .and_then(|()| crate::checkpoint::write_proven(&mut out, proven))?,
     }
     Ok(out.finish()?)
 }

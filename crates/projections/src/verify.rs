@@ -3,7 +3,7 @@
 //! the position it claims to reflect.
 
 use grant_ledger_domain::State;
-use grant_ledger_store::EventStore;
+use grant_ledger_store::{EventStore, StoreError};
 
 use crate::access::AccessModel;
 use crate::balances::Balances;
@@ -60,10 +60,15 @@ pub(crate) fn compare_stored<S: EventStore>(
             continue;
         };
         if !equal {
-            return Err(LedgerError::corrupt(format!(
-                "read model '{name}' checkpointed at position {checkpoint} does not match a fresh replay of the log up to position {}",
-                fresh.position
-            )));
+            // Damage of the models, not of the log: latched as a seal mismatch is (see
+            // `Ledger::verify`), so nothing answers from them until a rebuild.
+            return Err(LedgerError::Store(StoreError::ModelMismatch {
+                name,
+                reason: format!(
+                    "checkpointed at position {checkpoint} does not match a fresh replay of the log up to position {}",
+                    fresh.position
+                ),
+            }));
         }
         compared += 1;
     }

@@ -15,6 +15,16 @@ pub(crate) fn from_sled(err: sled::Error, path: &std::path::Path) -> StoreError 
                 StoreError::InUse {
                     path: path.to_path_buf(),
                 }
+            } else if matches!(
+                e.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData
+            ) {
+                // sled reads a page its own records say is there and finds the file ends
+                // first (a truncated `db`) or holds what no page is: the file is damaged,
+                // not the disk failing, and it must latch as damage does.
+                StoreError::corrupt(
+                    "its database file ends before the data sled has recorded in it",
+                )
             } else {
                 StoreError::Io(e)
             }
@@ -37,6 +47,14 @@ pub(crate) fn from_sled(err: sled::Error, path: &std::path::Path) -> StoreError 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_file_that_ends_early_is_damage() {
+        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "failed to fill whole buffer");
+        let e = from_sled(sled::Error::Io(eof), std::path::Path::new("/l"));
+        assert!(e.is_damage(), "{e}");
+        assert!(!e.to_string().contains("fill whole buffer"), "{e}");
+    }
 
     #[test]
     fn sled_corruption_is_said_without_sleds_own_words() {

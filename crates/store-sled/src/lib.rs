@@ -7,6 +7,7 @@
 
 mod damage_note;
 mod error;
+mod id_check;
 mod id_extents;
 mod layout;
 mod open_registry;

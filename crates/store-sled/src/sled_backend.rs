@@ -55,7 +55,10 @@ impl SledBackend {
             .and_then(|raw| envelope::event_id_of(&raw)))
     }
 
-    fn id_extent(&self, item: sled::Result<(IVec, IVec)>) -> Result<IdExtent, StoreError> {
+    pub(crate) fn id_extent(
+        &self,
+        item: sled::Result<(IVec, IVec)>,
+    ) -> Result<IdExtent, StoreError> {
         let (k, v) = self.sled(item)?;
         IdExtent::decode(&k, &v)
     }
@@ -267,6 +270,10 @@ impl Backend for SledBackend {
         }
         self.ids_in_extents(sorted, &mut found)?;
         Ok(found)
+    }
+
+    fn misindexed_id(&self, events: &[(Uuid, u64)]) -> Result<Option<u64>, StoreError> {
+        crate::id_check::misindexed_id(self, events)
     }
 
     fn raw_event(&self, position: u64) -> Result<Option<IVec>, StoreError> {

@@ -3,12 +3,13 @@
 //! the last event).
 
 use std::fs::File;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
 use grant_ledger_store::envelope::STORAGE_FORMAT;
-use grant_ledger_store::{describe_io, forward_event_store, Backend, Clock, Engine, StoreError};
+use grant_ledger_store::{
+    caught, describe_io, forward_event_store, Backend, Clock, Damage, Engine, StoreError,
+};
 
 use crate::error::from_sled;
 use crate::layout::*;
@@ -62,28 +63,21 @@ impl SledStore {
             }
             DirState::Empty => true,
         };
-        let (backend, open) = open_exclusive(path, || open_backend(path, fresh))?;
+        let (backend, open) =
+            open_exclusive(path, || open_backend(path, fresh)).inspect_err(|e| {
+                if e.is_damage() && !fresh {
+                    // No engine holds a latch yet: the note is kept here, so every later open
+                    // is refused in the same sentence even if sled recovers differently then.
+                    note_damage(path, e);
+                }
+            })?;
         let engine = Engine::new(backend, clock);
         engine.load_damage()?;
         // Damage found here is latched too, so the next command is refused even where this
-        // one's error was not about the log.
+        // one's error was not about the log. sled may panic reading a damaged page.
         engine.watched(|engine| {
-            let backend = &engine.backend;
-            let head = backend.head()?;
-            backend.discard_above(head.position)?;
-            if fresh {
-                backend.sync()?;
-                let conf = path.join("conf");
-                if conf.exists() {
-                    File::open(conf)?.sync_all()?;
-                }
-                sync_dir(&path.join("blobs"))?;
-                sync_dir(path)?;
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    sync_dir(parent)?;
-                }
-            }
-            engine.check_head(&head)
+            caught::catch(|| opening_checks(engine, path, fresh))
+                .unwrap_or_else(|| Err(sled_panicked()))
         })?;
         Ok(SledStore {
             engine,
@@ -95,6 +89,57 @@ impl SledStore {
     pub fn path(&self) -> &Path {
         &self.engine.backend.path
     }
+}
+
+/// What sled's panic on a damaged file means for the ledger.
+fn sled_panicked() -> StoreError {
+    StoreError::corrupt("its database file holds something sled cannot read")
+}
+
+/// Keeps the note of damage found while opening, before any engine could (best effort: a
+/// directory that takes no write still refuses, sled failing as it did now).
+fn note_damage(path: &Path, e: &StoreError) {
+    let damage = Damage {
+        position: match e {
+            StoreError::Tampered { position, .. } => Some(*position),
+            StoreError::Damaged { position, .. } => *position,
+            _ => None,
+        },
+        reason: match e {
+            StoreError::Corrupt { reason, .. }
+            | StoreError::Tampered { reason, .. }
+            | StoreError::Damaged { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        },
+        model: None,
+    };
+    if let Ok(bytes) = serde_json::to_vec(&damage) {
+        let _ = crate::damage_note::write(path, Some(&bytes));
+    }
+}
+
+/// Discards staged leftovers, makes a fresh ledger's files durable, and checks the head.
+fn opening_checks(
+    engine: &Engine<SledBackend>,
+    path: &Path,
+    fresh: bool,
+) -> Result<(), StoreError> {
+    let backend = &engine.backend;
+    let head = backend.head()?;
+    backend.discard_above(head.position)?;
+    if fresh {
+        backend.sync()?;
+        let conf = path.join("conf");
+        if conf.exists() {
+            File::open(conf)?.sync_all()?;
+        }
+        sync_dir(&path.join("blobs"))?;
+        sync_dir(path)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
+    engine.check_head(&head)
 }
 
 /// What a ledger directory holds before sled opens it (sled creates what is missing, so
@@ -151,13 +196,15 @@ fn inspect_dir(path: &Path) -> Result<DirState, StoreError> {
 fn open_backend(path: &Path, fresh: bool) -> Result<SledBackend, StoreError> {
     // sled 0.34 can panic on some damaged files instead of returning an error; a damaged
     // ledger must be an error for the caller, never a crash.
-    let opened = catch_unwind(AssertUnwindSafe(|| {
-        sled::Config::new()
-            .path(path)
-            .cache_capacity(SLED_CACHE_BYTES)
-            .open()
-    }))
-    .map_err(|_| StoreError::corrupt("sled panicked while opening the database"))?;
+    // The panic hook stays quiet meanwhile (see `grant_ledger_store::caught`).
+    caught::catch(|| open_sled(path, fresh)).unwrap_or_else(|| Err(sled_panicked()))
+}
+
+fn open_sled(path: &Path, fresh: bool) -> Result<SledBackend, StoreError> {
+    let opened = sled::Config::new()
+        .path(path)
+        .cache_capacity(SLED_CACHE_BYTES)
+        .open();
     let db = opened.map_err(|e| from_sled(e, path))?;
     let tree = |name: &str| db.open_tree(name).map_err(|e| from_sled(e, path));
     let events = tree(TREE_EVENTS)?;
@@ -222,8 +269,8 @@ fn check_format(b: &SledBackend, fresh: bool) -> Result<(), StoreError> {
             }
             if !fresh {
                 return Err(StoreError::corrupt(
-                    "it has lost its contents (sled's files are there but hold no format \
-                     entry, which is what sled recovers from a badly damaged file)",
+                    "it has lost its contents, since sled's files are there but hold no format \
+                     entry, which is what sled recovers from a badly damaged file",
                 ));
             }
             b.sled(b.meta.insert(META_FORMAT, &STORAGE_FORMAT.to_be_bytes()))?;

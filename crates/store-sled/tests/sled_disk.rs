@@ -206,7 +206,10 @@ fn inconsistent_metadata_is_corrupt() {
         db.flush().unwrap();
     }
     let err = SledStore::open(dir.path(), dyn_clock()).err().unwrap();
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Tampered { position: 42, .. }),
+        "{err:?}"
+    );
 
     // A sled database that is not a ledger at all.
     let other = TempDir::new().unwrap();
@@ -319,7 +322,10 @@ fn a_damaged_or_missing_last_event_makes_the_ledger_unavailable_on_open() {
     flip(dir.path(), 10, 60);
     for open in [SledStore::open, SledStore::open_existing] {
         let err = open(dir.path(), dyn_clock()).err().unwrap();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(
+            matches!(err, StoreError::Tampered { position: 10, .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("position 10"), "{err}");
     }
 

@@ -113,6 +113,22 @@ pub trait Backend: Send + Sync {
     fn event_id_position(&self, id: Uuid) -> Result<Option<u64>, StoreError>;
     /// Which of `sorted` (ascending, distinct) are in the id index, with their positions.
     fn indexed_ids(&self, sorted: &[Uuid]) -> Result<Vec<(Uuid, u64)>, StoreError>;
+    /// The first of `events` (ids with their positions, in position order, each read from
+    /// its envelope by `verify`, the first possibly repeated from the call before) whose id
+    /// the index does not lead to that position, if any. The default asks
+    /// [`Backend::indexed_ids`] once; a backend where that costs more than a read per id
+    /// answers more cheaply.
+    fn misindexed_id(&self, events: &[(Uuid, u64)]) -> Result<Option<u64>, StoreError> {
+        let mut sorted: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut found: Vec<(Uuid, u64)> = self.indexed_ids(&sorted)?;
+        found.sort_unstable();
+        Ok(events
+            .iter()
+            .find(|(id, position)| found.binary_search(&(*id, *position)).is_err())
+            .map(|(_, position)| *position))
+    }
     /// The stored envelope at a position, staged or committed.
     fn raw_event(&self, position: u64) -> Result<Option<Self::Raw>, StoreError>;
     /// Stored envelopes in `from..=to` by key order, streamed.

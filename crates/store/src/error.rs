@@ -118,6 +118,14 @@ pub enum StoreError {
     )]
     ModelDamaged { name: String },
 
+    /// `verify` found a stored read model that does not equal a fresh replay of the log
+    /// (the log was rolled back under it, or a faulty build wrote it): damage of the models,
+    /// refused as [`StoreError::ModelDamaged`] is, until a rebuild.
+    #[error(
+        "the stored read model '{name}' {reason}, so the ledger answers nothing from its models until an admin rebuilds every model from the log with `grant-ledger rebuild --reason TEXT`"
+    )]
+    ModelMismatch { name: String, reason: String },
+
     /// An operating-system I/O failure.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -125,12 +133,15 @@ pub enum StoreError {
 
 /// The one sentence for a damaged ledger, whichever check found the damage (opening it,
 /// `verify`, any read) and whether it was found now or earlier: what is wrong, where, and
-/// what to do about it. Damage found by one check and reported by another must read alike.
+/// what to do about it. Damage found by one check and reported by another must read alike,
+/// and read as well from `verify`, which found it, as from any other command: the advice is
+/// the restore, not another check. `reason` is a clause of our own words (no parentheses
+/// of sled's): the sentence adds none around it.
 fn damaged(path: Option<&Path>, position: Option<u64>, reason: &str) -> String {
     let at = path.map_or(String::new(), |p| format!(" at {}", p.display()));
     let position = position.map_or(String::new(), |p| format!(" at position {p}"));
     format!(
-        "the ledger{at} is damaged{position} ({reason}), so it answers nothing until it is restored from a backup; `grant-ledger verify` checks it again"
+        "the ledger{at} is damaged{position}: {reason}; it answers nothing until it is restored from a backup"
     )
 }
 
@@ -160,6 +171,7 @@ impl StoreError {
             | StoreError::Tampered { .. }
             | StoreError::Damaged { .. }
             | StoreError::ModelDamaged { .. }
+            | StoreError::ModelMismatch { .. }
             | StoreError::Io(_) => ErrorKind::Unavailable,
         }
     }
@@ -231,7 +243,7 @@ mod tests {
 
     #[test]
     fn damage_reads_alike_whichever_check_found_it() {
-        let advice = "so it answers nothing until it is restored from a backup; `grant-ledger verify` checks it again";
+        let advice = "it answers nothing until it is restored from a backup";
         let found = [
             StoreError::corrupt("its last event does not match the head").opening(Path::new("L")),
             StoreError::Tampered {
@@ -246,14 +258,12 @@ mod tests {
         let sentences: Vec<String> = found.iter().map(ToString::to_string).collect();
         assert_eq!(
             sentences[0],
-            format!(
-                "the ledger at L is damaged (its last event does not match the head), {advice}"
-            )
+            format!("the ledger at L is damaged: its last event does not match the head; {advice}")
         );
         assert_eq!(sentences[1], sentences[2]);
         assert_eq!(
             sentences[1],
-            format!("the ledger is damaged at position 3 (its hash does not match), {advice}")
+            format!("the ledger is damaged at position 3: its hash does not match; {advice}")
         );
     }
 }

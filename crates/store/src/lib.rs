@@ -17,6 +17,7 @@
 //! generic over [`EventStore`].
 
 mod backend;
+pub mod caught;
 mod clock;
 mod copy;
 mod engine;
@@ -166,6 +167,22 @@ pub trait EventStore: Send + Sync {
     /// A `verify` that passes clears it.
     fn damage(&self) -> Option<Damage>;
 
+    /// Damage of the read models that `verify` found and noted with
+    /// [`EventStore::note_model_damage`] (in this process or an earlier one), until
+    /// [`EventStore::mend_models`] or a `verify` that passes. Reads of the log go on.
+    fn model_damage(&self) -> Option<Damage> {
+        None
+    }
+
+    /// Notes, durably where the store can, that the stored model `name` does not match the
+    /// log, for `reason` (a clause: "checkpointed at position N does not match ...").
+    fn note_model_damage(&self, name: &str, reason: &str) {
+        let _ = (name, reason);
+    }
+
+    /// Clears what [`EventStore::note_model_damage`] noted: the models were rebuilt.
+    fn mend_models(&self) {}
+
     /// Copies `source`'s whole log into this store, which must be empty: every envelope
     /// byte for byte (so every hash, and the head, are unchanged), the idempotency keys the
     /// events were recorded under, and the read models, committed at once. Returns the new
@@ -244,6 +261,15 @@ impl<S: EventStore + ?Sized> EventStore for Box<S> {
     }
     fn damage(&self) -> Option<Damage> {
         (**self).damage()
+    }
+    fn model_damage(&self) -> Option<Damage> {
+        (**self).model_damage()
+    }
+    fn note_model_damage(&self, name: &str, reason: &str) {
+        (**self).note_model_damage(name, reason)
+    }
+    fn mend_models(&self) {
+        (**self).mend_models()
     }
     fn copy_from(&self, source: &dyn EventStore) -> Result<Head, StoreError> {
         (**self).copy_from(source)

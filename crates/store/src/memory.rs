@@ -282,7 +282,10 @@ mod tests {
         let err = store
             .append(one_event(ExpectedVersion::Exact(2)))
             .unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(
+            matches!(err, StoreError::Tampered { position: 2, .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("position 2"), "{err}");
         assert_eq!(store.head().unwrap().position, 2);
         // And from then on the damage is latched: refused before anything is read.

@@ -37,8 +37,10 @@ pub struct Ledger<S: EventStore> {
     /// The store was damaged when this was made, so the models were not read: they are
     /// read after the first `verify` that passes.
     opened_damaged: std::sync::atomic::AtomicBool,
-    /// The stored model found not to match its seal when this was made, until a rebuild.
-    models_damaged: Mutex<Option<String>>,
+    /// The stored model found not to match its seal when this was made, or not to match
+    /// the log by a `verify` (with why: that damage is noted in the store, so the next
+    /// process finds it too), until a rebuild.
+    models_damaged: Mutex<Option<(String, Option<String>)>>,
 }
 
 impl<S: EventStore> Ledger<S> {
@@ -55,7 +57,7 @@ impl<S: EventStore> Ledger<S> {
             // afresh here (the server can still authenticate), and every front end answers
             // nothing but verify and rebuild until a rebuild stores the models again.
             Err(LedgerError::Store(grant_ledger_store::StoreError::ModelDamaged { name })) => {
-                models_damaged = Some(name);
+                models_damaged = Some((name, None));
                 Projections::replay(&store)?
             }
             // Models behind a damaged log cannot be caught up; they are read again once a
@@ -64,6 +66,9 @@ impl<S: EventStore> Ledger<S> {
             Err(e) => return Err(e),
         };
         let opened_damaged = store.damage().is_some();
+        if let Some(noted) = store.model_damage() {
+            models_damaged = models_damaged.or(noted.model.map(|name| (name, Some(noted.reason))));
+        }
         Ok(Ledger {
             opened_damaged: std::sync::atomic::AtomicBool::new(opened_damaged),
             models_damaged: Mutex::new(models_damaged),
@@ -93,19 +98,43 @@ impl<S: EventStore> Ledger<S> {
                 },
             ));
         }
-        self.models_damaged()
-            .map(|name| LedgerError::Store(grant_ledger_store::StoreError::ModelDamaged { name }))
+        let found = self
+            .models_damaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        found.map(|(name, reason)| {
+            LedgerError::Store(match reason {
+                None => grant_ledger_store::StoreError::ModelDamaged { name },
+                Some(reason) => grant_ledger_store::StoreError::ModelMismatch { name, reason },
+            })
+        })
     }
 
-    /// The stored model found damaged (not matching its seal), until a rebuild.
+    /// The stored model found damaged (not matching its seal, or the log), until a rebuild.
     pub fn models_damaged(&self) -> Option<String> {
         self.models_damaged
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .as_ref()
+            .map(|(name, _)| name.clone())
+    }
+
+    /// What `verify` found wrong with the stored models, kept until a rebuild.
+    fn models_mismatch(&self, found: &LedgerError) {
+        if let LedgerError::Store(grant_ledger_store::StoreError::ModelMismatch { name, reason }) =
+            found
+        {
+            self.store.note_model_damage(name, reason);
+            *self
+                .models_damaged
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some((name.clone(), Some(reason.clone())));
+        }
     }
 
     pub(crate) fn models_mended(&self) {
+        self.store.mend_models();
         *self
             .models_damaged
             .lock()
@@ -335,7 +364,10 @@ impl<S: EventStore> Ledger<S> {
             fresh.flush_in_memory()?;
             (report, fresh)
         };
-        let compared = crate::verify::compare_stored(&self.store, &fresh)?;
+        let compared = crate::verify::compare_stored(&self.store, &fresh)
+            .inspect_err(|e| self.models_mismatch(e))?;
+        // Everything matches: whatever was noted of the models earlier is no longer there.
+        self.models_mended();
         Ok(VerifySummary {
             ok: true,
             events: report.events,

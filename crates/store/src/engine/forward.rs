@@ -96,6 +96,15 @@ macro_rules! forward_event_store {
             fn damage(&self) -> Option<$crate::Damage> {
                 self.engine.damage()
             }
+            fn model_damage(&self) -> Option<$crate::Damage> {
+                self.engine.model_damage()
+            }
+            fn note_model_damage(&self, name: &str, reason: &str) {
+                self.engine.note_model_damage(name, reason)
+            }
+            fn mend_models(&self) {
+                self.engine.mend_models()
+            }
             fn copy_from(
                 &self,
                 source: &dyn $crate::EventStore,

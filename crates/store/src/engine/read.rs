@@ -1,6 +1,7 @@
 //! Reads: the head check made on open and before every append, and every read of events,
 //! keys and models, each event checked against its own hash before it is handed out.
 
+use super::damage::reason;
 use super::*;
 
 impl<B: Backend> Engine<B> {
@@ -14,31 +15,23 @@ impl<B: Backend> Engine<B> {
         if p == 0 {
             return Ok(());
         }
-        let raw = self.backend.raw_event(p)?.ok_or_else(|| {
-            StoreError::corrupt(format!(
-                "its last event, at position {p} (the committed head), is missing"
-            ))
-        })?;
-        let env = envelope::decode(raw.as_ref()).map_err(|r| {
-            StoreError::corrupt(format!(
-                "its last event, at position {p}, does not decode ({r})"
-            ))
-        })?;
+        let at = |reason: String| StoreError::Tampered {
+            position: p,
+            reason,
+        };
+        let raw = self
+            .backend
+            .raw_event(p)?
+            .ok_or_else(|| at(reason::MISSING.into()))?;
+        let env = envelope::decode(raw.as_ref()).map_err(|r| at(reason::undecodable(&r)))?;
         if env.fields.position != p {
-            return Err(StoreError::corrupt(format!(
-                "its last event, stored at position {p}, says it is at {}",
-                env.fields.position
-            )));
+            return Err(at(reason::moved(env.fields.position)));
         }
         if !env.hash_matches() {
-            return Err(StoreError::corrupt(format!(
-                "its last event, at position {p}, does not match its stored hash"
-            )));
+            return Err(at(reason::HASH.into()));
         }
         if env.hash != head.hash {
-            return Err(StoreError::corrupt(format!(
-                "the hash of its last event, at position {p}, is not the committed head's"
-            )));
+            return Err(at(reason::NOT_HEAD.into()));
         }
         Ok(())
     }
@@ -49,22 +42,14 @@ impl<B: Backend> Engine<B> {
     fn decode_at(&self, position: u64, raw: &[u8]) -> Result<RecordedEvent, StoreError> {
         // Damage at a known position is said as such, so the damage latch can name it.
         let at = |reason: String| StoreError::Tampered { position, reason };
-        let env = envelope::decode(raw)
-            .map_err(|r| at(format!("its stored envelope cannot be decoded ({r})")))?;
+        let env = envelope::decode(raw).map_err(|r| at(reason::undecodable(&r)))?;
         if !env.hash_matches() {
-            return Err(StoreError::Tampered {
-                position,
-                reason: "its stored hash does not match its contents".into(),
-            });
+            return Err(at(reason::HASH.into()));
         }
         if env.fields.position != position {
-            return Err(at(format!(
-                "the event stored there says it is at {}",
-                env.fields.position
-            )));
+            return Err(at(reason::moved(env.fields.position)));
         }
-        env.to_recorded()
-            .map_err(|r| at(format!("its stored envelope cannot be decoded ({r})")))
+        env.to_recorded().map_err(|r| at(reason::undecodable(&r)))
     }
 
     pub fn read_all(&self, from_position: u64) -> EventIter<'_> {
@@ -85,16 +70,17 @@ impl<B: Backend> Engine<B> {
                 .map(move |item| {
                     let (position, raw) = item?;
                     if position != expected {
-                        return Err(StoreError::corrupt(format!(
-                            "position {expected} is missing from the log"
-                        )));
+                        return Err(StoreError::Tampered {
+                            position: expected,
+                            reason: reason::MISSING.into(),
+                        });
                     }
                     expected += 1;
                     let event = self.decode_at(position, raw.as_ref())?;
                     if previous.is_some_and(|hash| hash != event.prev_hash) {
                         return Err(StoreError::Tampered {
                             position,
-                            reason: "it does not link to the hash of the event before it".into(),
+                            reason: reason::LINK.into(),
                         });
                     }
                     previous = Some(event.hash);
@@ -149,9 +135,10 @@ impl<B: Backend> Engine<B> {
         }
         match self.backend.raw_event(position)? {
             Some(raw) => self.decode_at(position, raw.as_ref()).map(Some),
-            None => Err(StoreError::corrupt(format!(
-                "position {position} is missing from the log"
-            ))),
+            None => Err(StoreError::Tampered {
+                position,
+                reason: reason::MISSING.into(),
+            }),
         }
     }
 
