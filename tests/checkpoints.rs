@@ -4,6 +4,7 @@
 //! `GET /api/v1/checkpoint`. Every damaged ledger here is made by the test itself, on a
 //! copy.
 
+mod common;
 mod server_common;
 
 use std::path::Path;
@@ -55,20 +56,6 @@ fn receipt(d: &Dir, name: &str) -> (String, Value) {
     let run = d.local_ok("", &["checkpoint"]);
     let path = d.file(name, run.stdout.as_bytes());
     (path, run.json())
-}
-
-/// A copy of `from` (a ledger directory, closed) at `to`, file by file.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 fn on(dir: &Path, args: &[&str]) -> Run {
@@ -200,7 +187,7 @@ fn a_copy_taken_before_the_last_appends_fails_naming_the_receipt_it_no_longer_ex
     let d = ledger_with(1);
     let (early, _) = receipt(&d, "early.json");
     let shorter = d.path().join("shorter");
-    copy_dir(&d.ledger(), &shorter);
+    common::copy_dir(&d.ledger(), &shorter);
     pay(&d, 2);
     let (late, r) = receipt(&d, "late.json");
     assert_eq!(r["position"], 4);
@@ -218,7 +205,7 @@ fn a_copy_taken_before_the_last_appends_fails_naming_the_receipt_it_no_longer_ex
 fn a_copy_rewritten_after_a_receipt_fails_on_the_hash_at_its_position() {
     let d = ledger_with(1);
     let shorter = d.path().join("rewritten");
-    copy_dir(&d.ledger(), &shorter);
+    common::copy_dir(&d.ledger(), &shorter);
     pay(&d, 1);
     let (receipt_path, r) = receipt(&d, "r.json");
     // The copy goes on with another event at the receipt's position.
@@ -442,7 +429,7 @@ fn truncated_copy_fails_against_the_receipt(delete_snapshots: bool) {
     } else {
         "cut"
     });
-    copy_dir(&d.ledger(), &copy);
+    common::copy_dir(&d.ledger(), &copy);
     let db = copy.join("db");
     let len = std::fs::metadata(&db).expect("db file").len();
     let cut = std::fs::OpenOptions::new()

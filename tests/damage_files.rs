@@ -22,24 +22,11 @@ fn demo() -> Ledger {
     l
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// A copy of `l`'s ledger whose `db` file keeps only its first `keep` bytes of every
 /// `of` (its snapshot kept).
 fn cut(l: &Ledger, keep: u64, of: u64) -> PathBuf {
     let copy = l.path().join(format!("cut-{keep}-of-{of}"));
-    copy_dir(&l.dir(), &copy);
+    common::copy_dir(&l.dir(), &copy);
     let db = copy.join("db");
     let len = std::fs::metadata(&db).expect("db file").len();
     let file = std::fs::OpenOptions::new()
@@ -129,8 +116,8 @@ fn damage_reads_as_the_same_sentence_whichever_command_found_it() {
     common::flip_event_byte(&l.dir(), 2, 60);
     let by_verify = l.path().join("by-verify");
     let by_history = l.path().join("by-history");
-    copy_dir(&l.dir(), &by_verify);
-    copy_dir(&l.dir(), &by_history);
+    common::copy_dir(&l.dir(), &by_verify);
+    common::copy_dir(&l.dir(), &by_history);
     let verify = on(&by_verify, &["verify"]);
     let history = on(&by_history, &["history"]);
     let latched = on(&by_history, &["balances"]);

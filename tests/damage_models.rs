@@ -33,19 +33,6 @@ fn stored_events(dir: &Path) -> usize {
     events.len()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 fn on(dir: &Path, args: &[&str]) -> Run {
     let output = common::bin()
         .arg("--ledger")
@@ -83,7 +70,7 @@ fn rolled_back_with_a_lagging_model(l: &Ledger) -> PathBuf {
     l.ok_line(SPEND);
     receipt(l, &l.dir(), "r1.json");
     let copy = l.path().join("rolled-back");
-    copy_dir(&l.dir(), &copy);
+    common::copy_dir(&l.dir(), &copy);
     l.ok_line(SPEND);
     receipt(l, &l.dir(), "r2.json");
     let at_four = models(&copy);

@@ -256,3 +256,18 @@ pub fn flip_event_byte(dir: &Path, position: u64, at: usize) {
     events.insert(key, bytes).expect("insert");
     db.flush().expect("flush");
 }
+
+/// A copy of `from` (a ledger directory, closed) at `to`, file by file, for a test that
+/// damages the copy.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
