@@ -249,13 +249,60 @@ fn install_panic_hook() {
         if grant_ledger_store::caught::is_catching() {
             return;
         }
-        let location = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        eprintln!(
-            "error: grant-ledger stopped on an internal error{location}; nothing more was written, please report this"
-        );
+        let at = info.location().map(|l| (l.file(), l.line()));
+        eprintln!("error: {}", panic_sentence(at));
         std::process::exit(3);
     }));
+}
+
+/// What a panic nothing caught says. sled 0.34 panics on some damaged files instead of
+/// returning an error, and not only while opening (which the store catches): a panic in
+/// its code is said as the damage it is, in the store's one sentence, never as sled's
+/// source path; any other is ours to fix.
+fn panic_sentence(at: Option<(&str, u32)>) -> String {
+    let in_sled = at.is_some_and(|(file, _)| file.replace('\\', "/").contains("/sled-"));
+    if in_sled {
+        return grant_ledger_store::StoreError::Damaged {
+            position: None,
+            reason: "its database file stopped sled while it was being read".to_string(),
+        }
+        .to_string();
+    }
+    let location = at
+        .map(|(file, line)| format!(" at {file}:{line}"))
+        .unwrap_or_default();
+    format!(
+        "grant-ledger stopped on an internal error{location}; nothing more was written, please report this"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_sentence;
+
+    #[test]
+    fn a_panic_in_sleds_code_is_said_as_damage_without_its_source_path() {
+        let said = panic_sentence(Some((
+            "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/sled-0.34.7/src/pagecache/segment.rs",
+            556,
+        )));
+        assert!(said.starts_with("the ledger is damaged: "), "{said}");
+        assert!(
+            said.ends_with("it answers nothing until it is restored from a backup"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("segment.rs") && !said.contains("sled-0.34"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_panic_in_our_own_code_is_an_internal_error_to_report() {
+        let said = panic_sentence(Some(("crates/cli/main.rs", 9)));
+        assert!(
+            said.contains("internal error at crates/cli/main.rs:9"),
+            "{said}"
+        );
+    }
 }
