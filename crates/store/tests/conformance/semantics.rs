@@ -817,6 +817,21 @@ fn interleaved_ids_across_appends_fall_back_and_are_found() {
     });
 }
 
+/// verify asks the key index for every keyed event, so for a key several events of one
+/// command carry, more than once in one batch: each must be answered.
+#[test]
+fn events_of_one_command_under_one_key_verify() {
+    each(|s| {
+        let mut r = req(vec![batch("a", ExpectedVersion::Any, 3)]);
+        r.keys = vec![key("shared", 7)];
+        for e in &mut r.batches[0].events {
+            e.key = Some("shared".into());
+        }
+        s.append(r).unwrap();
+        s.verify().unwrap();
+    });
+}
+
 #[test]
 fn a_copied_ledger_keeps_its_hashes_keys_and_models() {
     each(|target| {
