@@ -37,16 +37,6 @@ fn cut(l: &Ledger, keep: u64, of: u64) -> PathBuf {
     copy
 }
 
-fn on(dir: &Path, args: &[&str]) -> Run {
-    let output = common::bin()
-        .arg("--ledger")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("binary runs");
-    Run::from(output)
-}
-
 /// Exit 3, nothing on stdout, and the one damage sentence on stderr: no crash report, no
 /// sled or operating-system text.
 fn assert_damage_sentence(run: &Run, what: &str) {
@@ -83,14 +73,17 @@ fn assert_damage_sentence(run: &Run, what: &str) {
 /// Every command on `copy` is refused as damaged once one has found it, and the damage
 /// note the first left keeps the next process refusing; nothing is appended.
 fn refused_and_latched(copy: &Path, what: &str) {
-    let found = on(copy, &["verify"]);
+    let found = common::run_at(copy, &["verify"]);
     assert_damage_sentence(&found, &format!("{what}: verify"));
     assert!(copy.join("damage").exists(), "{what}: no damage note");
     for line in ["balances", "history", "checkpoint", SPEND, "verify"] {
-        assert_damage_sentence(&on(copy, &words(line)), &format!("{what}: {line}"));
+        assert_damage_sentence(
+            &common::run_at(copy, &words(line)),
+            &format!("{what}: {line}"),
+        );
     }
     assert!(
-        !on(copy, &["--format", "json", "history"])
+        !common::run_at(copy, &["--format", "json", "history"])
             .stdout
             .contains("251"),
         "{what}: history answered"
@@ -118,9 +111,9 @@ fn damage_reads_as_the_same_sentence_whichever_command_found_it() {
     let by_history = l.path().join("by-history");
     common::copy_dir(&l.dir(), &by_verify);
     common::copy_dir(&l.dir(), &by_history);
-    let verify = on(&by_verify, &["verify"]);
-    let history = on(&by_history, &["history"]);
-    let latched = on(&by_history, &["balances"]);
+    let verify = common::run_at(&by_verify, &["verify"]);
+    let history = common::run_at(&by_history, &["history"]);
+    let latched = common::run_at(&by_history, &["balances"]);
     assert_damage_sentence(&verify, "verify");
     assert!(verify.stderr.contains("at position 2"), "{}", said(&verify));
     assert_eq!(verify.stderr, history.stderr);

@@ -33,16 +33,6 @@ fn stored_events(dir: &Path) -> usize {
     events.len()
 }
 
-fn on(dir: &Path, args: &[&str]) -> Run {
-    let output = common::bin()
-        .arg("--ledger")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("binary runs");
-    Run::from(output)
-}
-
 fn said(run: &Run) -> String {
     format!(
         "exit {}\nstdout: {}\nstderr: {}",
@@ -52,7 +42,7 @@ fn said(run: &Run) -> String {
 
 /// Takes a receipt of `dir`'s head and keeps it beside the ledgers as `name`.
 fn receipt(l: &Ledger, dir: &Path, name: &str) -> String {
-    let run = on(dir, &["checkpoint"]);
+    let run = common::run_at(dir, &["checkpoint"]);
     assert_eq!(run.code, 0, "{}", said(&run));
     let file = l.path().join(name);
     std::fs::write(&file, run.stdout).expect("write receipt");
@@ -92,7 +82,7 @@ fn verify_against_names_the_receipt_no_longer_extended_even_when_the_models_mism
     let copy = rolled_back_with_a_lagging_model(&l);
     let r1 = l.path().join("r1.json");
     let r2 = l.path().join("r2.json");
-    let run = on(
+    let run = common::run_at(
         &copy,
         &[
             "verify",
@@ -121,7 +111,7 @@ fn verify_against_names_the_receipt_no_longer_extended_even_when_the_models_mism
 fn a_model_verify_finds_stale_is_refused_by_the_next_process_until_a_rebuild() {
     let l = Ledger::with_determination();
     let copy = rolled_back_with_a_lagging_model(&l);
-    let found = on(&copy, &["verify"]);
+    let found = common::run_at(&copy, &["verify"]);
     assert_eq!(found.code, 3, "{}", said(&found));
     assert!(
         found.stderr.contains("grant-ledger rebuild"),
@@ -130,7 +120,7 @@ fn a_model_verify_finds_stale_is_refused_by_the_next_process_until_a_rebuild() {
     );
     let before = stored_events(&copy);
     for line in ["balances", "history", SPEND] {
-        let run = on(&copy, &words(line));
+        let run = common::run_at(&copy, &words(line));
         assert_eq!(run.code, 3, "{line}: {}", said(&run));
         assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", said(&run));
         assert!(
@@ -142,10 +132,10 @@ fn a_model_verify_finds_stale_is_refused_by_the_next_process_until_a_rebuild() {
         assert!(run.stdout.is_empty(), "{line}: {}", said(&run));
     }
     assert_eq!(stored_events(&copy), before, "something was appended");
-    let rebuilt = on(&copy, &["rebuild", "--reason", "models lag the log"]);
+    let rebuilt = common::run_at(&copy, &["rebuild", "--reason", "models lag the log"]);
     assert_eq!(rebuilt.code, 0, "{}", said(&rebuilt));
-    let verified = on(&copy, &["verify"]);
+    let verified = common::run_at(&copy, &["verify"]);
     assert_eq!(verified.code, 0, "{}", said(&verified));
-    let spent = on(&copy, &words(SPEND));
+    let spent = common::run_at(&copy, &words(SPEND));
     assert_eq!(spent.code, 0, "{}", said(&spent));
 }

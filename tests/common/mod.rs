@@ -120,13 +120,7 @@ impl Ledger {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = bin()
-            .arg("--ledger")
-            .arg(self.dir())
-            .args(args)
-            .output()
-            .expect("binary runs");
-        Run::from(output)
+        run_at(&self.dir(), args)
     }
 
     /// Runs and requires exit 0 and nothing alarming on stderr.
@@ -270,4 +264,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+/// The binary run on the ledger directory `dir` (a copy a test damaged, say).
+pub fn run_at(dir: &Path, args: &[&str]) -> Run {
+    let output = bin()
+        .arg("--ledger")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("binary runs");
+    Run::from(output)
 }
